@@ -1,0 +1,58 @@
+// A zero-initialised heap block aligned for SIMD loads. The runtime owns its arena,
+// state (KV cache) buffers and signature I/O buffers through this type; no memory is
+// allocated after Interpreter::Create.
+#ifndef LITEQ_RUNTIME_ALIGNED_BUFFER_H_
+#define LITEQ_RUNTIME_ALIGNED_BUFFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace liteq::runtime {
+
+inline constexpr size_t kTensorAlignment = 64;  // one cache line, >= any SIMD width
+
+inline size_t AlignUp(size_t n, size_t alignment = kTensorAlignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes) : size_(bytes) {
+    // Never a null pointer, so zero-byte tensors still get a valid address.
+    const size_t alloc = AlignUp(bytes == 0 ? 1 : bytes);
+    data_ = static_cast<uint8_t*>(::operator new(alloc, std::align_val_t(kTensorAlignment)));
+    std::memset(data_, 0, alloc);
+  }
+  AlignedBuffer(AlignedBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+    if (this != &other) {
+      Release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { Release(); }
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  void Release() {
+    if (data_ != nullptr) ::operator delete(data_, std::align_val_t(kTensorAlignment));
+    data_ = nullptr;
+  }
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_ALIGNED_BUFFER_H_

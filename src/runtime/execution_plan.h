@@ -1,0 +1,104 @@
+// Internal state of the interpreter and of each signature's execution plan, and the
+// PlanBuilder that turns one graph::Signature into a plan at Create.
+#ifndef LITEQ_RUNTIME_EXECUTION_PLAN_H_
+#define LITEQ_RUNTIME_EXECUTION_PLAN_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/aligned_buffer.h"
+#include "runtime/interpreter.h"
+#include "runtime/kernels/kernel.h"
+#include "runtime/thread_pool.h"
+
+namespace liteq::runtime {
+
+struct SignatureRunner::Plan {
+  const graph::Model* model = nullptr;
+  const graph::Signature* signature = nullptr;
+  const graph::Subgraph* subgraph = nullptr;
+  std::vector<void*> tensor_data;                // per subgraph tensor; nullptr = unused
+  std::vector<uint8_t> readable;                 // per tensor: TensorByName may return it
+  std::vector<std::unique_ptr<Kernel>> kernels;  // one per op, in order
+  std::vector<AlignedBuffer> owned;              // signature I/O, snapshots, variables
+  struct Snapshot {
+    const uint8_t* state;
+    uint8_t* copy;
+    size_t bytes;
+  };
+  std::vector<Snapshot> snapshots;
+  // Tensors placed in the shared arena: (tensor index, offset). Resolved to pointers
+  // once the interpreter has sized the arena over all signatures.
+  std::vector<std::pair<int32_t, size_t>> arena_tensors;
+  size_t scratch_bytes = 0;
+  PlanReport report;
+  ExecutionCounters counters;
+};
+
+struct Interpreter::Impl {
+  // Materialised bytes per model buffer index (nullptr until first used).
+  std::vector<const uint8_t*> constants;
+  std::vector<AlignedBuffer> constant_copies;  // lazy or misaligned buffers
+  struct State {
+    graph::DType dtype;
+    std::vector<int32_t> shape;
+    AlignedBuffer buffer;
+  };
+  std::map<std::string, State> states;
+  AlignedBuffer arena;
+  size_t arena_bytes = 0;
+  AlignedBuffer scratch;
+  std::unique_ptr<ThreadPool> pool;
+  std::vector<std::unique_ptr<SignatureRunner>> runners;
+};
+
+class PlanBuilder {
+ public:
+  PlanBuilder(Interpreter& interpreter, const graph::Signature& signature)
+      : interpreter_(interpreter), signature_(signature) {}
+  Result<std::unique_ptr<SignatureRunner>> Build();
+
+ private:
+  enum class Role : uint8_t {
+    kUnused,
+    kConstant,
+    kInput,
+    kOutput,
+    kState,
+    kVariable,
+    kIntermediate
+  };
+
+  Status ValidateTensors();
+  Status ValidateOps();
+  Status PrepareKernels();
+  Status BindStates();
+  void PlanAliases();
+  Status AssignStorage();
+  Result<const uint8_t*> ConstantBytes(uint32_t buffer_index);
+  std::string Where() const;
+
+  int ViewRoot(int t) const;
+  int StorageRoot(int t) const;
+
+  Interpreter& interpreter_;
+  const graph::Signature& signature_;
+  const graph::Subgraph* subgraph_ = nullptr;
+  std::unique_ptr<SignatureRunner> runner_;
+  SignatureRunner::Plan* plan_ = nullptr;
+  std::vector<Role> role_;
+  std::vector<const uint8_t*> constant_;  // per tensor
+  std::vector<int> producer_;             // op index or -1
+  std::vector<int> last_read_;            // op index, num_ops for signature outputs, -1
+  std::vector<int> view_parent_, storage_parent_;
+  // State tensors of this signature: input tensor -> name, output tensor -> name.
+  std::map<int32_t, std::string> state_inputs_, state_outputs_;
+  std::map<int32_t, bool> state_input_snapshot_;
+};
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_EXECUTION_PLAN_H_

@@ -1,0 +1,92 @@
+#include "runtime/interpreter.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "runtime/execution_plan.h"
+
+namespace liteq::runtime {
+
+Interpreter::Interpreter() : impl_(std::make_unique<Impl>()) {}
+Interpreter::~Interpreter() = default;
+
+Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const graph::Model> model,
+                                                         InterpreterOptions options) {
+  if (model == nullptr) return InvalidArgumentError("Interpreter::Create: the model is null");
+  if (options.num_threads < 1 || options.num_threads > 256) {
+    return InvalidArgumentError("num_threads must be in [1, 256], got " +
+                                std::to_string(options.num_threads));
+  }
+  std::unique_ptr<Interpreter> interpreter(new Interpreter());
+  interpreter->model_ = std::move(model);
+  interpreter->options_ = options;
+  Impl& impl = *interpreter->impl_;
+  impl.constants.assign(interpreter->model_->buffers.size(), nullptr);
+  if (options.num_threads > 1) impl.pool = std::make_unique<ThreadPool>(options.num_threads);
+
+  std::set<std::string> keys;
+  size_t scratch_bytes = 0;
+  for (const graph::Signature& signature : interpreter->model_->signatures) {
+    if (!keys.insert(signature.key).second) {
+      return InvalidArgumentError("the model has two signatures named '" + signature.key + "'");
+    }
+    PlanBuilder builder(*interpreter, signature);
+    LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<SignatureRunner> runner, builder.Build());
+    impl.arena_bytes = std::max(impl.arena_bytes, runner->plan_->report.arena_bytes);
+    scratch_bytes = std::max(scratch_bytes, runner->plan_->scratch_bytes);
+    impl.runners.push_back(std::move(runner));
+  }
+  // One arena for all signatures: only one runs at a time.
+  impl.arena = AlignedBuffer(impl.arena_bytes);
+  impl.scratch = AlignedBuffer(scratch_bytes);
+  for (auto& runner : impl.runners) {
+    for (const auto& [tensor, offset] : runner->plan_->arena_tensors) {
+      runner->plan_->tensor_data[tensor] = impl.arena.data() + offset;
+    }
+  }
+  return interpreter;
+}
+
+Result<SignatureRunner*> Interpreter::GetSignature(const std::string& key) {
+  for (auto& runner : impl_->runners) {
+    if (runner->plan_->signature->key == key) return runner.get();
+  }
+  std::string known;
+  for (const auto& k : SignatureKeys()) known += (known.empty() ? "" : ", ") + k;
+  return NotFoundError("the model has no signature '" + key + "' (it has: " + known + ")");
+}
+
+std::vector<std::string> Interpreter::SignatureKeys() const {
+  std::vector<std::string> keys;
+  for (const auto& runner : impl_->runners) keys.push_back(runner->plan_->signature->key);
+  return keys;
+}
+
+Result<TensorView> Interpreter::State(const std::string& name) {
+  auto it = impl_->states.find(name);
+  if (it == impl_->states.end())
+    return NotFoundError("the model has no state tensor '" + name + "'");
+  TensorView view;
+  view.dtype = it->second.dtype;
+  view.shape = it->second.shape;
+  view.data = it->second.buffer.data();
+  view.bytes = it->second.buffer.size();
+  return view;
+}
+
+std::vector<std::string> Interpreter::StateNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, state] : impl_->states) names.push_back(name);
+  return names;
+}
+
+void Interpreter::ResetState() {
+  for (auto& [name, state] : impl_->states) {
+    if (state.buffer.size() > 0) std::memset(state.buffer.data(), 0, state.buffer.size());
+  }
+}
+
+size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }
+
+}  // namespace liteq::runtime

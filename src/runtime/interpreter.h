@@ -1,0 +1,141 @@
+// liteq's CPU runtime: executes the signatures of a graph::Model (as read from a
+// .tflite file) with scalar reference kernels and SIMD matmuls.
+//
+// Create() does all the work that does not depend on input values: it validates every
+// op (arity, dtypes, shapes, options), prepares the kernels, materialises constants,
+// plans one arena for the intermediates of all signatures (only one signature runs at
+// a time) and allocates every buffer. Invoke() then does arithmetic only.
+//
+// State tensors (the KV cache): a signature input whose name is also an output name
+// of the same signature is state. Every signature that names it shares ONE buffer,
+// bound to both its input and output tensor, so prefill and decode see the same
+// cache. When the output is a DYNAMIC_UPDATE_SLICE of the input and nothing reads the
+// input afterwards, the update is written in place (a decode step never copies the
+// cache); otherwise the input is bound to a snapshot copied at the start of Invoke.
+//
+// An Interpreter and its runners are used from one thread at a time (Invoke uses the
+// interpreter's own worker threads internally). TensorViews stay valid for the
+// interpreter's lifetime; their contents change when a signature runs.
+#ifndef LITEQ_RUNTIME_INTERPRETER_H_
+#define LITEQ_RUNTIME_INTERPRETER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "liteq/status.h"
+
+namespace liteq::runtime {
+
+struct InterpreterOptions {
+  // Worker threads for FULLY_CONNECTED (output channels are split across them).
+  int num_threads = 1;
+  // Debug: give every intermediate its own memory so TensorByName can read all of
+  // them after Invoke (disables arena reuse and in-place views of intermediates).
+  bool preserve_all_tensors = false;
+};
+
+struct TensorView {
+  graph::DType dtype = graph::DType::kFloat32;
+  std::vector<int32_t> shape;
+  void* data = nullptr;
+  size_t bytes = 0;
+
+  // The data as elements of T; T must match the dtype's element size.
+  template <typename T>
+  std::span<T> as() const {
+    return std::span<T>(static_cast<T*>(data), bytes / sizeof(T));
+  }
+};
+
+// What the planner decided for one signature (for tests, `liteq bench`, debugging).
+struct PlanReport {
+  size_t arena_bytes = 0;                    // arena this signature needs
+  size_t intermediate_bytes = 0;             // sum of its arena tensors' sizes (without reuse)
+  size_t io_bytes = 0;                       // signature inputs/outputs (own buffers)
+  std::vector<std::string> in_place_states;  // state names updated in place
+  std::vector<std::string> snapshot_states;  // state inputs read after the update: copied
+                                             // into a snapshot at the start of Invoke
+  int aliased_tensors = 0;                   // views/in-place outputs sharing storage
+};
+
+// Counters since Create (cheap; incremented at Eval).
+struct ExecutionCounters {
+  uint64_t invocations = 0;
+  uint64_t dus_full_copies = 0;  // DYNAMIC_UPDATE_SLICE copied its whole operand
+  uint64_t state_snapshots = 0;  // state buffers copied into a snapshot
+};
+
+class Interpreter;
+
+class SignatureRunner {
+ public:
+  ~SignatureRunner();
+  // Writable input buffer (a state input returns the shared state buffer).
+  Result<TensorView> Input(const std::string& name);
+  // Valid after Invoke, until the next Invoke of this signature.
+  Result<TensorView> Output(const std::string& name);
+  // Any tensor of the signature's subgraph by tensor name: constants, inputs, outputs
+  // and state always; intermediates only with preserve_all_tensors (they are valid
+  // until the next Invoke of any signature).
+  Result<TensorView> TensorByName(const std::string& tensor_name);
+  // Runs every op; a value-dependent failure (an index out of range) returns an error
+  // naming the op and leaves the outputs unspecified.
+  Status Invoke();
+  const graph::Signature& signature() const;
+  const PlanReport& plan_report() const;
+  const ExecutionCounters& counters() const;
+
+ private:
+  friend class Interpreter;
+  friend class PlanBuilder;
+  struct Plan;
+  explicit SignatureRunner(Interpreter* interpreter);
+
+  Interpreter* interpreter_;
+  std::unique_ptr<Plan> plan_;
+};
+
+class Interpreter {
+ public:
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+  static Result<std::unique_ptr<Interpreter>> Create(std::shared_ptr<const graph::Model> model,
+                                                     InterpreterOptions options = {});
+  // Reads a .tflite file with liteq::tflite::ReadTflite and creates an interpreter.
+  // (Defined only when the library is built with liteq_tflite.)
+  static Result<std::unique_ptr<Interpreter>> Load(const std::string& tflite_path,
+                                                   InterpreterOptions options = {});
+
+  Result<SignatureRunner*> GetSignature(const std::string& key);
+  std::vector<std::string> SignatureKeys() const;
+  // State (KV cache) buffers shared by all signatures, by signature input name.
+  Result<TensorView> State(const std::string& name);
+  std::vector<std::string> StateNames() const;
+  void ResetState();  // zero all state buffers
+
+  const graph::Model& model() const { return *model_; }
+  const InterpreterOptions& options() const { return options_; }
+  // Bytes of the shared intermediate arena (max over signatures).
+  size_t arena_bytes() const;
+
+ private:
+  friend class SignatureRunner;
+  friend class PlanBuilder;
+  struct Impl;
+  Interpreter();
+  std::shared_ptr<const graph::Model> model_;
+  InterpreterOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_INTERPRETER_H_

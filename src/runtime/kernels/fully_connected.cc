@@ -1,0 +1,102 @@
+// FULLY_CONNECTED (float): out[b, o] = act(sum_i in[b, i] * w[o, i] + bias[o]).
+// Weights [out, in]; the input is flattened to [-1, in]; the output is [batch, out],
+// or the input's leading dims + [out] with keep_num_dims (TFLite semantics).
+// Output channels are split across the thread pool when it has workers.
+#include <algorithm>
+
+#include "runtime/kernels/activation.h"
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/matmul.h"
+#include "runtime/kernels/shape_util.h"
+#include "runtime/thread_pool.h"
+
+namespace liteq::runtime {
+namespace {
+
+class FullyConnectedKernel : public Kernel {
+ public:
+  FullyConnectedKernel(size_t batch, size_t in, size_t out, bool has_bias, graph::Activation act)
+      : batch_(batch), in_(in), out_(out), has_bias_(has_bias), act_(act) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    MatMulArgs p;
+    p.a = In<float>(ctx, 0);
+    p.lda = in_;
+    p.b = In<float>(ctx, 1);
+    p.ldb = in_;
+    p.bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
+    p.c = Out<float>(ctx, 0);
+    p.ldc = out_;
+    p.m = batch_;
+    p.n = out_;
+    p.k = in_;
+    const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
+    // Enough work per task to amortise the hand-off (~64K multiply-adds).
+    const size_t min_cols = std::max<size_t>(4, 65536 / std::max<size_t>(1, batch_ * in_));
+    const int tasks = static_cast<int>(std::min<size_t>(threads, (out_ + min_cols - 1) / min_cols));
+    if (tasks <= 1) {
+      FastMatMulNT(p, 0, out_);
+    } else {
+      // Column ranges rounded to multiples of 4 so tiles stay full.
+      const size_t chunk = ((out_ + tasks - 1) / tasks + 3) / 4 * 4;
+      auto task = [&](int t) {
+        const size_t begin = std::min(out_, t * chunk);
+        const size_t end = std::min(out_, begin + chunk);
+        if (begin < end) FastMatMulNT(p, begin, end);
+      };
+      ctx.pool->ParallelFor(tasks, task);
+    }
+    ApplyActivation(p.c, static_cast<int64_t>(batch_ * out_), act_);
+    return Status::Ok();
+  }
+
+ private:
+  size_t batch_, in_, out_;
+  bool has_bias_;
+  graph::Activation act_;
+};
+
+}  // namespace
+
+PrepareResult PrepareFullyConnected(PrepareContext& ctx) {
+  LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 3, 1));
+  graph::FullyConnectedOptions opts;
+  if (const auto* o = std::get_if<graph::FullyConnectedOptions>(&ctx.op().options)) opts = *o;
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
+  // Quantized weights (int8/int4) get their own kernels with the quantizer.
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kFloat32}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
+  LITEQ_RETURN_IF_ERROR(CheckActivation(ctx, opts.activation, graph::DType::kFloat32));
+  const Shape& in = ctx.input(0).shape;
+  const Shape& w = ctx.input(1).shape;
+  if (w.size() != 2) {
+    return ctx.Error("weights '" + ctx.input(1).name + "' must be [out, in], got " +
+                     ShapeToString(w));
+  }
+  const int64_t out_ch = w[0], in_ch = w[1];
+  if (in.empty() || in.back() != in_ch) {
+    return ctx.Error("input '" + ctx.input(0).name + "' " + ShapeToString(in) +
+                     " does not end in the weights' input size " + std::to_string(in_ch));
+  }
+  const int64_t batch = in_ch == 0 ? 0 : NumElements(in) / in_ch;
+  const bool has_bias = ctx.has_input(2);
+  if (has_bias) {
+    LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
+    if (ctx.input(2).shape != Shape{static_cast<int32_t>(out_ch)}) {
+      return ctx.Error("bias '" + ctx.input(2).name + "' is " + ShapeToString(ctx.input(2).shape) +
+                       ", expected [" + std::to_string(out_ch) + "]");
+    }
+  }
+  Shape out;
+  if (opts.keep_num_dims) {
+    out = in;
+    out.back() = static_cast<int32_t>(out_ch);
+  } else {
+    out = {static_cast<int32_t>(batch), static_cast<int32_t>(out_ch)};
+  }
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
+  return PrepareResult(
+      std::make_unique<FullyConnectedKernel>(batch, in_ch, out_ch, has_bias, opts.activation));
+}
+
+}  // namespace liteq::runtime

@@ -1,0 +1,125 @@
+// The interface between the interpreter and the op kernels.
+//
+// Prepare (at Interpreter::Create) sees the op, its tensors' declared dtypes and
+// shapes and the bytes of constant inputs. It validates everything that does not
+// depend on input values, checks the declared output shapes against the ones it
+// infers, precomputes strides/index maps, asks for scratch memory, and returns a
+// Kernel. Kernel::Eval then does arithmetic only (no allocation); value-dependent
+// errors (a GATHER index out of range) come back as a Status.
+#ifndef LITEQ_RUNTIME_KERNELS_KERNEL_H_
+#define LITEQ_RUNTIME_KERNELS_KERNEL_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "liteq/status.h"
+#include "runtime/interpreter.h"
+
+namespace liteq::runtime {
+
+class ThreadPool;
+
+struct EvalContext {
+  std::span<void* const> tensors;  // data of every tensor of the subgraph
+  uint8_t* scratch = nullptr;      // shared by all kernels (ops run one at a time)
+  ExecutionCounters* counters = nullptr;
+  ThreadPool* pool = nullptr;  // null: run on the calling thread
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Eval(const EvalContext& ctx) = 0;
+
+  // Called by the interpreter after Prepare.
+  void Bind(const graph::Op& op, std::string label) {
+    inputs_ = op.inputs;
+    outputs_ = op.outputs;
+    label_ = std::move(label);
+  }
+  const std::string& label() const { return label_; }
+
+ protected:
+  template <typename T>
+  const T* In(const EvalContext& ctx, size_t i) const {
+    return static_cast<const T*>(ctx.tensors[inputs_[i]]);
+  }
+  template <typename T>
+  T* Out(const EvalContext& ctx, size_t i) const {
+    return static_cast<T*>(ctx.tensors[outputs_[i]]);
+  }
+  // An error of this op at Eval, prefixed with the op's index, name and tensors.
+  Status EvalError(StatusCode code, const std::string& what) const {
+    return Status(code, label_ + ": " + what);
+  }
+
+ private:
+  std::vector<int32_t> inputs_, outputs_;
+  std::string label_;
+};
+
+class PrepareContext {
+ public:
+  PrepareContext(const graph::Subgraph& subgraph, int op_index,
+                 std::span<const uint8_t* const> constant_data, int num_threads);
+
+  const graph::Op& op() const { return op_; }
+  size_t num_inputs() const { return op_.inputs.size(); }
+  size_t num_outputs() const { return op_.outputs.size(); }
+  bool has_input(size_t i) const { return i < op_.inputs.size() && op_.inputs[i] >= 0; }
+  const graph::Tensor& input(size_t i) const { return subgraph_.tensors[op_.inputs[i]]; }
+  const graph::Tensor& output(size_t i) const { return subgraph_.tensors[op_.outputs[i]]; }
+  // Bytes of input i if it is a constant, else nullptr.
+  const uint8_t* constant(size_t i) const;
+  // Values of a constant int32/int64 input (axes, perm, shape...), or an error.
+  Result<std::vector<int64_t>> ConstantInts(size_t i, const char* role) const;
+
+  // "op 7 FULLY_CONNECTED (inputs 'x', 'w' -> outputs 'y')"
+  const std::string& label() const { return label_; }
+  Status Error(const std::string& what) const;
+  Status Unsupported(const std::string& what) const;
+
+  Status CheckArity(size_t min_inputs, size_t max_inputs, size_t outputs) const;
+  Status CheckInputDType(size_t i, std::initializer_list<graph::DType> allowed) const;
+  Status CheckOutputDType(size_t i, graph::DType expected) const;
+  // Compares the declared output shape with the inferred one.
+  Status CheckOutputShape(size_t i, const std::vector<int32_t>& inferred) const;
+
+  // Scratch bytes this kernel needs at Eval (EvalContext::scratch has at least this).
+  void RequestScratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
+  size_t scratch_bytes() const { return scratch_bytes_; }
+  int num_threads() const { return num_threads_; }
+
+ private:
+  const graph::Subgraph& subgraph_;
+  const graph::Op& op_;
+  std::span<const uint8_t* const> constant_data_;
+  int num_threads_;
+  size_t scratch_bytes_ = 0;
+  std::string label_;
+};
+
+using PrepareFn = Result<std::unique_ptr<Kernel>> (*)(PrepareContext& ctx);
+
+// The prepare function of an op code, or nullptr if the runtime has no kernel for it.
+PrepareFn FindPrepareFn(graph::OpCode code);
+
+// How output 0 of an op may share storage with input 0 (the memory planner decides
+// whether it actually does; the kernel must handle both cases).
+enum class OutputAlias {
+  kNone,
+  kView,           // same bytes reinterpreted (RESHAPE, SQUEEZE): never written again
+  kInPlaceUpdate,  // output = input with a region overwritten (DYNAMIC_UPDATE_SLICE)
+};
+OutputAlias OutputAliasOf(graph::OpCode code);
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_KERNELS_KERNEL_H_

@@ -1,0 +1,77 @@
+#include "runtime/kernels/quantized/batch_matmul_int.h"
+
+#include <algorithm>
+
+namespace liteq::runtime::quantized {
+
+Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
+    quant::QuantParams lhs, std::span<const int64_t> lhs_shape, quant::QuantParams rhs,
+    std::span<const int64_t> rhs_shape, quant::QuantParams output, bool adj_x, bool adj_y) {
+  LITEQ_RETURN_IF_ERROR(CheckScale(lhs.scale, "BATCH_MATMUL lhs"));
+  LITEQ_RETURN_IF_ERROR(CheckScale(rhs.scale, "BATCH_MATMUL rhs"));
+  LITEQ_RETURN_IF_ERROR(CheckScale(output.scale, "BATCH_MATMUL output"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(lhs.zero_point, -128, 127, "BATCH_MATMUL lhs"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(rhs.zero_point, -128, 127, "BATCH_MATMUL rhs"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(output.zero_point, -128, 127, "BATCH_MATMUL output"));
+  if (lhs_shape.size() < 2 || rhs_shape.size() < 2) {
+    return InvalidArgumentError("BATCH_MATMUL operands need rank >= 2");
+  }
+  BatchMatMulInt8Params p;
+  const size_t lr = lhs_shape.size();
+  const size_t rr = rhs_shape.size();
+  p.rows = adj_x ? lhs_shape[lr - 1] : lhs_shape[lr - 2];
+  p.depth = adj_x ? lhs_shape[lr - 2] : lhs_shape[lr - 1];
+  const int64_t rhs_depth = adj_y ? rhs_shape[rr - 1] : rhs_shape[rr - 2];
+  p.cols = adj_y ? rhs_shape[rr - 2] : rhs_shape[rr - 1];
+  if (p.depth != rhs_depth || p.rows < 0 || p.cols < 0 || p.depth < 0) {
+    return InvalidArgumentError("BATCH_MATMUL inner dimensions differ: " +
+                                std::to_string(p.depth) + " vs " + std::to_string(rhs_depth));
+  }
+  LITEQ_ASSIGN_OR_RETURN(p.batches, MakeBroadcastPlan(lhs_shape.first(lr - 2),
+                                                      rhs_shape.first(rr - 2)));
+  p.output_shape = p.batches.output_shape;
+  p.output_shape.push_back(p.rows);
+  p.output_shape.push_back(p.cols);
+  p.lhs_offset = -lhs.zero_point;
+  p.rhs_offset = -rhs.zero_point;
+  p.output_offset = output.zero_point;
+  p.adj_x = adj_x;
+  p.adj_y = adj_y;
+  const double real = static_cast<double>(lhs.scale) * static_cast<double>(rhs.scale) /
+                      static_cast<double>(output.scale);
+  LITEQ_ASSIGN_OR_RETURN(p.multiplier, PrepareMultiplier(real, 30, "BATCH_MATMUL"));
+  return p;
+}
+
+void BatchMatMulInt8(const BatchMatMulInt8Params& p, std::span<const int8_t> lhs,
+                     std::span<const int8_t> rhs, std::span<int8_t> output) {
+  const int64_t lhs_matrix = p.rows * p.depth;
+  const int64_t rhs_matrix = p.depth * p.cols;
+  const int64_t out_matrix = p.rows * p.cols;
+  LITEQ_CHECK(lhs.size() == static_cast<size_t>(p.batches.input1_size * lhs_matrix));
+  LITEQ_CHECK(rhs.size() == static_cast<size_t>(p.batches.input2_size * rhs_matrix));
+  LITEQ_CHECK(output.size() == static_cast<size_t>(p.batches.output_size * out_matrix));
+  ForEachBroadcastIndex(p.batches, [&](int64_t bl, int64_t br, int64_t bo) {
+    const int8_t* a = lhs.data() + bl * lhs_matrix;
+    const int8_t* b = rhs.data() + br * rhs_matrix;
+    int8_t* y = output.data() + bo * out_matrix;
+    for (int64_t m = 0; m < p.rows; ++m) {
+      for (int64_t n = 0; n < p.cols; ++n) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < p.depth; ++k) {
+          const int32_t av = a[p.adj_x ? k * p.rows + m : m * p.depth + k];
+          const int32_t bv = b[p.adj_y ? n * p.depth + k : k * p.cols + n];
+          sum += (av + p.lhs_offset) * (bv + p.rhs_offset);
+        }
+        // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
+        const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
+        const int32_t out = quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier,
+                                                                 p.multiplier.shift) +
+                            p.output_offset;
+        y[m * p.cols + n] = static_cast<int8_t>(std::clamp(out, -128, 127));
+      }
+    }
+  });
+}
+
+}  // namespace liteq::runtime::quantized

@@ -1,0 +1,41 @@
+// Elementwise int8 functions through a 256-entry lookup table built at Prepare from
+// the float function, as TFLite's int8 LOGISTIC / TANH / GELU kernels do
+// (activations.cc PopulateLookupTable, later common.h LUTPopulateInt8):
+//   for q in [-128, 127]:
+//     lut[uint8(q)] = clamp((int)(round(f(s_in * (q - zp_in)) * (1 / s_out)) + zp_out))
+// with the float arithmetic in that order.
+//
+// RSQRT is provided the same way (QUANT_SPEC lists it among the LUT ops), but note
+// TFLite's int8 RSQRT kernel (elementwise.cc) computes 1/sqrt with integer
+// arithmetic per element instead, so its results may differ by one step from this
+// table.
+#ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_LUT_INT_H_
+#define LITEQ_RUNTIME_KERNELS_QUANTIZED_LUT_INT_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "runtime/kernels/quantized/quantized_common.h"
+
+namespace liteq::runtime::quantized {
+
+using Int8Lut = std::array<int8_t, 256>;  // indexed by uint8_t(q)
+
+enum class LutFunction { kLogistic, kTanh, kGelu, kGeluApproximate, kRsqrt };
+
+// The float function a table is built from (exposed so tests use the same one).
+float EvaluateLutFunction(LutFunction function, float x);
+
+// Validates the parameters; LOGISTIC requires output scale 1/256 and zero point -128
+// as TFLite's kernel checks. (The quantizer gives TANH 1/128 and 0, per the spec, but
+// TFLite's LUT kernel accepts any output parameters, and so does this one.)
+Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
+                               quant::QuantParams output);
+void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output,
+                     float (*transform)(float), Int8Lut& lut);
+void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output);
+
+}  // namespace liteq::runtime::quantized
+
+#endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_LUT_INT_H_

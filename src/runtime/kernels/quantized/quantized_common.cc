@@ -1,0 +1,74 @@
+#include "runtime/kernels/quantized/quantized_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace liteq::runtime::quantized {
+namespace {
+
+int32_t QuantizeBound(float f, quant::QuantParams output) {
+  return output.zero_point + static_cast<int32_t>(std::round(f / output.scale));
+}
+
+}  // namespace
+
+ActivationRange QuantizedActivationRange(FusedActivation activation, quant::QuantParams output,
+                                         int32_t qmin, int32_t qmax) {
+  switch (activation) {
+    case FusedActivation::kNone: return {qmin, qmax};
+    case FusedActivation::kRelu: return {std::max(qmin, QuantizeBound(0.0f, output)), qmax};
+    case FusedActivation::kReluN1To1:
+      return {std::max(qmin, QuantizeBound(-1.0f, output)),
+              std::min(qmax, QuantizeBound(1.0f, output))};
+    case FusedActivation::kRelu6:
+      return {std::max(qmin, QuantizeBound(0.0f, output)),
+              std::min(qmax, QuantizeBound(6.0f, output))};
+  }
+  return {qmin, qmax};
+}
+
+void FloatActivationRange(FusedActivation activation, float* min, float* max) {
+  *min = std::numeric_limits<float>::lowest();
+  *max = std::numeric_limits<float>::max();
+  switch (activation) {
+    case FusedActivation::kNone: break;
+    case FusedActivation::kRelu: *min = 0.0f; break;
+    case FusedActivation::kReluN1To1: *min = -1.0f; *max = 1.0f; break;
+    case FusedActivation::kRelu6: *min = 0.0f; *max = 6.0f; break;
+  }
+}
+
+Status CheckScale(float scale, const std::string& what) {
+  // Scales below ~1e-30 make 1/scale overflow in float.
+  if (!std::isfinite(scale) || !(scale > 1e-30f)) {
+    return InvalidArgumentError(what + ": quantization scale " + std::to_string(scale) +
+                                " is not a positive finite number");
+  }
+  return Status::Ok();
+}
+
+Status CheckZeroPoint(int32_t zero_point, int32_t qmin, int32_t qmax, const std::string& what) {
+  if (zero_point < qmin || zero_point > qmax) {
+    return InvalidArgumentError(what + ": zero point " + std::to_string(zero_point) +
+                                " is outside [" + std::to_string(qmin) + ", " +
+                                std::to_string(qmax) + "]");
+  }
+  return Status::Ok();
+}
+
+Result<quant::QuantizedMultiplier> PrepareMultiplier(double real, int max_shift,
+                                                     const std::string& what) {
+  if (!std::isfinite(real) || real < 0) {
+    return InvalidArgumentError(what + ": rescale factor " + std::to_string(real) +
+                                " is not a non-negative finite number");
+  }
+  const quant::QuantizedMultiplier m = quant::QuantizeMultiplier(real);
+  if (m.shift > max_shift) {
+    return InvalidArgumentError(what + ": rescale factor " + std::to_string(real) +
+                                " is too large for the integer kernel");
+  }
+  return m;
+}
+
+}  // namespace liteq::runtime::quantized

@@ -1,0 +1,156 @@
+#include "runtime/kernels/quantized/softmax_int.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+namespace liteq::runtime::quantized {
+
+Result<SoftmaxInt8Params> PrepareSoftmaxInt8(quant::QuantParams input, float beta,
+                                             quant::QuantParams output) {
+  LITEQ_RETURN_IF_ERROR(CheckScale(input.scale, "SOFTMAX input"));
+  LITEQ_RETURN_IF_ERROR(CheckScale(output.scale, "SOFTMAX output"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(output.zero_point, -128, 127, "SOFTMAX output"));
+  if (!std::isfinite(beta)) return InvalidArgumentError("SOFTMAX beta is not finite");
+  SoftmaxInt8Params p;
+  const float scale = -input.scale * beta;
+  for (int32_t d = 0; d <= 255; ++d) {
+    p.table[static_cast<size_t>(255 - d)] = std::exp(scale * static_cast<float>(d));
+  }
+  p.output_scale = output.scale;
+  p.output_zero_point = output.zero_point;
+  return p;
+}
+
+void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
+                 std::span<const int8_t> input, std::span<int8_t> output) {
+  LITEQ_CHECK(rows >= 0 && depth > 0);
+  LITEQ_CHECK(input.size() == static_cast<size_t>(rows * depth));
+  LITEQ_CHECK(output.size() == input.size());
+  const auto n = static_cast<size_t>(depth);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int8_t* x = input.data() + static_cast<size_t>(r) * n;
+    int8_t* y = output.data() + static_cast<size_t>(r) * n;
+    int32_t max_val = std::numeric_limits<int8_t>::min();
+    for (size_t j = 0; j < n; ++j) max_val = std::max<int32_t>(max_val, x[j]);
+    // table[255 - (max - x)]: x - max is in [-255, 0].
+    auto exp_of = [&](int8_t v) { return params.table[static_cast<size_t>(255 - max_val + v)]; };
+    float sum = 0.0f;
+    for (size_t j = 0; j < n; ++j) sum += exp_of(x[j]);
+    const float inv = 1.0f / (sum * params.output_scale);
+    for (size_t j = 0; j < n; ++j) {
+      const float rescaled = exp_of(x[j]) * inv;
+      // QuantizeSoftmaxOutput<int8_t>: std::round, then add the zero point.
+      const int32_t q = static_cast<int32_t>(std::round(rescaled)) + params.output_zero_point;
+      y[j] = static_cast<int8_t>(std::clamp(q, -128, 127));
+    }
+  }
+}
+
+void PopulateInt16Lut(float input_scale, int32_t input_zero_point, float output_scale,
+                      int32_t output_zero_point, float (*transform)(float), Int16Lut& lut) {
+  constexpr int32_t kMin = std::numeric_limits<int16_t>::min();
+  constexpr int32_t kMax = std::numeric_limits<int16_t>::max();
+  const float input_min = input_scale * static_cast<float>(kMin - input_zero_point);
+  const float input_max = input_scale * static_cast<float>(kMax - input_zero_point);
+  const float output_min = output_scale * static_cast<float>(kMin - output_zero_point);
+  const float output_max = output_scale * static_cast<float>(kMax - output_zero_point);
+  constexpr int kSteps = 512;
+  const float step = (input_max - input_min) / kSteps;
+  const float half_step = step / 2;
+  const float output_scaling_inv = static_cast<float>(kMax - kMin + 1) / (output_max - output_min);
+  auto saturate = [](float v) {
+    return static_cast<int16_t>(
+        std::min(std::max(v, static_cast<float>(kMin)), static_cast<float>(kMax)));
+  };
+  for (int i = 0; i < kSteps; ++i) {
+    const float x = input_min + static_cast<float>(i) * step;
+    const float val = transform(x);
+    const float val_mid = transform(x + half_step);
+    const float val_next = transform(input_min + static_cast<float>(i + 1) * step);
+    const float sample = std::round(val * output_scaling_inv);
+    // Bias each sample by half the error linear interpolation makes at the midpoint.
+    const float mid_interp = std::round((val_next * output_scaling_inv + sample) / 2);
+    const float mid_exact = std::round(val_mid * output_scaling_inv);
+    const float bias = std::round((mid_interp - mid_exact) / 2);
+    lut[static_cast<size_t>(i)] = saturate(sample - bias);
+  }
+  lut[kSteps] = saturate(std::round(transform(input_max) * output_scaling_inv));
+}
+
+int16_t Int16LutLookup(int16_t value, const Int16Lut& lut) {
+  // 512 segments of 128 input steps; the high 9 bits pick the segment.
+  const auto index = static_cast<size_t>(256 + (value >> 7));
+  const int32_t offset = value & 0x7f;
+  const int32_t base = lut[index];
+  const int32_t slope = lut[index + 1] - lut[index];
+  const int32_t delta = (slope * offset + 64) >> 7;
+  return static_cast<int16_t>(base + delta);
+}
+
+Result<SoftmaxInt16Params> PrepareSoftmaxInt16(quant::QuantParams input, float beta,
+                                               quant::QuantParams output) {
+  LITEQ_RETURN_IF_ERROR(CheckScale(input.scale, "SOFTMAX input"));
+  if (input.zero_point != 0 || output.zero_point != 0) {
+    return InvalidArgumentError("int16 SOFTMAX needs zero points 0");
+  }
+  if (!std::isfinite(beta)) return InvalidArgumentError("SOFTMAX beta is not finite");
+  SoftmaxInt16Params p;
+  constexpr float kRange = 65535.0f;  // int16 max - min
+  // exp on [-10, 0] and 1/(1+x) on [0, 1], both with output scale 2/65535 (Q0.15).
+  PopulateInt16Lut(10.0f / kRange, 32767, 2.0f / kRange, 0,
+                   [](float v) { return std::exp(v); }, p.exp_lut);
+  PopulateInt16Lut(1.0f / kRange, -32768, 2.0f / kRange, 0,
+                   [](float v) { return 1.0f / (1.0f + v); }, p.one_over_one_plus_x_lut);
+  // Rescale input differences so [-65535, 0] corresponds to [-10, 0].
+  // TFLite multiplies scale * beta in float before the double division.
+  const double rescale = static_cast<double>(input.scale * beta) / (10.0 / 65535.0);
+  LITEQ_ASSIGN_OR_RETURN(p.input_multiplier, PrepareMultiplier(rescale, 30, "SOFTMAX input"));
+  return p;
+}
+
+void SoftmaxInt16(const SoftmaxInt16Params& params, int64_t rows, int64_t depth,
+                  std::span<const int16_t> input, std::span<int16_t> output) {
+  LITEQ_CHECK(rows >= 0 && depth > 0);
+  LITEQ_CHECK(input.size() == static_cast<size_t>(rows * depth));
+  LITEQ_CHECK(output.size() == input.size());
+  const auto n = static_cast<size_t>(depth);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int16_t* x = input.data() + static_cast<size_t>(r) * n;
+    int16_t* y = output.data() + static_cast<size_t>(r) * n;
+    int16_t max_in_row = std::numeric_limits<int16_t>::min();
+    for (size_t j = 0; j < n; ++j) max_in_row = std::max(max_in_row, x[j]);
+    // exp(x - max) in Q0.15, cached in the output as TFLite does.
+    int64_t sum = 0;
+    for (size_t j = 0; j < n; ++j) {
+      const int32_t diff = static_cast<int32_t>(x[j]) - max_in_row;
+      const int32_t scaled = quant::MultiplyByQuantizedMultiplier(
+          diff, params.input_multiplier.multiplier, params.input_multiplier.shift);
+      const int32_t symmetric = std::clamp(scaled + 32767, -32768, 32767);
+      y[j] = Int16LutLookup(static_cast<int16_t>(symmetric), params.exp_lut);
+      sum += y[j];
+    }
+    // TFLite sums in int32; it cannot overflow below ~65536 columns. Beyond that
+    // liteq saturates instead of wrapping.
+    const auto sum_of_exps =
+        static_cast<int32_t>(std::min<int64_t>(sum, std::numeric_limits<int32_t>::max()));
+    // 1 / sum via the 1/(1+x) table on the sum normalised to [1, 2).
+    const int headroom_plus_one = std::countl_zero(static_cast<uint32_t>(sum_of_exps));
+    const auto shifted_sum = static_cast<int32_t>(
+        ((static_cast<int64_t>(sum_of_exps) << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
+    const int32_t sym_shifted_sum = shifted_sum - ((1 << 15) + (1 << 16));
+    const int16_t reciprocal = Int16LutLookup(
+        static_cast<int16_t>(std::clamp(sym_shifted_sum, -32768, 32767)),
+        params.one_over_one_plus_x_lut);
+    const int right_shift = 31 - headroom_plus_one;
+    const int64_t round = int64_t{1} << (right_shift - 1);
+    for (size_t j = 0; j < n; ++j) {
+      const auto result = static_cast<int32_t>(
+          (static_cast<int64_t>(y[j]) * static_cast<int64_t>(reciprocal) + round) >> right_shift);
+      y[j] = static_cast<int16_t>(std::clamp(result, 0, 32767));
+    }
+  }
+}
+
+}  // namespace liteq::runtime::quantized

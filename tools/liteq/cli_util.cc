@@ -1,0 +1,42 @@
+#include "cli_util.h"
+
+#include <filesystem>
+
+#include "model/model.h"
+
+namespace liteq::cli {
+
+nlohmann::json MetadataJson(const graph::Model& model, const std::string& key) {
+  auto it = model.metadata.find(key);
+  if (it == model.metadata.end()) return nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
+    const graph::Model& model, const std::string& tokenizer_override) {
+  if (!tokenizer_override.empty()) return tokenizer::Tokenizer::Load(tokenizer_override);
+  nlohmann::json exported = MetadataJson(model, model::kExportMetadataKey);
+  if (!exported.contains("source") || !exported["source"].is_string()) {
+    return NotFoundError("the model does not record where it came from; pass --tokenizer PATH");
+  }
+  std::filesystem::path source = exported["source"].get<std::string>();
+  if (!std::filesystem::is_directory(source)) source = source.parent_path();
+  auto tok = tokenizer::Tokenizer::Load(source.string());
+  if (!tok.ok()) {
+    return tok.status().WithContext("tokenizer of the checkpoint the model was exported from (pass --tokenizer PATH)");
+  }
+  return tok;
+}
+
+int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok) {
+  if (tok.eos_id() >= 0) return tok.eos_id();
+  nlohmann::json t = MetadataJson(model, model::kTokenizerMetadataKey);
+  if (t.contains("eos_token_ids") && t["eos_token_ids"].is_array() && !t["eos_token_ids"].empty() &&
+      t["eos_token_ids"][0].is_number_integer()) {
+    return t["eos_token_ids"][0].get<int32_t>();
+  }
+  return -1;
+}
+
+}  // namespace liteq::cli

@@ -1,0 +1,30 @@
+// Helpers shared by the liteq subcommands: finding a model's tokenizer, reading the
+// metadata liteq writes, printing.
+#ifndef LITEQ_TOOLS_LITEQ_CLI_UTIL_H_
+#define LITEQ_TOOLS_LITEQ_CLI_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/graph.h"
+#include "liteq/status.h"
+#include "tokenizer/tokenizer.h"
+
+namespace liteq::cli {
+
+// The JSON of a metadata entry written by liteq, or an empty object.
+nlohmann::json MetadataJson(const graph::Model& model, const std::string& key);
+
+// The tokenizer given with --tokenizer, else the one next to the checkpoint the model
+// was exported from (recorded in its metadata).
+Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
+    const graph::Model& model, const std::string& tokenizer_override);
+
+// End-of-sequence id: the tokenizer's, else the model's metadata, else -1.
+int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok);
+
+}  // namespace liteq::cli
+
+#endif  // LITEQ_TOOLS_LITEQ_CLI_UTIL_H_
