@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,8 +19,10 @@
 namespace liteq::io {
 
 enum class WeightDType { kF32, kF16, kBF16, kI32, kI64, kI8, kU8, kBool };
-const char* WeightDTypeName(WeightDType t);
+const char* WeightDTypeName(WeightDType t);  // safetensors spelling: "F32", "BF16", ...
 size_t WeightDTypeSize(WeightDType t);
+// Parses a safetensors dtype string; false if liteq does not read that dtype.
+bool ParseWeightDType(std::string_view name, WeightDType* out);
 
 struct TensorInfo {
   std::string name;            // canonical (Hugging Face) name
@@ -28,6 +31,10 @@ struct TensorInfo {
   std::string file;            // file the bytes live in
   uint64_t offset = 0;         // absolute byte offset in `file`
   uint64_t nbytes = 0;
+  // True when the stored bytes are not in the canonical (Hugging Face) layout, so
+  // RawBytes() refuses the tensor and ReadFloat32() must be used (llama2.c q/k
+  // projections, whose rows are permuted for rotate_half RoPE; see llama2c.h).
+  bool raw_layout_differs = false;
   int64_t num_elements() const;
 };
 
@@ -49,7 +56,8 @@ class Checkpoint {
   virtual const std::vector<TensorInfo>& tensors() const = 0;
   const TensorInfo* Find(const std::string& name) const;
 
-  // The tensor's bytes as stored (a view into the mapped file).
+  // The tensor's bytes as stored (a view into the mapped file). Fails with
+  // FailedPrecondition for tensors whose `raw_layout_differs` is set.
   virtual Result<std::span<const uint8_t>> RawBytes(const std::string& name) const = 0;
   // Converts F32/F16/BF16 (and integer types) to fp32 into `out`, whose size must
   // equal the element count. Errors name the file and the tensor.

@@ -24,11 +24,11 @@ Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
   const int64_t rhs_depth = adj_y ? rhs_shape[rr - 1] : rhs_shape[rr - 2];
   p.cols = adj_y ? rhs_shape[rr - 2] : rhs_shape[rr - 1];
   if (p.depth != rhs_depth || p.rows < 0 || p.cols < 0 || p.depth < 0) {
-    return InvalidArgumentError("BATCH_MATMUL inner dimensions differ: " +
-                                std::to_string(p.depth) + " vs " + std::to_string(rhs_depth));
+    return InvalidArgumentError("BATCH_MATMUL inner dimensions differ: " + std::to_string(p.depth) +
+                                " vs " + std::to_string(rhs_depth));
   }
-  LITEQ_ASSIGN_OR_RETURN(p.batches, MakeBroadcastPlan(lhs_shape.first(lr - 2),
-                                                      rhs_shape.first(rr - 2)));
+  LITEQ_ASSIGN_OR_RETURN(p.batches,
+                         MakeBroadcastPlan(lhs_shape.first(lr - 2), rhs_shape.first(rr - 2)));
   p.output_shape = p.batches.output_shape;
   p.output_shape.push_back(p.rows);
   p.output_shape.push_back(p.cols);
@@ -65,9 +65,9 @@ void BatchMatMulInt8(const BatchMatMulInt8Params& p, std::span<const int8_t> lhs
         }
         // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
         const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
-        const int32_t out = quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier,
-                                                                 p.multiplier.shift) +
-                            p.output_offset;
+        const int32_t out =
+            quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier, p.multiplier.shift) +
+            p.output_offset;
         y[m * p.cols + n] = static_cast<int8_t>(std::clamp(out, -128, 127));
       }
     }

@@ -23,9 +23,9 @@ struct BatchMatMulInt8Params {
   quant::QuantizedMultiplier multiplier;
   bool adj_x = false;
   bool adj_y = false;
-  int64_t rows = 0;   // M
-  int64_t depth = 0;  // K
-  int64_t cols = 0;   // N
+  int64_t rows = 0;       // M
+  int64_t depth = 0;      // K
+  int64_t cols = 0;       // N
   BroadcastPlan batches;  // over the leading (batch) dimensions
   std::vector<int64_t> output_shape;
 };

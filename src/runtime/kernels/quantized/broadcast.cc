@@ -31,8 +31,8 @@ Result<BroadcastPlan> MakeBroadcastPlan(std::span<const int64_t> shape1,
     const int64_t a = k < shape1.size() ? shape1[shape1.size() - 1 - k] : 1;
     const int64_t b = k < shape2.size() ? shape2[shape2.size() - 1 - k] : 1;
     if (a < 0 || b < 0 || (a != b && a != 1 && b != 1)) {
-      return InvalidArgumentError("shapes " + ShapeString(shape1) + " and " +
-                                  ShapeString(shape2) + " do not broadcast");
+      return InvalidArgumentError("shapes " + ShapeString(shape1) + " and " + ShapeString(shape2) +
+                                  " do not broadcast");
     }
     plan.output_shape[d] = (a == 1) ? b : a;
     plan.stride1[d] = (a == 1) ? 0 : s1;

@@ -48,10 +48,10 @@ void AddSub(const AddSubParams& p, const BroadcastPlan& plan, std::span<const T>
   ForEachBroadcastIndex(plan, [&](int64_t i1, int64_t i2, int64_t o) {
     const int32_t a = (p.input1_offset + input1[static_cast<size_t>(i1)]) * (1 << p.left_shift);
     const int32_t b = (p.input2_offset + input2[static_cast<size_t>(i2)]) * (1 << p.left_shift);
-    const int32_t sa = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(
-        a, p.input1.multiplier, p.input1.shift);
-    const int32_t sb = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(
-        b, p.input2.multiplier, p.input2.shift);
+    const int32_t sa = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(a, p.input1.multiplier,
+                                                                             p.input1.shift);
+    const int32_t sb = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(b, p.input2.multiplier,
+                                                                             p.input2.shift);
     const int32_t raw = p.subtract ? sa - sb : sa + sb;
     const int32_t out = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(
                             raw, p.output.multiplier, p.output.shift) +
@@ -137,9 +137,8 @@ void MulInt8(const MulParams& params, const BroadcastPlan& plan, std::span<const
   Mul<int8_t>(params, plan, input1, input2, output);
 }
 
-void MulInt16(const MulParams& params, const BroadcastPlan& plan,
-              std::span<const int16_t> input1, std::span<const int16_t> input2,
-              std::span<int16_t> output) {
+void MulInt16(const MulParams& params, const BroadcastPlan& plan, std::span<const int16_t> input1,
+              std::span<const int16_t> input2, std::span<int16_t> output) {
   Mul<int16_t>(params, plan, input1, input2, output);
 }
 

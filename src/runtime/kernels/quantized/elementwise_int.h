@@ -58,9 +58,8 @@ void AddSubInt16(const AddSubParams& params, const BroadcastPlan& plan,
                  std::span<int16_t> output);
 void MulInt8(const MulParams& params, const BroadcastPlan& plan, std::span<const int8_t> input1,
              std::span<const int8_t> input2, std::span<int8_t> output);
-void MulInt16(const MulParams& params, const BroadcastPlan& plan,
-              std::span<const int16_t> input1, std::span<const int16_t> input2,
-              std::span<int16_t> output);
+void MulInt16(const MulParams& params, const BroadcastPlan& plan, std::span<const int16_t> input1,
+              std::span<const int16_t> input2, std::span<int16_t> output);
 
 }  // namespace liteq::runtime::quantized
 

@@ -12,8 +12,7 @@ Result<FullyConnectedIntParams> Prepare(quant::QuantParams input,
   LITEQ_RETURN_IF_ERROR(CheckScale(input.scale, "FULLY_CONNECTED input"));
   LITEQ_RETURN_IF_ERROR(CheckScale(output.scale, "FULLY_CONNECTED output"));
   LITEQ_RETURN_IF_ERROR(CheckZeroPoint(input.zero_point, qmin, qmax, "FULLY_CONNECTED input"));
-  LITEQ_RETURN_IF_ERROR(
-      CheckZeroPoint(output.zero_point, qmin, qmax, "FULLY_CONNECTED output"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(output.zero_point, qmin, qmax, "FULLY_CONNECTED output"));
   if (weight_scales.empty()) {
     return InvalidArgumentError("FULLY_CONNECTED weights have no quantization scale");
   }

@@ -9,8 +9,8 @@ namespace {
 Status CheckIndex(int32_t index, int64_t rows, size_t position) {
   if (index < 0 || index >= rows) {
     return OutOfRangeError("lookup index " + std::to_string(index) + " at position " +
-                           std::to_string(position) + " is outside [0, " +
-                           std::to_string(rows) + ")");
+                           std::to_string(position) + " is outside [0, " + std::to_string(rows) +
+                           ")");
   }
   return Status::Ok();
 }
@@ -21,8 +21,8 @@ Status CheckLayout(size_t table_values, int64_t rows, int64_t row_size, size_t s
     return InvalidArgumentError("lookup table is smaller than its shape");
   }
   if (scales != 0 && scales != 1 && scales != static_cast<size_t>(rows)) {
-    return InvalidArgumentError("lookup table has " + std::to_string(scales) +
-                                " scales for " + std::to_string(rows) + " rows");
+    return InvalidArgumentError("lookup table has " + std::to_string(scales) + " scales for " +
+                                std::to_string(rows) + " rows");
   }
   if (output != indices * static_cast<size_t>(row_size)) {
     return InvalidArgumentError("lookup output size does not match indices x row size");
@@ -68,8 +68,8 @@ Status GatherInt8Rows(std::span<const int8_t> table, int64_t rows, int64_t row_s
 }
 
 Status EmbeddingLookupHybridInt8(std::span<const int8_t> table, int64_t rows, int64_t row_size,
-                                 std::span<const float> scales,
-                                 std::span<const int32_t> indices, std::span<float> output) {
+                                 std::span<const float> scales, std::span<const int32_t> indices,
+                                 std::span<float> output) {
   if (scales.empty()) return InvalidArgumentError("int8 lookup table has no scale");
   LITEQ_RETURN_IF_ERROR(
       CheckLayout(table.size(), rows, row_size, scales.size(), indices.size(), output.size()));

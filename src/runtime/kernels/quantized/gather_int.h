@@ -20,8 +20,8 @@ Status GatherInt8Rows(std::span<const int8_t> table, int64_t rows, int64_t row_s
 
 // scales: 1 entry (per-tensor) or `rows` entries (per-row); zero point 0.
 Status EmbeddingLookupHybridInt8(std::span<const int8_t> table, int64_t rows, int64_t row_size,
-                                 std::span<const float> scales,
-                                 std::span<const int32_t> indices, std::span<float> output);
+                                 std::span<const float> scales, std::span<const int32_t> indices,
+                                 std::span<float> output);
 // Packed int4 table (low nibble first, row-major over the whole table).
 Status EmbeddingLookupHybridInt4(std::span<const uint8_t> packed_table, int64_t rows,
                                  int64_t row_size, std::span<const float> scales,

@@ -60,16 +60,16 @@ quant::QuantParams AsymmetricRow(std::span<const float> row, std::span<int8_t> q
   const auto sf = static_cast<float>(scale);
   const float inverse = 1.0f / sf;
   for (size_t i = 0; i < row.size(); ++i) {
-    q[i] = SaturateToInt8(std::round(static_cast<float>(zp) + row[i] * inverse), -128.0f,
-                          127.0f);
+    q[i] = SaturateToInt8(std::round(static_cast<float>(zp) + row[i] * inverse), -128.0f, 127.0f);
   }
   return {sf, zp};
 }
 
 }  // namespace
 
-Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(
-    std::span<const float> weight_scales, bool asymmetric_inputs, FusedActivation activation) {
+Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(std::span<const float> weight_scales,
+                                                               bool asymmetric_inputs,
+                                                               FusedActivation activation) {
   if (weight_scales.empty()) {
     return InvalidArgumentError("hybrid FULLY_CONNECTED weights have no quantization scale");
   }
@@ -133,8 +133,8 @@ Result<std::vector<float>> DequantizeInt4Weights(std::span<const uint8_t> packed
                                 " does not divide " + std::to_string(cols) + " columns");
   }
   if (scales.size() != static_cast<size_t>(rows * (cols / block_size))) {
-    return InvalidArgumentError("int4 weights: " + std::to_string(scales.size()) +
-                                " scales for " + std::to_string(rows) + " rows of " +
+    return InvalidArgumentError("int4 weights: " + std::to_string(scales.size()) + " scales for " +
+                                std::to_string(rows) + " rows of " +
                                 std::to_string(cols / block_size) + " blocks");
   }
   LITEQ_ASSIGN_OR_RETURN(std::vector<int8_t> values, quant::UnpackInt4(packed, rows * cols));

@@ -31,8 +31,9 @@ struct HybridFullyConnectedParams {
   float activation_max = 0.0f;
 };
 
-Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(
-    std::span<const float> weight_scales, bool asymmetric_inputs, FusedActivation activation);
+Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(std::span<const float> weight_scales,
+                                                               bool asymmetric_inputs,
+                                                               FusedActivation activation);
 
 // One row quantized as the hybrid kernel does; returns {scaling factor, zero point}.
 quant::QuantParams QuantizeHybridRow(std::span<const float> row, bool asymmetric,

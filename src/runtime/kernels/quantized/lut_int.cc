@@ -28,17 +28,22 @@ float Rsqrt(float x) {
 
 float EvaluateLutFunction(LutFunction function, float x) {
   switch (function) {
-    case LutFunction::kLogistic: return Logistic(x);
-    case LutFunction::kTanh: return Tanh(x);
-    case LutFunction::kGelu: return Gelu(x);
-    case LutFunction::kGeluApproximate: return GeluApproximate(x);
-    case LutFunction::kRsqrt: return Rsqrt(x);
+    case LutFunction::kLogistic:
+      return Logistic(x);
+    case LutFunction::kTanh:
+      return Tanh(x);
+    case LutFunction::kGelu:
+      return Gelu(x);
+    case LutFunction::kGeluApproximate:
+      return GeluApproximate(x);
+    case LutFunction::kRsqrt:
+      return Rsqrt(x);
   }
   return 0.0f;
 }
 
-void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output,
-                     float (*transform)(float), Int8Lut& lut) {
+void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output, float (*transform)(float),
+                     Int8Lut& lut) {
   const float inverse_scale = 1 / output.scale;
   for (int32_t q = -128; q <= 127; ++q) {
     const float dequantized = input.scale * static_cast<float>(q - input.zero_point);
@@ -67,11 +72,21 @@ Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
   }
   Int8Lut lut{};
   switch (function) {
-    case LutFunction::kLogistic: PopulateInt8Lut(input, output, Logistic, lut); break;
-    case LutFunction::kTanh: PopulateInt8Lut(input, output, Tanh, lut); break;
-    case LutFunction::kGelu: PopulateInt8Lut(input, output, Gelu, lut); break;
-    case LutFunction::kGeluApproximate: PopulateInt8Lut(input, output, GeluApproximate, lut); break;
-    case LutFunction::kRsqrt: PopulateInt8Lut(input, output, Rsqrt, lut); break;
+    case LutFunction::kLogistic:
+      PopulateInt8Lut(input, output, Logistic, lut);
+      break;
+    case LutFunction::kTanh:
+      PopulateInt8Lut(input, output, Tanh, lut);
+      break;
+    case LutFunction::kGelu:
+      PopulateInt8Lut(input, output, Gelu, lut);
+      break;
+    case LutFunction::kGeluApproximate:
+      PopulateInt8Lut(input, output, GeluApproximate, lut);
+      break;
+    case LutFunction::kRsqrt:
+      PopulateInt8Lut(input, output, Rsqrt, lut);
+      break;
   }
   return lut;
 }

@@ -32,8 +32,8 @@ float EvaluateLutFunction(LutFunction function, float x);
 // TFLite's LUT kernel accepts any output parameters, and so does this one.)
 Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
                                quant::QuantParams output);
-void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output,
-                     float (*transform)(float), Int8Lut& lut);
+void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output, float (*transform)(float),
+                     Int8Lut& lut);
 void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output);
 
 }  // namespace liteq::runtime::quantized

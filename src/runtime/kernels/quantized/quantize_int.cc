@@ -89,8 +89,7 @@ Status DequantizeInt8PerChannel(std::span<const int8_t> input, std::span<const i
                                 std::span<const int32_t> zero_points, std::span<float> output) {
   if (axis < 0 || static_cast<size_t>(axis) >= shape.size()) {
     return InvalidArgumentError("DEQUANTIZE: quantized dimension " + std::to_string(axis) +
-                                " is outside the tensor's rank " +
-                                std::to_string(shape.size()));
+                                " is outside the tensor's rank " + std::to_string(shape.size()));
   }
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
@@ -99,8 +98,7 @@ Status DequantizeInt8PerChannel(std::span<const int8_t> input, std::span<const i
   if (scales.size() != static_cast<size_t>(channels) ||
       (!zero_points.empty() && zero_points.size() != scales.size())) {
     return InvalidArgumentError("DEQUANTIZE: " + std::to_string(scales.size()) +
-                                " scales for a quantized dimension of " +
-                                std::to_string(channels));
+                                " scales for a quantized dimension of " + std::to_string(channels));
   }
   if (input.size() != static_cast<size_t>(outer * channels * inner) ||
       output.size() != input.size()) {

@@ -16,8 +16,10 @@ int32_t QuantizeBound(float f, quant::QuantParams output) {
 ActivationRange QuantizedActivationRange(FusedActivation activation, quant::QuantParams output,
                                          int32_t qmin, int32_t qmax) {
   switch (activation) {
-    case FusedActivation::kNone: return {qmin, qmax};
-    case FusedActivation::kRelu: return {std::max(qmin, QuantizeBound(0.0f, output)), qmax};
+    case FusedActivation::kNone:
+      return {qmin, qmax};
+    case FusedActivation::kRelu:
+      return {std::max(qmin, QuantizeBound(0.0f, output)), qmax};
     case FusedActivation::kReluN1To1:
       return {std::max(qmin, QuantizeBound(-1.0f, output)),
               std::min(qmax, QuantizeBound(1.0f, output))};
@@ -32,10 +34,19 @@ void FloatActivationRange(FusedActivation activation, float* min, float* max) {
   *min = std::numeric_limits<float>::lowest();
   *max = std::numeric_limits<float>::max();
   switch (activation) {
-    case FusedActivation::kNone: break;
-    case FusedActivation::kRelu: *min = 0.0f; break;
-    case FusedActivation::kReluN1To1: *min = -1.0f; *max = 1.0f; break;
-    case FusedActivation::kRelu6: *min = 0.0f; *max = 6.0f; break;
+    case FusedActivation::kNone:
+      break;
+    case FusedActivation::kRelu:
+      *min = 0.0f;
+      break;
+    case FusedActivation::kReluN1To1:
+      *min = -1.0f;
+      *max = 1.0f;
+      break;
+    case FusedActivation::kRelu6:
+      *min = 0.0f;
+      *max = 6.0f;
+      break;
   }
 }
 

@@ -99,10 +99,11 @@ Result<SoftmaxInt16Params> PrepareSoftmaxInt16(quant::QuantParams input, float b
   SoftmaxInt16Params p;
   constexpr float kRange = 65535.0f;  // int16 max - min
   // exp on [-10, 0] and 1/(1+x) on [0, 1], both with output scale 2/65535 (Q0.15).
-  PopulateInt16Lut(10.0f / kRange, 32767, 2.0f / kRange, 0,
-                   [](float v) { return std::exp(v); }, p.exp_lut);
-  PopulateInt16Lut(1.0f / kRange, -32768, 2.0f / kRange, 0,
-                   [](float v) { return 1.0f / (1.0f + v); }, p.one_over_one_plus_x_lut);
+  PopulateInt16Lut(
+      10.0f / kRange, 32767, 2.0f / kRange, 0, [](float v) { return std::exp(v); }, p.exp_lut);
+  PopulateInt16Lut(
+      1.0f / kRange, -32768, 2.0f / kRange, 0, [](float v) { return 1.0f / (1.0f + v); },
+      p.one_over_one_plus_x_lut);
   // Rescale input differences so [-65535, 0] corresponds to [-10, 0].
   // TFLite multiplies scale * beta in float before the double division.
   const double rescale = static_cast<double>(input.scale * beta) / (10.0 / 65535.0);
@@ -140,9 +141,9 @@ void SoftmaxInt16(const SoftmaxInt16Params& params, int64_t rows, int64_t depth,
     const auto shifted_sum = static_cast<int32_t>(
         ((static_cast<int64_t>(sum_of_exps) << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
     const int32_t sym_shifted_sum = shifted_sum - ((1 << 15) + (1 << 16));
-    const int16_t reciprocal = Int16LutLookup(
-        static_cast<int16_t>(std::clamp(sym_shifted_sum, -32768, 32767)),
-        params.one_over_one_plus_x_lut);
+    const int16_t reciprocal =
+        Int16LutLookup(static_cast<int16_t>(std::clamp(sym_shifted_sum, -32768, 32767)),
+                       params.one_over_one_plus_x_lut);
     const int right_shift = 31 - headroom_plus_one;
     const int64_t round = int64_t{1} << (right_shift - 1);
     for (size_t j = 0; j < n; ++j) {

@@ -1,0 +1,76 @@
+// Llama-style decoders (transformers modeling_llama.py and its close relatives):
+// pre-norm RMSNorm blocks, q/k/v/o projections, SwiGLU MLP.
+//   llama    : optional attention_bias (q, k, v, o) and mlp_bias; rope_type llama3
+//   mistral  : sliding-window attention on every layer
+//   qwen2    : q/k/v biases (o without), optional sliding window past max_window_layers
+//   qwen3    : per-head RMSNorm of q and k (q_norm, k_norm) before RoPE
+// llama2.c checkpoints arrive here as llama (the reader un-permutes q/k).
+#include "model/blocks.h"
+
+namespace liteq::model {
+namespace {
+
+class LlamaArchitecture : public Architecture {
+ public:
+  explicit LlamaArchitecture(const ModelConfig& cfg) : cfg_(cfg) {}
+
+  TopLevelNames names() const override {
+    return {"model.embed_tokens.weight", "model.norm", "lm_head.weight", ""};
+  }
+
+  TensorId Layer(DecoderContext& ctx, int layer, TensorId x) const override {
+    graph::GraphBuilder& b = ctx.b;
+    const std::string p = LayerPrefix("model.layers.", layer);
+    const std::string attn = p + "self_attn.";
+    AttentionWeights aw;
+    aw.q = {attn + "q_proj.weight"};
+    aw.k = {attn + "k_proj.weight"};
+    aw.v = {attn + "v_proj.weight"};
+    aw.o = {attn + "o_proj.weight"};
+    if (cfg_.qkv_bias) {
+      aw.q_bias = {attn + "q_proj.bias"};
+      aw.k_bias = {attn + "k_proj.bias"};
+      aw.v_bias = {attn + "v_proj.bias"};
+    }
+    if (cfg_.o_bias) aw.o_bias = {attn + "o_proj.bias"};
+    if (cfg_.qk_norm) {
+      aw.q_norm = attn + "q_norm";
+      aw.k_norm = attn + "k_norm";
+    }
+    MlpWeights mw;
+    mw.gate = {p + "mlp.gate_proj.weight"};
+    mw.up = {p + "mlp.up_proj.weight"};
+    mw.down = {p + "mlp.down_proj.weight"};
+    if (cfg_.mlp_bias) {
+      mw.gate_bias = {p + "mlp.gate_proj.bias"};
+      mw.up_bias = {p + "mlp.up_proj.bias"};
+      mw.down_bias = {p + "mlp.down_proj.bias"};
+    }
+
+    TensorId attn_out;
+    {
+      graph::GraphBuilder::Scope scope(b, "attn");
+      const TensorId h = Norm(ctx, x, p + "input_layernorm", "norm");
+      attn_out = SelfAttention(ctx, layer, h, aw);
+    }
+    x = b.Add(x, attn_out, "attn_residual");
+    TensorId mlp_out;
+    {
+      graph::GraphBuilder::Scope scope(b, "mlp");
+      const TensorId h = Norm(ctx, x, p + "post_attention_layernorm", "norm");
+      mlp_out = Mlp(ctx, h, mw);
+    }
+    return b.Add(x, mlp_out, "mlp_residual");
+  }
+
+ private:
+  const ModelConfig& cfg_;
+};
+
+}  // namespace
+
+std::unique_ptr<Architecture> MakeLlamaArchitecture(const ModelConfig& cfg) {
+  return std::make_unique<LlamaArchitecture>(cfg);
+}
+
+}  // namespace liteq::model

@@ -1,0 +1,55 @@
+// Calibration observers: turn the statistics of one tensor (TensorStats) into the
+// [min, max] range its quantization parameters are chosen from.
+//
+//   min_max              running min/max of everything observed (keeps outliers)
+//   moving_average       EMA of per-batch min/max (StatsOptions::moving_average_momentum)
+//   percentile           clips each tail: [P(100 - p), P(p)] of the histogram, with
+//                        linear interpolation inside a bin (p = 99.99 clips 0.01%
+//                        of the values on each side)
+//   mse                  the clipping range minimising the expected squared error of
+//                        asymmetric `bits`-bit quantization of the histogram
+//                        (rounding noise scale^2/12 inside, squared distance outside)
+//   kl                   TensorRT entropy calibration on |x|: for each candidate
+//                        threshold, fold the tail into the last bin (P), merge the
+//                        bins into `kl_quantized_bins` levels and expand back (Q),
+//                        pick the threshold minimising KL(P || Q); range [-T, T]
+//                        intersected with [min, max]
+#ifndef LITEQ_QUANT_OBSERVERS_H_
+#define LITEQ_QUANT_OBSERVERS_H_
+
+#include <string_view>
+
+#include "liteq/status.h"
+#include "quant/histogram.h"
+
+namespace liteq::quant {
+
+enum class ObserverKind { kMinMax, kMovingAverageMinMax, kPercentile, kMse, kKl };
+
+// "minmax", "moving_average", "percentile", "mse", "kl".
+Result<ObserverKind> ParseObserverKind(std::string_view name);
+const char* ObserverKindName(ObserverKind kind);
+
+struct ObserverOptions {
+  double percentile = 99.99;
+  int bits = 8;                 // mse: asymmetric integer width
+  int kl_quantized_bins = 128;  // kl: 128 for symmetric int8 (TensorRT), 255 possible
+};
+
+struct Range {
+  float min = 0.0f;
+  float max = 0.0f;
+};
+
+// FailedPrecondition when nothing finite was observed.
+Result<Range> ComputeRange(const TensorStats& stats, ObserverKind kind,
+                           const ObserverOptions& options = {});
+
+// Expected squared quantization error per value of the histogram when quantized
+// with asymmetric `bits`-bit parameters chosen from [min, max]. Exposed for tests
+// and for reporting.
+double ExpectedQuantizationMse(const Histogram& histogram, float min, float max, int bits);
+
+}  // namespace liteq::quant
+
+#endif  // LITEQ_QUANT_OBSERVERS_H_

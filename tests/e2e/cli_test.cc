@@ -1,0 +1,99 @@
+// The liteq binary as a user runs it: export, run, eval, and clear errors (exit 1,
+// message naming the file) for bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "e2e_util.h"
+
+namespace liteq::e2e {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunLiteq(const std::string& args) {
+  CommandResult r;
+  const std::string cmd = std::string(LITEQ_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(CliTest, ExportThenRunGivesTheTransformersGreedyContinuation) {
+  const std::string dir = ModelDir("gemma3-tiny");
+  const std::string out = TempPath("cli_gemma.tflite");
+  CommandResult e = RunLiteq("export " + dir + " -o " + out + " --max-seq 256 --prefill-len 32");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  CommandResult r = RunLiteq("run " + out + " --prompt 'The jury said that the city' -n 32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  auto ref = OpenReference(dir);
+  EXPECT_EQ(j["prompt_ids"].get<std::vector<int32_t>>(), ReadInts(*ref, "prompt0.ids"));
+  EXPECT_EQ(j["ids"].get<std::vector<int32_t>>(), ReadInts(*ref, "prompt0.greedy32"));
+  EXPECT_EQ(j["text"].get<std::string>(),
+            " " + ReadReferenceJson(dir)["prompts"][0]["greedy32_text"].get<std::string>());
+}
+
+TEST(CliTest, EvalPrintsPerplexity) {
+  const std::string out = TempPath("cli_llama.tflite");
+  ASSERT_EQ(RunLiteq("export " + ModelDir("llama-tiny") + " -o " + out + " --max-seq 256").exit_code, 0);
+  CommandResult r = RunLiteq("eval " + out + " --windows 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["windows"].get<int>(), 2);
+  const auto window_nll = j["window_nll"].get<std::vector<double>>();
+  auto expected = ReadFloats(*OpenReference(ModelDir("llama-tiny")), "eval.nll_per_window");
+  ASSERT_EQ(window_nll.size(), 2u);
+  EXPECT_NEAR(window_nll[0], expected[0], 1e-4);
+  EXPECT_NEAR(window_nll[1], expected[1], 1e-4);
+}
+
+TEST(CliTest, MissingModelIsAClearError) {
+  CommandResult r = RunLiteq("run /nonexistent/model.tflite --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("/nonexistent/model.tflite"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, TruncatedModelIsRejectedWithItsName) {
+  const std::string good = TempPath("cli_trunc_src.tflite");
+  ASSERT_EQ(RunLiteq("export " + ModelDir("llama-tiny") + " -o " + good + " --max-seq 64").exit_code, 0);
+  const std::string bad = TempPath("cli_truncated.tflite");
+  std::filesystem::copy_file(good, bad, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(bad, std::filesystem::file_size(good) / 2);
+  CommandResult r = RunLiteq("run " + bad + " --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("cli_truncated.tflite"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, FailedExportLeavesNoFile) {
+  const std::string out = TempPath("cli_never_written.tflite");
+  CommandResult r = RunLiteq("export /nonexistent/checkpoint -o " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(std::filesystem::exists(out));
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(out).parent_path())) {
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
+
+TEST(CliTest, PromptTooLongForTheCacheIsAClearError) {
+  const std::string out = TempPath("cli_small_cache.tflite");
+  ASSERT_EQ(RunLiteq("export " + ModelDir("llama-tiny") + " -o " + out + " --max-seq 16 --prefill-len 8").exit_code, 0);
+  CommandResult r = RunLiteq("run " + out + " --prompt 'The jury said that the city' -n 20");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("max_seq is 16"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace liteq::e2e

@@ -1,0 +1,99 @@
+#include "e2e_util.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "tflite/writer.h"
+
+namespace liteq::e2e {
+
+std::string ModelDir(const std::string& name) { return std::string(LITEQ_MODELS_DIR) + "/" + name; }
+std::string FamilyDir(const std::string& name) {
+  return std::string(LITEQ_TESTDATA_DIR) + "/families/" + name;
+}
+
+std::string TempPath(const std::string& file_name) {
+  static const std::filesystem::path dir = [] {
+    auto d = std::filesystem::temp_directory_path() / ("liteq_e2e_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d);
+    return d;
+  }();
+  return (dir / file_name).string();
+}
+
+std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options) {
+  static std::map<std::string, std::string> cache;
+  std::string key = checkpoint_path;
+  key.append("|").append(std::to_string(options.max_seq));
+  for (int t : options.prefill_lengths) key.append("|").append(std::to_string(t));
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  auto opened = io::Checkpoint::Open(checkpoint_path);
+  LITEQ_CHECK(opened.ok());
+  std::shared_ptr<const io::Checkpoint> ckpt = std::move(opened).value();
+  auto model = model::BuildModel(ckpt, options);
+  if (!model.ok()) {
+    ADD_FAILURE() << model.status().ToString();
+    return "";
+  }
+  std::string file_name = "model";
+  file_name.append(std::to_string(cache.size())).append(".tflite");
+  const std::string path = TempPath(file_name);
+  Status written = tflite::WriteTflite(*model, path);
+  if (!written.ok()) {
+    ADD_FAILURE() << written.ToString();
+    return "";
+  }
+  cache[key] = path;
+  return path;
+}
+
+LoadedModel LoadTflite(const std::string& path) {
+  LoadedModel m;
+  auto interpreter = runtime::Interpreter::Load(path);
+  LITEQ_CHECK(interpreter.ok());
+  m.interpreter = std::move(interpreter).value();
+  auto session = generate::Session::Create(m.interpreter.get());
+  LITEQ_CHECK(session.ok());
+  m.session = std::move(session).value();
+  return m;
+}
+
+std::unique_ptr<io::Checkpoint> OpenReference(const std::string& dir) {
+  auto ref = io::Checkpoint::Open(dir + "/reference.safetensors");
+  LITEQ_CHECK(ref.ok());
+  return std::move(ref).value();
+}
+
+nlohmann::json ReadReferenceJson(const std::string& dir) {
+  std::ifstream in(dir + "/reference.json");
+  return nlohmann::json::parse(in);
+}
+
+std::vector<float> ReadFloats(const io::Checkpoint& ref, const std::string& name) {
+  auto v = ref.ReadFloat32(name);
+  LITEQ_CHECK(v.ok());
+  return std::move(v).value();
+}
+
+std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name) {
+  auto v = ref.ReadInt32(name);
+  LITEQ_CHECK(v.ok());
+  return std::move(v).value();
+}
+
+double MaxRelativeError(std::span<const float> actual, std::span<const float> expected) {
+  LITEQ_CHECK(actual.size() == expected.size());
+  double max_diff = 0.0, max_abs = 0.0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    max_diff = std::max(max_diff, std::fabs(static_cast<double>(actual[i]) - expected[i]));
+    max_abs = std::max(max_abs, std::fabs(static_cast<double>(expected[i])));
+  }
+  return max_abs > 0.0 ? max_diff / max_abs : max_diff;
+}
+
+}  // namespace liteq::e2e

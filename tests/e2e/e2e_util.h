@@ -1,0 +1,45 @@
+// Shared helpers of the end-to-end tests: export a bundled checkpoint to a temporary
+// .tflite, load it back with liteq's runtime, read the transformers references.
+#ifndef LITEQ_TESTS_E2E_E2E_UTIL_H_
+#define LITEQ_TESTS_E2E_E2E_UTIL_H_
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "generate/session.h"
+#include "io/checkpoint.h"
+#include "model/model.h"
+#include "runtime/interpreter.h"
+
+namespace liteq::e2e {
+
+std::string ModelDir(const std::string& name);   // models/<name>
+std::string FamilyDir(const std::string& name);  // testdata/families/<name>
+std::string TempPath(const std::string& file_name);
+
+// Exports `checkpoint_path` to a temporary .tflite (written once per test binary and
+// options) and returns its path.
+std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);
+
+struct LoadedModel {
+  std::unique_ptr<runtime::Interpreter> interpreter;
+  std::unique_ptr<generate::Session> session;
+};
+LoadedModel LoadTflite(const std::string& path);
+
+// reference.safetensors / reference.json of a model or family directory.
+std::unique_ptr<io::Checkpoint> OpenReference(const std::string& dir);
+nlohmann::json ReadReferenceJson(const std::string& dir);
+std::vector<float> ReadFloats(const io::Checkpoint& ref, const std::string& name);
+std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name);
+
+// max |a - b| / max |b|: the relative error measure of the oracles.
+double MaxRelativeError(std::span<const float> actual, std::span<const float> expected);
+
+}  // namespace liteq::e2e
+
+#endif  // LITEQ_TESTS_E2E_E2E_UTIL_H_

@@ -1,0 +1,101 @@
+#include "runtime/kernels/quantized/softmax_int.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace liteq::runtime::quantized {
+namespace {
+
+std::vector<double> FloatSoftmax(const std::vector<double>& x) {
+  double max = x[0];
+  for (double v : x) max = std::max(max, v);
+  double sum = 0;
+  std::vector<double> e(x.size());
+  for (size_t i = 0; i < x.size(); ++i) sum += e[i] = std::exp(x[i] - max);
+  for (double& v : e) v /= sum;
+  return e;
+}
+
+TEST(SoftmaxInt8Test, HandComputed) {
+  auto p = PrepareSoftmaxInt8({0.1f, 0}, 1.0f, {1.0f / 256, -128});
+  ASSERT_TRUE(p.ok());
+  const std::vector<int8_t> x = {7, 7, 3, 3, 3, 3, -128, 127};
+  std::vector<int8_t> y(8);
+  SoftmaxInt8(*p, 4, 2, x, y);
+  EXPECT_EQ(y[0], 0);  // 0.5 * 256 - 128
+  EXPECT_EQ(y[1], 0);
+  EXPECT_EQ(y[6], -128);  // exp(-25.5) / (1 + ...) ~ 0
+  EXPECT_EQ(y[7], 127);   // 1.0 * 256 = 256 saturates at 127
+}
+
+TEST(SoftmaxInt8Test, MatchesFloatWithinOneStep) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> q(-128, 127);
+  for (float scale : {0.02f, 0.1f, 0.5f}) {
+    for (float beta : {1.0f, 0.5f}) {
+      auto p = PrepareSoftmaxInt8({scale, 5}, beta, {1.0f / 256, -128});
+      ASSERT_TRUE(p.ok());
+      const int depth = 37;
+      std::vector<int8_t> x(3 * depth), y(3 * depth);
+      for (auto& v : x) v = static_cast<int8_t>(q(rng));
+      SoftmaxInt8(*p, 3, depth, x, y);
+      for (int r = 0; r < 3; ++r) {
+        std::vector<double> row(depth);
+        for (int j = 0; j < depth; ++j) row[j] = beta * scale * (x[r * depth + j] - 5);
+        const std::vector<double> ref = FloatSoftmax(row);
+        for (int j = 0; j < depth; ++j) {
+          const double expected = std::min(127.0, ref[j] * 256 - 128);
+          EXPECT_NEAR(y[r * depth + j], expected, 1.0);
+        }
+      }
+    }
+  }
+}
+
+TEST(SoftmaxInt16Test, LutInterpolatesExp) {
+  auto p = PrepareSoftmaxInt16({1.0f / 1024, 0}, 1.0f, {1.0f / 32768, 0});
+  ASSERT_TRUE(p.ok());
+  // exp LUT input: value v in [-32768, 32767] stands for 10 * (v - 32767) / 65535;
+  // output q stands for q / 32768. TFLite samples 512 segments over 65535 input steps
+  // but looks segments up 128 values at a time, so near x = 0 the table lags by up to
+  // one input step (~5 output steps of exp); the measured worst case is 1.96e-4.
+  for (int v = -32768; v <= 32767; v += 7) {
+    const double x = 10.0 * (v - 32767) / 65535.0;
+    const double got = Int16LutLookup(static_cast<int16_t>(v), p->exp_lut) / 32768.0;
+    EXPECT_NEAR(got, std::exp(x), 2.2e-4) << v;
+  }
+  EXPECT_EQ(p->exp_lut[512], 32767);  // exp(0) * 32768 saturates
+}
+
+TEST(SoftmaxInt16Test, MatchesFloat) {
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> q(-32768, 32767);
+  const float scale = 1.0f / 4096;  // inputs span [-8, 8]
+  auto p = PrepareSoftmaxInt16({scale, 0}, 1.0f, {1.0f / 32768, 0});
+  ASSERT_TRUE(p.ok());
+  const int depth = 50;
+  std::vector<int16_t> x(2 * depth), y(2 * depth);
+  for (auto& v : x) v = static_cast<int16_t>(q(rng));
+  SoftmaxInt16(*p, 2, depth, x, y);
+  double max_err = 0;
+  for (int r = 0; r < 2; ++r) {
+    std::vector<double> row(depth);
+    for (int j = 0; j < depth; ++j) row[j] = scale * x[r * depth + j];
+    const std::vector<double> ref = FloatSoftmax(row);
+    double sum = 0;
+    for (int j = 0; j < depth; ++j) {
+      max_err = std::max(max_err, std::abs(y[r * depth + j] / 32768.0 - ref[j]));
+      sum += y[r * depth + j] / 32768.0;
+    }
+    EXPECT_NEAR(sum, 1.0, 2e-3);
+  }
+  // Interpolated exp and reciprocal tables: measured 1.5 output steps at worst.
+  EXPECT_LT(max_err, 3.0 / 32768);
+  EXPECT_FALSE(PrepareSoftmaxInt16({scale, 1}, 1.0f, {1.0f / 32768, 0}).ok());
+}
+
+}  // namespace
+}  // namespace liteq::runtime::quantized
