@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "common/mapped_file.h"
 #include "e2e_util.h"
 
 namespace liteq::e2e {
@@ -93,6 +95,42 @@ TEST(CliTest, PromptTooLongForTheCacheIsAClearError) {
   CommandResult r = RunLiteq("run " + out + " --prompt 'The jury said that the city' -n 20");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("max_seq is 16"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace liteq::e2e
+
+namespace liteq::e2e {
+namespace {
+
+// stories260K (a real pretrained llama2.c model): 200 greedy tokens from BOS, ids and
+// text identical to llama2.c's output, for both checkpoint formats.
+TEST(CliTest, Stories260KGreedyMatchesLlama2c) {
+  auto file = ReadFileToString(ModelDir("stories260K") + "/greedy_reference.txt");
+  ASSERT_TRUE(file.ok());
+  const std::string& s = *file;
+  const size_t ids_at = s.find("TOKEN_IDS:"), text_at = s.find("TEXT:\n");
+  ASSERT_NE(ids_at, std::string::npos);
+  ASSERT_NE(text_at, std::string::npos);
+  std::istringstream in(s.substr(ids_at + 10, s.find('\n', ids_at) - ids_at - 10));
+  std::vector<int32_t> expected_ids;
+  for (int32_t id; in >> id;) expected_ids.push_back(id);
+  ASSERT_EQ(expected_ids.size(), 200u);
+  std::string expected_text = s.substr(text_at + 6);
+  while (!expected_text.empty() && expected_text.back() == '\n') expected_text.pop_back();
+
+  for (const char* file_name : {"stories260K.bin", "stories260K_v1.bin"}) {
+    const std::string out = TempPath(std::string(file_name) + ".tflite");
+    CommandResult e = RunLiteq("export " + ModelDir("stories260K") + "/" + file_name + " -o " + out +
+                               " --max-seq 512 --prefill-len 32");
+    ASSERT_EQ(e.exit_code, 0) << e.output;
+    CommandResult r = RunLiteq("run " + out + " --prompt '' -n 200 --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const nlohmann::json j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["prompt_ids"].get<std::vector<int32_t>>(), std::vector<int32_t>{1}) << file_name;
+    EXPECT_EQ(j["ids"].get<std::vector<int32_t>>(), expected_ids) << file_name;
+    EXPECT_EQ(j["text"].get<std::string>(), expected_text) << file_name;
+  }
 }
 
 }  // namespace

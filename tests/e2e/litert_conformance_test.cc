@@ -85,8 +85,13 @@ INSTANTIATE_TEST_SUITE_P(
     Models, LiteRtConformanceTest,
     ::testing::Values(Case{"gemma3_tiny", ModelDir("gemma3-tiny")}, Case{"llama_tiny", ModelDir("llama-tiny")},
                       Case{"stories260K", ModelDir("stories260K") + "/stories260K.bin"},
-                      Case{"qwen3", FamilyDir("qwen3")}, Case{"gemma2", FamilyDir("gemma2")},
-                      Case{"phi", FamilyDir("phi")}, Case{"falcon", FamilyDir("falcon")}),
+                      Case{"stories260K_v1", ModelDir("stories260K") + "/stories260K_v1.bin"},
+                      Case{"qwen2", FamilyDir("qwen2")}, Case{"qwen3", FamilyDir("qwen3")},
+                      Case{"llama3", FamilyDir("llama3")}, Case{"mistral", FamilyDir("mistral")},
+                      Case{"phi3", FamilyDir("phi3")}, Case{"phi", FamilyDir("phi")},
+                      Case{"stablelm", FamilyDir("stablelm")}, Case{"falcon", FamilyDir("falcon")},
+                      Case{"gemma", FamilyDir("gemma")}, Case{"gemma2", FamilyDir("gemma2")},
+                      Case{"gemma3_text", FamilyDir("gemma3_text")}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -1,4 +1,5 @@
 // `liteq export [MODEL] -o model.tflite`: float32 LiteRT export of a checkpoint.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,8 +26,12 @@ Status RunExport(const ExportArgs& args) {
   LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(args.model));
   std::shared_ptr<const io::Checkpoint> checkpoint = std::move(opened);
   model::ExportOptions options;
-  if (!args.prefill_lengths.empty()) options.prefill_lengths = args.prefill_lengths;
   options.max_seq = args.max_seq;
+  if (!args.prefill_lengths.empty()) {
+    options.prefill_lengths = args.prefill_lengths;
+  } else {  // the default prefill length, shortened to fit a small cache
+    for (int& t : options.prefill_lengths) t = std::min(t, options.max_seq);
+  }
   LITEQ_ASSIGN_OR_RETURN(graph::Model model, model::BuildModel(checkpoint, options));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =

@@ -45,7 +45,6 @@ Status RunGenerate(const RunArgs& args) {
   // The prompt is the decoder's context, so the first new token keeps its leading
   // space (SentencePiece decoders strip it at the start of a text).
   for (int32_t id : prompt) stream.Push(id);
-  stream.Flush();
   std::string text;
   if (!args.json) std::printf("%s", args.prompt.c_str());
   std::fflush(stdout);
