@@ -8,6 +8,38 @@ std::string LayerPrefix(const std::string& base, int layer) {
   return base + std::to_string(layer) + ".";
 }
 
+AttentionWeights StandardAttentionWeights(const std::string& attn, const ModelConfig& cfg) {
+  AttentionWeights aw;
+  aw.q = {attn + "q_proj.weight"};
+  aw.k = {attn + "k_proj.weight"};
+  aw.v = {attn + "v_proj.weight"};
+  aw.o = {attn + "o_proj.weight"};
+  if (cfg.qkv_bias) {
+    aw.q_bias = {attn + "q_proj.bias"};
+    aw.k_bias = {attn + "k_proj.bias"};
+    aw.v_bias = {attn + "v_proj.bias"};
+  }
+  if (cfg.o_bias) aw.o_bias = {attn + "o_proj.bias"};
+  if (cfg.qk_norm) {
+    aw.q_norm = attn + "q_norm";
+    aw.k_norm = attn + "k_norm";
+  }
+  return aw;
+}
+
+MlpWeights StandardGatedMlpWeights(const std::string& mlp, bool bias) {
+  MlpWeights mw;
+  mw.gate = {mlp + "gate_proj.weight"};
+  mw.up = {mlp + "up_proj.weight"};
+  mw.down = {mlp + "down_proj.weight"};
+  if (bias) {
+    mw.gate_bias = {mlp + "gate_proj.bias"};
+    mw.up_bias = {mlp + "up_proj.bias"};
+    mw.down_bias = {mlp + "down_proj.bias"};
+  }
+  return mw;
+}
+
 TensorId Norm(DecoderContext& ctx, TensorId x, const std::string& prefix, std::string_view leaf) {
   GraphBuilder& b = ctx.b;
   const int32_t d = b.shape(x).empty() ? 0 : b.shape(x).back();

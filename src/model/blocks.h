@@ -53,6 +53,15 @@ TensorId Mlp(DecoderContext& ctx, TensorId x, const MlpWeights& w);
 // "model.layers.3." style prefix helper.
 std::string LayerPrefix(const std::string& base, int layer);
 
+// The transformers naming most families share, under `attn_prefix`
+// ("model.layers.3.self_attn."): {q,k,v,o}_proj.weight, q/k/v biases when
+// cfg.qkv_bias, o bias when cfg.o_bias, q_norm/k_norm when cfg.qk_norm.
+AttentionWeights StandardAttentionWeights(const std::string& attn_prefix, const ModelConfig& cfg);
+
+// {gate,up,down}_proj.weight under `mlp_prefix` ("model.layers.3.mlp."), with biases
+// when `bias`.
+MlpWeights StandardGatedMlpWeights(const std::string& mlp_prefix, bool bias);
+
 }  // namespace liteq::model
 
 #endif  // LITEQ_MODEL_BLOCKS_H_

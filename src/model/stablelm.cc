@@ -19,20 +19,10 @@ class StableLmArchitecture : public Architecture {
     graph::GraphBuilder& b = ctx.b;
     const std::string p = LayerPrefix("model.layers.", layer);
     const std::string attn = p + "self_attn.";
-    AttentionWeights aw;
-    aw.q = {attn + "q_proj.weight"};
-    aw.k = {attn + "k_proj.weight"};
-    aw.v = {attn + "v_proj.weight"};
-    aw.o = {attn + "o_proj.weight"};
-    if (cfg_.qkv_bias) {
-      aw.q_bias = {attn + "q_proj.bias"};
-      aw.k_bias = {attn + "k_proj.bias"};
-      aw.v_bias = {attn + "v_proj.bias"};
-    }
-    MlpWeights mw;
-    mw.gate = {p + "mlp.gate_proj.weight"};
-    mw.up = {p + "mlp.up_proj.weight"};
-    mw.down = {p + "mlp.down_proj.weight"};
+    // StableLM has no o_proj bias and per-head q/k norms are refused by the config
+    // reader, so the shared naming applies as is.
+    const AttentionWeights aw = StandardAttentionWeights(attn, cfg_);
+    const MlpWeights mw = StandardGatedMlpWeights(p + "mlp.", /*bias=*/false);
 
     TensorId h = Norm(ctx, x, p + "input_layernorm", "norm");
     TensorId attn_out;

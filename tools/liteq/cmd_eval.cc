@@ -18,7 +18,7 @@ struct EvalArgs {
   std::string data;
   std::string tokenizer;
   int seq = 256;
-  int windows = 0;  // 0 = all
+  int windows = 64;  // as the transformers reference; 0 = all
   int threads = 1;
   bool json = false;
 };
@@ -70,7 +70,7 @@ void SetupEval(CLI::App& app, Status* result) {
   cmd->add_option("--data", args->data, "JSONL with a \"text\" field per line (default: bundled Brown eval split)");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer (default: from the model's metadata)");
   cmd->add_option("--seq", args->seq, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
-  cmd->add_option("--windows", args->windows, "Evaluate only the first N windows (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--windows", args->windows, "Evaluate the first N windows (default 64, as the reference; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunEval(*args); });
