@@ -3,6 +3,8 @@
 // calls, and its logits match liteq's runtime.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "e2e_util.h"
 #include "litert_runner.h"
 
@@ -15,6 +17,7 @@ using conformance::MakeInt32Tensor;
 struct Case {
   const char* name;
   std::string dir;
+  friend void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 };
 
 class LiteRtConformanceTest : public ::testing::TestWithParam<Case> {};

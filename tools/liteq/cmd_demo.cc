@@ -25,12 +25,18 @@ struct DemoArgs {
   std::string out_dir = "out";
   std::string prompt = "The jury said that the city";
   int windows = 64;
+  bool json = false;
 };
 
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 Status RunDemo(const DemoArgs& args) {
+  nlohmann::json report;
+  // Human-readable progress goes to stdout unless --json asks for one JSON object.
+  auto say = [&](const char* format, auto... values) {
+    if (!args.json) std::printf(format, values...);
+  };
   // 1. The checkpoint.
   LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(args.model));
   std::shared_ptr<const io::Checkpoint> ckpt = std::move(opened);
@@ -41,8 +47,10 @@ Status RunDemo(const DemoArgs& args) {
     params += t.num_elements();
     bytes += t.nbytes;
   }
-  std::printf("== checkpoint  %s\n", args.model.c_str());
-  std::printf("   %s, %d layers, hidden %d, %d tensors, %.2fM parameters, %.1f MB on disk\n",
+  report["checkpoint"] = {{"path", args.model}, {"model_type", config.model_type},
+                          {"layers", config.num_layers}, {"parameters", params}, {"bytes", bytes}};
+  say("== checkpoint  %s\n", args.model.c_str());
+  say("   %s, %d layers, hidden %d, %d tensors, %.2fM parameters, %.1f MB on disk\n",
               config.model_type.c_str(), config.num_layers, config.hidden_size,
               static_cast<int>(ckpt->tensors().size()), params / 1e6, bytes / 1e6);
 
@@ -52,7 +60,9 @@ Status RunDemo(const DemoArgs& args) {
   auto t = Clock::now();
   std::vector<int32_t> ids = tokenizer::TokenizeDocuments(*tok, texts, tok->bos_id(), tok->eos_id());
   const double tokenize_seconds = Since(t);
-  std::printf("== tokenizer   %s: %zu documents -> %zu tokens in %.3f s (%.0fk tokens/s)\n",
+  report["tokenizer"] = {{"documents", texts.size()}, {"tokens", ids.size()},
+                         {"seconds", tokenize_seconds}};
+  say("== tokenizer   %s: %zu documents -> %zu tokens in %.3f s (%.0fk tokens/s)\n",
               args.data.c_str(), texts.size(), ids.size(), tokenize_seconds,
               ids.size() / tokenize_seconds / 1e3);
 
@@ -62,7 +72,8 @@ Status RunDemo(const DemoArgs& args) {
   t = Clock::now();
   LITEQ_ASSIGN_OR_RETURN(graph::Model graph, model::BuildModel(ckpt, {.prefill_lengths = {128}, .max_seq = 1024}));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(graph, path));
-  std::printf("== export      %s: float32, prefill(128) + decode, KV cache 1024, %.1f MB, %.2f s\n",
+  report["export"] = {{"path", path}, {"bytes", std::filesystem::file_size(path)}};
+  say("== export      %s: float32, prefill(128) + decode, KV cache 1024, %.1f MB, %.2f s\n",
               path.c_str(), std::filesystem::file_size(path) / 1e6, Since(t));
 
   // 4. Generation with liteq's runtime.
@@ -76,23 +87,29 @@ Status RunDemo(const DemoArgs& args) {
   const double generate_seconds = Since(t);
   std::vector<int32_t> all(prompt);
   all.insert(all.end(), generated.begin(), generated.end());
-  std::printf("== generate    greedy, 32 tokens in %.3f s:\n   %s\n", generate_seconds,
-              tok->Decode(std::span<const int32_t>(all).subspan(1)).c_str());
+  const std::string text = tok->Decode(std::span<const int32_t>(all).subspan(1));
+  report["generate"] = {{"prompt", args.prompt}, {"ids", generated}, {"text", text},
+                        {"seconds", generate_seconds}};
+  say("== generate    greedy, 32 tokens in %.3f s:\n   %s\n", generate_seconds, text.c_str());
 
   // 5. Perplexity over the evaluation windows, against transformers' number.
   auto windows = tokenizer::MakeWindows(ids, 256, args.windows);
   LITEQ_ASSIGN_OR_RETURN(eval::PerplexityResult ppl, eval::EvaluatePerplexity(*session, windows));
-  std::printf("== eval        %zu windows x 256 tokens: perplexity %.4f (%.1f s, %.0f tokens/s)\n",
+  report["eval"] = {{"windows", windows.size()}, {"perplexity", ppl.perplexity},
+                    {"seconds", ppl.seconds}};
+  say("== eval        %zu windows x 256 tokens: perplexity %.4f (%.1f s, %.0f tokens/s)\n",
               windows.size(), ppl.perplexity, ppl.seconds, windows.size() * 256 / ppl.seconds);
   std::ifstream ref_in(args.model + "/reference.json");
   if (ref_in) {
     nlohmann::json ref = nlohmann::json::parse(ref_in, nullptr, false);
     if (!ref.is_discarded() && ref.contains("eval_ppl") && windows.size() == 64) {
       const double expected = ref["eval_ppl"].get<double>();
-      std::printf("   transformers (fp32) perplexity %.4f: relative difference %.2e\n", expected,
-                  ppl.perplexity / expected - 1.0);
+      report["eval"]["transformers_perplexity"] = expected;
+      say("   transformers (fp32) perplexity %.4f: relative difference %.2e\n", expected,
+          ppl.perplexity / expected - 1.0);
     }
   }
+  if (args.json) std::printf("%s\n", report.dump(2).c_str());
   return Status::Ok();
 }
 
@@ -106,6 +123,7 @@ void SetupDemo(CLI::App& app, Status* result) {
   cmd->add_option("--out-dir", args->out_dir, "Where the exported models go");
   cmd->add_option("--prompt", args->prompt, "Prompt for the generation step");
   cmd->add_option("--windows", args->windows, "Evaluation windows (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", args->json, "Print the results as one JSON object");
   cmd->callback([args, result] { *result = RunDemo(*args); });
 }
 
