@@ -42,6 +42,17 @@ struct Interpreter::Impl {
   // Materialised bytes per model buffer index (nullptr until first used).
   std::vector<const uint8_t*> constants;
   std::vector<AlignedBuffer> constant_copies;  // lazy or misaligned buffers
+  // DEQUANTIZE of a constant, evaluated once at Create and shared by every signature
+  // that dequantizes the same buffer with the same parameters.
+  struct FoldedConstant {
+    uint32_t buffer;
+    graph::DType dtype;
+    graph::QuantParams quant;
+    std::vector<int32_t> shape;
+    AlignedBuffer data;
+  };
+  std::vector<FoldedConstant> folded;
+  size_t folded_bytes = 0;
   struct State {
     graph::DType dtype;
     std::vector<int32_t> shape;
@@ -75,6 +86,8 @@ class PlanBuilder {
   Status ValidateTensors();
   Status ValidateOps();
   Status PrepareKernels();
+  // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
+  Status FoldDequantize(int op_index, Kernel& kernel);
   Status BindStates();
   void PlanAliases();
   Status AssignStorage();

@@ -89,4 +89,6 @@ void Interpreter::ResetState() {
 
 size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }
 
+size_t Interpreter::folded_constant_bytes() const { return impl_->folded_bytes; }
+
 }  // namespace liteq::runtime

@@ -125,6 +125,9 @@ class Interpreter {
   const InterpreterOptions& options() const { return options_; }
   // Bytes of the shared intermediate arena (max over signatures).
   size_t arena_bytes() const;
+  // Bytes of float constants computed at Create by folding DEQUANTIZE of constant
+  // (int8 weight-only) tensors; the interpreter owns them.
+  size_t folded_constant_bytes() const;
 
  private:
   friend class SignatureRunner;

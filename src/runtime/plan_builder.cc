@@ -252,9 +252,55 @@ Status PlanBuilder::PrepareKernels() {
     Result<std::unique_ptr<Kernel>> kernel = prepare(ctx);
     if (!kernel.ok()) return kernel.status();
     (*kernel)->Bind(ctx.op(), ctx.label());
+    const graph::Op& op = ctx.op();
+    if (op.code == graph::OpCode::kDequantize && constant_[op.inputs[0]] != nullptr &&
+        role_[op.outputs[0]] == Role::kIntermediate) {
+      LITEQ_RETURN_IF_ERROR(FoldDequantize(i, **kernel));
+      continue;  // nothing left to do at Invoke
+    }
     plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
     plan_->kernels.push_back(std::move(*kernel));
   }
+  return Status::Ok();
+}
+
+// Weight-only models store int8 weights followed by DEQUANTIZE (QUANT_SPEC.md). Its
+// output depends on constants only, so it is computed here once and the float weights
+// are owned by the interpreter: Invoke runs the float kernels with no per-step
+// dequantization. This trades memory (a float copy of every weight, on top of the
+// mapped int8 file) for speed until integer-weight kernels consume the int8 directly.
+Status PlanBuilder::FoldDequantize(int op_index, Kernel& kernel) {
+  Interpreter::Impl& impl = *interpreter_.impl_;
+  const graph::Op& op = subgraph_->ops[op_index];
+  const int32_t in_t = op.inputs[0], out_t = op.outputs[0];
+  const graph::Tensor& in = subgraph_->tensors[in_t];
+  const graph::Tensor& out = subgraph_->tensors[out_t];
+  auto same_params = [&](const Interpreter::Impl::FoldedConstant& f) {
+    return f.buffer == in.buffer && f.dtype == in.dtype && f.shape == in.shape &&
+           f.quant.scale == in.quant.scale && f.quant.zero_point == in.quant.zero_point &&
+           f.quant.quantized_dimension == in.quant.quantized_dimension;
+  };
+  const uint8_t* folded = nullptr;
+  if (in.buffer != 0) {
+    for (const auto& f : impl.folded) {
+      if (same_params(f)) folded = f.data.data();
+    }
+  }
+  if (folded == nullptr) {
+    const size_t bytes = graph::TensorBytes(out.dtype, NumElements(out.shape));
+    AlignedBuffer data(bytes);
+    std::vector<void*> tensors(subgraph_->tensors.size(), nullptr);
+    tensors[in_t] = const_cast<uint8_t*>(constant_[in_t]);
+    tensors[out_t] = data.data();
+    EvalContext ctx;
+    ctx.tensors = tensors;
+    LITEQ_RETURN_IF_ERROR(kernel.Eval(ctx));
+    folded = data.data();
+    impl.folded_bytes += bytes;
+    impl.folded.push_back({in.buffer, in.dtype, in.quant, in.shape, std::move(data)});
+  }
+  role_[out_t] = Role::kConstant;
+  constant_[out_t] = folded;
   return Status::Ok();
 }
 

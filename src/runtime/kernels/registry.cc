@@ -68,8 +68,9 @@ PrepareFn FindPrepareFn(graph::OpCode code) {
     case OpCode::kCast:
       return PrepareCast;
     // Quantized data-type ops arrive with the quantized kernels.
-    case OpCode::kQuantize:
     case OpCode::kDequantize:
+      return PrepareDequantize;
+    case OpCode::kQuantize:
     case OpCode::kPad:
       return nullptr;
   }

@@ -1,0 +1,53 @@
+// Weight-only int8 quantization as a rewrite of graph::Model (QUANT_SPEC.md,
+// "Model-level conventions": int8 constant weights followed by an explicit
+// DEQUANTIZE op that feeds the float op).
+//
+// Rewritten: the weights of every FULLY_CONNECTED whose weight input is a float32
+// constant, and the params of the token-embedding GATHER (the GATHER whose indices
+// come from the signature input `tokens`). Weights are symmetric int8 in [-127, 127]
+// with zero point 0, rounded half away from zero; per output channel (axis 0 of
+// [out, in]) or per tensor. The embedding table [vocab, hidden] gets its own setting:
+// per channel means one scale per token row. QUANT_SPEC's "GATHER params per-tensor"
+// is the rule of the integer GATHER kernel; here the GATHER reads the float output of
+// DEQUANTIZE, and DEQUANTIZE takes per-axis int8, so per-row scales are valid LiteRT.
+// They matter: gemma3-tiny ties the embedding to the lm head, and a per-tensor table
+// costs +0.11% perplexity against -0.002% per row (see weight_only_eval_test). A buffer
+// that is both embedding and lm head takes the embedding setting for all its uses.
+//
+// Buffers stay shared: the rewrite is per model buffer, so a weight used by the
+// prefill and decode subgraphs (or by GATHER and lm head) is quantized once and its
+// int8 buffer replaces the float one at the same index. The int8 bytes are produced
+// lazily: the scales are computed now by streaming each float tensor once, and the
+// buffer's producer re-reads the float producer when the writer streams it out, so
+// the model is never held in memory twice.
+#ifndef LITEQ_QUANT_QUANTIZER_H_
+#define LITEQ_QUANT_QUANTIZER_H_
+
+#include <cstddef>
+
+#include "graph/graph.h"
+#include "liteq/status.h"
+
+namespace liteq::quant {
+
+enum class Granularity { kPerChannel, kPerTensor };
+
+struct WeightOnlyOptions {
+  Granularity granularity = Granularity::kPerChannel;            // FULLY_CONNECTED weights
+  Granularity embedding_granularity = Granularity::kPerChannel;  // the GATHER table
+};
+
+struct QuantizeReport {
+  int quantized_buffers = 0;   // float buffers replaced by int8 ones
+  int per_tensor_buffers = 0;  // of which per tensor
+  int dequantize_ops = 0;      // DEQUANTIZE ops inserted (over all subgraphs)
+  size_t float_bytes = 0;      // bytes of the replaced float buffers
+  size_t int8_bytes = 0;       // bytes of their int8 replacements
+};
+
+Result<QuantizeReport> QuantizeWeightOnlyInt8(graph::Model& model,
+                                              const WeightOnlyOptions& options);
+
+}  // namespace liteq::quant
+
+#endif  // LITEQ_QUANT_QUANTIZER_H_

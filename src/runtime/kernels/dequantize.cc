@@ -1,0 +1,129 @@
+// DEQUANTIZE (TFLite dequantize.cc): int8/int16 -> float32 with real = scale * (q - zp),
+// and float16 -> float32.
+//   per tensor:  float(double(scale) * (q - zp))  (reference Dequantize uses a double scale)
+//   per axis:    (q - zp[c]) * scale[c] in float  (reference PerChannelDequantize), int8 only
+// The interpreter folds a DEQUANTIZE of a constant once at Create (plan_builder.cc), so
+// weight-only models pay this once, not per step.
+#include <cmath>
+#include <string>
+
+#include "common/half.h"
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+class DequantizeKernel : public Kernel {
+ public:
+  DequantizeKernel(graph::DType dtype, std::vector<int64_t> dims, graph::QuantParams quant)
+      : dtype_(dtype), dims_(std::move(dims)), quant_(std::move(quant)) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    float* out = Out<float>(ctx, 0);
+    switch (dtype_) {
+      case graph::DType::kInt8:
+        Run(In<int8_t>(ctx, 0), out);
+        break;
+      case graph::DType::kInt16:
+        Run(In<int16_t>(ctx, 0), out);
+        break;
+      default: {  // float16
+        const uint16_t* in = In<uint16_t>(ctx, 0);
+        for (int64_t i = 0; i < Count(); ++i) out[i] = Fp16ToFloat(in[i]);
+        break;
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int64_t Count() const {
+    int64_t n = 1;
+    for (int64_t d : dims_) n *= d;
+    return n;
+  }
+
+  template <typename T>
+  void Run(const T* in, float* out) const {
+    const int64_t n = Count();
+    if (!quant_.per_axis()) {
+      const double scale = quant_.scale[0];
+      const int64_t zp = quant_.zero_point.empty() ? 0 : quant_.zero_point[0];
+      for (int64_t i = 0; i < n; ++i) {
+        out[i] = static_cast<float>(scale * static_cast<double>(in[i] - zp));
+      }
+      return;
+    }
+    const size_t axis = static_cast<size_t>(quant_.quantized_dimension);
+    int64_t outer = 1, inner = 1;
+    for (size_t d = 0; d < axis; ++d) outer *= dims_[d];
+    for (size_t d = axis + 1; d < dims_.size(); ++d) inner *= dims_[d];
+    const int64_t channels = dims_[axis];
+    int64_t i = 0;
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t c = 0; c < channels; ++c) {
+        const float scale = quant_.scale[static_cast<size_t>(c)];
+        const int32_t zp = static_cast<int32_t>(quant_.zero_point[static_cast<size_t>(c)]);
+        for (int64_t k = 0; k < inner; ++k, ++i) {
+          out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - zp) * scale;
+        }
+      }
+    }
+  }
+
+  graph::DType dtype_;
+  std::vector<int64_t> dims_;
+  graph::QuantParams quant_;
+};
+
+}  // namespace
+
+PrepareResult PrepareDequantize(PrepareContext& ctx) {
+  LITEQ_RETURN_IF_ERROR(ctx.CheckArity(1, 1, 1));
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckInputDType(0, {graph::DType::kInt8, graph::DType::kInt16, graph::DType::kFloat16}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
+  const graph::Tensor& in = ctx.input(0);
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, in.shape));
+  const graph::QuantParams& q = in.quant;
+  if (in.dtype != graph::DType::kFloat16) {
+    const std::string what = "input '" + in.name + "' ";
+    if (q.empty()) return ctx.Error(what + "has no quantization parameters");
+    if (q.block_size != 0) return ctx.Unsupported(what + "is blockwise quantized");
+    if (!q.zero_point.empty() && q.zero_point.size() != q.scale.size()) {
+      return ctx.Error(what + "has " + std::to_string(q.scale.size()) + " scales but " +
+                       std::to_string(q.zero_point.size()) + " zero points");
+    }
+    if (q.per_axis()) {
+      if (in.dtype != graph::DType::kInt8) {
+        return ctx.Unsupported(what + "is per-axis " + graph::DTypeName(in.dtype) +
+                               " (per-axis DEQUANTIZE takes int8, as TFLite's)");
+      }
+      const int32_t axis = q.quantized_dimension;
+      if (axis < 0 || static_cast<size_t>(axis) >= in.shape.size() ||
+          static_cast<size_t>(in.shape[static_cast<size_t>(axis)]) != q.scale.size() ||
+          q.zero_point.size() != q.scale.size()) {
+        return ctx.Error(what + "has " + std::to_string(q.scale.size()) +
+                         " scales and zero points for quantized_dimension " + std::to_string(axis) +
+                         " of shape " + ShapeToString(in.shape));
+      }
+    }
+    for (float s : q.scale) {
+      if (!(s > 0.0f) || !std::isfinite(s)) {
+        return ctx.Error(what + "has scale " + std::to_string(s) +
+                         " (must be positive and finite)");
+      }
+    }
+    const int64_t limit = in.dtype == graph::DType::kInt8 ? 255 : 65535;
+    for (int64_t zp : q.zero_point) {
+      if (zp < -limit || zp > limit) {
+        return ctx.Error(what + "has zero point " + std::to_string(zp) + " outside its type");
+      }
+    }
+  }
+  std::vector<int64_t> dims(in.shape.begin(), in.shape.end());
+  return PrepareResult(std::make_unique<DequantizeKernel>(in.dtype, std::move(dims), q));
+}
+
+}  // namespace liteq::runtime
