@@ -8,6 +8,26 @@ std::string LayerPrefix(const std::string& base, int layer) {
   return base + std::to_string(layer) + ".";
 }
 
+TensorId PreNormDecoderLayer(DecoderContext& ctx, int layer, TensorId x,
+                             const std::string& p, const AttentionWeights& aw,
+                             const MlpWeights& mw) {
+  GraphBuilder& b = ctx.b;
+  TensorId attn_out;
+  {
+    GraphBuilder::Scope scope(b, "attn");
+    const TensorId h = Norm(ctx, x, p + "input_layernorm", "norm");
+    attn_out = SelfAttention(ctx, layer, h, aw);
+  }
+  x = b.Add(x, attn_out, "attn_residual");
+  TensorId mlp_out;
+  {
+    GraphBuilder::Scope scope(b, "mlp");
+    const TensorId h = Norm(ctx, x, p + "post_attention_layernorm", "norm");
+    mlp_out = Mlp(ctx, h, mw);
+  }
+  return b.Add(x, mlp_out, "mlp_residual");
+}
+
 AttentionWeights StandardAttentionWeights(const std::string& attn, const ModelConfig& cfg) {
   AttentionWeights aw;
   aw.q = {attn + "q_proj.weight"};

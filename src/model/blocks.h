@@ -53,6 +53,13 @@ TensorId Mlp(DecoderContext& ctx, TensorId x, const MlpWeights& w);
 // "model.layers.3." style prefix helper.
 std::string LayerPrefix(const std::string& base, int layer);
 
+// The pre-norm block of Llama-style decoders (transformers LlamaDecoderLayer):
+// x + attn(input_layernorm(x)), then + mlp(post_attention_layernorm(.)), with the norm
+// weights under `layer_prefix`.
+TensorId PreNormDecoderLayer(DecoderContext& ctx, int layer, TensorId x,
+                             const std::string& layer_prefix, const AttentionWeights& aw,
+                             const MlpWeights& mw);
+
 // The transformers naming most families share, under `attn_prefix`
 // ("model.layers.3.self_attn."): {q,k,v,o}_proj.weight, q/k/v biases when
 // cfg.qkv_bias, o bias when cfg.o_bias, q_norm/k_norm when cfg.qk_norm.

@@ -19,26 +19,12 @@ class LlamaArchitecture : public Architecture {
   }
 
   TensorId Layer(DecoderContext& ctx, int layer, TensorId x) const override {
-    graph::GraphBuilder& b = ctx.b;
     const std::string p = LayerPrefix("model.layers.", layer);
     const std::string attn = p + "self_attn.";
     const AttentionWeights aw = StandardAttentionWeights(attn, cfg_);
     const MlpWeights mw = StandardGatedMlpWeights(p + "mlp.", cfg_.mlp_bias);
 
-    TensorId attn_out;
-    {
-      graph::GraphBuilder::Scope scope(b, "attn");
-      const TensorId h = Norm(ctx, x, p + "input_layernorm", "norm");
-      attn_out = SelfAttention(ctx, layer, h, aw);
-    }
-    x = b.Add(x, attn_out, "attn_residual");
-    TensorId mlp_out;
-    {
-      graph::GraphBuilder::Scope scope(b, "mlp");
-      const TensorId h = Norm(ctx, x, p + "post_attention_layernorm", "norm");
-      mlp_out = Mlp(ctx, h, mw);
-    }
-    return b.Add(x, mlp_out, "mlp_residual");
+    return PreNormDecoderLayer(ctx, layer, x, p, aw, mw);
   }
 
  private:

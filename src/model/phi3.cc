@@ -16,7 +16,6 @@ class Phi3Architecture : public Architecture {
   }
 
   TensorId Layer(DecoderContext& ctx, int layer, TensorId x) const override {
-    graph::GraphBuilder& b = ctx.b;
     const std::string p = LayerPrefix("model.layers.", layer);
     const int64_t q_rows = int64_t{cfg_.num_heads} * cfg_.head_dim;
     const int64_t kv_rows = int64_t{cfg_.num_kv_heads} * cfg_.head_dim;
@@ -33,20 +32,7 @@ class Phi3Architecture : public Architecture {
     mw.up = {gate_up, {{inner, inner}}};
     mw.down = {p + "mlp.down_proj.weight"};
 
-    TensorId attn_out;
-    {
-      graph::GraphBuilder::Scope scope(b, "attn");
-      const TensorId h = Norm(ctx, x, p + "input_layernorm", "norm");
-      attn_out = SelfAttention(ctx, layer, h, aw);
-    }
-    x = b.Add(x, attn_out, "attn_residual");
-    TensorId mlp_out;
-    {
-      graph::GraphBuilder::Scope scope(b, "mlp");
-      const TensorId h = Norm(ctx, x, p + "post_attention_layernorm", "norm");
-      mlp_out = Mlp(ctx, h, mw);
-    }
-    return b.Add(x, mlp_out, "mlp_residual");
+    return PreNormDecoderLayer(ctx, layer, x, p, aw, mw);
   }
 
  private:

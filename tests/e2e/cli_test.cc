@@ -106,18 +106,10 @@ namespace {
 // stories260K (a real pretrained llama2.c model): 200 greedy tokens from BOS, ids and
 // text identical to llama2.c's output, for both checkpoint formats.
 TEST(CliTest, Stories260KGreedyMatchesLlama2c) {
-  auto file = ReadFileToString(ModelDir("stories260K") + "/greedy_reference.txt");
-  ASSERT_TRUE(file.ok());
-  const std::string& s = *file;
-  const size_t ids_at = s.find("TOKEN_IDS:"), text_at = s.find("TEXT:\n");
-  ASSERT_NE(ids_at, std::string::npos);
-  ASSERT_NE(text_at, std::string::npos);
-  std::istringstream in(s.substr(ids_at + 10, s.find('\n', ids_at) - ids_at - 10));
-  std::vector<int32_t> expected_ids;
-  for (int32_t id; in >> id;) expected_ids.push_back(id);
+  const StoriesGreedyReference ref = ReadStoriesGreedyReference();
+  const std::vector<int32_t>& expected_ids = ref.ids;
+  const std::string& expected_text = ref.text;
   ASSERT_EQ(expected_ids.size(), 200u);
-  std::string expected_text = s.substr(text_at + 6);
-  while (!expected_text.empty() && expected_text.back() == '\n') expected_text.pop_back();
 
   for (const char* file_name : {"stories260K.bin", "stories260K_v1.bin"}) {
     const std::string out = TempPath(std::string(file_name) + ".tflite");
@@ -139,18 +131,10 @@ TEST(CliTest, Stories260KGreedyMatchesLlama2c) {
 // (float top-2 margin 0.071 there, see weight_only_test), so the full-length identity
 // is reported, and the shared prefix is asserted.
 TEST(CliTest, Stories260KWeightOnlyInt8GreedyAgainstFloat) {
-  auto file = ReadFileToString(ModelDir("stories260K") + "/greedy_reference.txt");
-  ASSERT_TRUE(file.ok());
-  const std::string& s = *file;
-  const size_t ids_at = s.find("TOKEN_IDS:"), text_at = s.find("TEXT:\n");
-  ASSERT_NE(ids_at, std::string::npos);
-  ASSERT_NE(text_at, std::string::npos);
-  std::istringstream in(s.substr(ids_at + 10, s.find('\n', ids_at) - ids_at - 10));
-  std::vector<int32_t> expected_ids;
-  for (int32_t id; in >> id;) expected_ids.push_back(id);
+  const StoriesGreedyReference ref = ReadStoriesGreedyReference();
+  const std::vector<int32_t>& expected_ids = ref.ids;
+  const std::string& expected_text = ref.text;
   ASSERT_EQ(expected_ids.size(), 200u);
-  std::string expected_text = s.substr(text_at + 6);
-  while (!expected_text.empty() && expected_text.back() == '\n') expected_text.pop_back();
 
   for (const char* granularity : {"channel", "tensor"}) {
     const std::string out = TempPath(std::string("stories260K.w8.") + granularity + ".tflite");

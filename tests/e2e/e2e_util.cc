@@ -6,7 +6,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <sstream>
 
 #include "tflite/writer.h"
 
@@ -112,6 +114,19 @@ std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name
   auto v = ref.ReadInt32(name);
   LITEQ_CHECK(v.ok());
   return std::move(v).value();
+}
+
+StoriesGreedyReference ReadStoriesGreedyReference() {
+  StoriesGreedyReference ref;
+  std::ifstream file(ModelDir("stories260K") + "/greedy_reference.txt");
+  std::string s((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const size_t ids_at = s.find("TOKEN_IDS:"), text_at = s.find("TEXT:\n");
+  if (ids_at == std::string::npos || text_at == std::string::npos) return ref;
+  std::istringstream in(s.substr(ids_at + 10, s.find('\n', ids_at) - ids_at - 10));
+  for (int32_t id; in >> id;) ref.ids.push_back(id);
+  ref.text = s.substr(text_at + 6);
+  while (!ref.text.empty() && ref.text.back() == '\n') ref.text.pop_back();
+  return ref;
 }
 
 double MaxRelativeError(std::span<const float> actual, std::span<const float> expected) {

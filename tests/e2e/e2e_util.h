@@ -42,6 +42,14 @@ nlohmann::json ReadReferenceJson(const std::string& dir);
 std::vector<float> ReadFloats(const io::Checkpoint& ref, const std::string& name);
 std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name);
 
+// models/stories260K/greedy_reference.txt: llama2.c's 200 greedy ids from BOS and their
+// text (trailing newline removed). Empty on a malformed file (the test then fails).
+struct StoriesGreedyReference {
+  std::vector<int32_t> ids;
+  std::string text;
+};
+StoriesGreedyReference ReadStoriesGreedyReference();
+
 // max |a - b| / max |b|: the relative error measure of the oracles.
 double MaxRelativeError(std::span<const float> actual, std::span<const float> expected);
 
