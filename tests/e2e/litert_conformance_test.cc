@@ -94,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"phi3", FamilyDir("phi3")}, Case{"phi", FamilyDir("phi")},
                       Case{"stablelm", FamilyDir("stablelm")}, Case{"falcon", FamilyDir("falcon")},
                       Case{"gemma", FamilyDir("gemma")}, Case{"gemma2", FamilyDir("gemma2")},
-                      Case{"gemma3_text", FamilyDir("gemma3_text")}),
+                      Case{"gemma3_text", FamilyDir("gemma3_text")},
+                      Case{"gemma3n_text", FamilyDir("gemma3n_text")}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
