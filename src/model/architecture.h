@@ -36,8 +36,12 @@ struct DecoderContext {
   // AttentionKind; RoPE tensors by AttentionKind.
   TensorId mask[2] = {-1, -1};
   RopeTensors rope[2];
-  // Per layer: the cache inputs and (set by the attention block) the updated caches.
+  TensorId token_ids = -1;  // [1, T] int32
+  // Per layer: the cache inputs and (set by the attention block) the updated caches;
+  // -1 for layers that own no cache (cfg.OwnsKvCache).
   std::vector<TensorId> k_cache_in, v_cache_in, k_cache_out, v_cache_out;
+  // gemma3n: each layer's per-layer embedding input [1, T, hidden_size_per_layer_input].
+  std::vector<TensorId> per_layer_inputs;
 };
 
 // Checkpoint names of the parts outside the decoder layers.
@@ -54,6 +58,13 @@ class Architecture {
   virtual TopLevelNames names() const = 0;
   // Decoder layer `layer`: residual stream [1, T, hidden] in and out.
   virtual TensorId Layer(DecoderContext& ctx, int layer, TensorId x) const = 0;
+  // The residual the layers start from, given the (scaled) token embeddings
+  // [1, T, hidden]; families with several residual streams (gemma3n AltUp) expand here.
+  virtual TensorId BeforeLayers(DecoderContext& /*ctx*/, TensorId embedded) const {
+    return embedded;
+  }
+  // Back to [1, T, hidden] for the final norm.
+  virtual TensorId AfterLayers(DecoderContext& /*ctx*/, TensorId x) const { return x; }
 };
 
 // One factory per family file.
@@ -63,6 +74,7 @@ std::unique_ptr<Architecture> MakePhi3Architecture(const ModelConfig& cfg);     
 std::unique_ptr<Architecture> MakePhiArchitecture(const ModelConfig& cfg);       // phi.cc
 std::unique_ptr<Architecture> MakeStableLmArchitecture(const ModelConfig& cfg);  // stablelm.cc
 std::unique_ptr<Architecture> MakeFalconArchitecture(const ModelConfig& cfg);    // falcon.cc
+std::unique_ptr<Architecture> MakeGemma3nArchitecture(const ModelConfig& cfg);   // gemma3n.cc
 
 }  // namespace liteq::model
 

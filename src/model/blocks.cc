@@ -150,35 +150,19 @@ TensorId ApplyRope(DecoderContext& ctx, TensorId x, const RopeTensors& rope,
   return b.Concat({rotated, pass}, 3, leaf);
 }
 
-TensorId SelfAttention(DecoderContext& ctx, int layer, TensorId x, const AttentionWeights& w) {
+TensorId AttendToCache(DecoderContext& ctx, int layer, TensorId q, TensorId k_cache,
+                       TensorId v_cache) {
   GraphBuilder& b = ctx.b;
   const ModelConfig& cfg = ctx.cfg;
   const int heads = cfg.num_heads, kv = cfg.num_kv_heads, hd = cfg.head_dim;
   const int t = ctx.tokens, group = cfg.group_size();
   const int kind = static_cast<int>(cfg.layer_types[layer]);
-
-  TensorId q = Linear(ctx, x, w.q, heads * hd, w.q_bias, "q");
-  TensorId k = Linear(ctx, x, w.k, kv * hd, w.k_bias, "k");
-  const TensorId v = Linear(ctx, x, w.v, kv * hd, w.v_bias, "v");
-  q = b.Reshape(q, {1, t, heads, hd}, "q_heads");
-  k = b.Reshape(k, {1, t, kv, hd}, "k_heads");
-  const TensorId v4 = b.Reshape(v, {1, t, kv, hd}, "v_heads");
-  if (!w.q_norm.empty()) q = Norm(ctx, q, w.q_norm, "q_norm");
-  if (!w.k_norm.empty()) k = Norm(ctx, k, w.k_norm, "k_norm");
-  q = ApplyRope(ctx, q, ctx.rope[kind], "q_rope");
-  k = ApplyRope(ctx, k, ctx.rope[kind], "k_rope");
   const float softcap = cfg.attn_logit_softcap;
   // (q·k) * scale == (q * scale)·k up to rounding; scaling q is T*hd multiplies
   // instead of T*max_seq. With soft-capping the scale is folded into 1/cap instead.
-  if (softcap == 0) q = b.Mul(q, b.ScalarFloat(cfg.attn_scale), "q_scaled");
-
-  // The cache update: rows input_pos[0] .. input_pos[0] + T - 1 of [1, S, kv, hd].
-  const TensorId k_cache =
-      b.DynamicUpdateSlice(ctx.k_cache_in[layer], k, ctx.cache_start, "k_cache");
-  const TensorId v_cache =
-      b.DynamicUpdateSlice(ctx.v_cache_in[layer], v4, ctx.cache_start, "v_cache");
-  ctx.k_cache_out[layer] = k_cache;
-  ctx.v_cache_out[layer] = v_cache;
+  if (softcap == 0 && cfg.attn_scale != 1.0f) {
+    q = b.Mul(q, b.ScalarFloat(cfg.attn_scale), "q_scaled");
+  }
 
   // GQA: query head h uses kv head h / group (transformers repeat_kv), so queries
   // regroup as [1, kv, group * T, hd] against keys [1, kv, S, hd].
@@ -203,7 +187,35 @@ TensorId SelfAttention(DecoderContext& ctx, int layer, TensorId x, const Attenti
   TensorId out = b.BatchMatMul(probs, values, false, false, "context");
   out = b.Reshape(out, {1, heads, t, hd}, "context_heads");
   out = b.Transpose(out, {0, 2, 1, 3}, "context_t");
-  out = b.Reshape(out, {1, t, heads * hd}, "context_flat");
+  return b.Reshape(out, {1, t, heads * hd}, "context_flat");
+}
+
+TensorId SelfAttention(DecoderContext& ctx, int layer, TensorId x, const AttentionWeights& w) {
+  GraphBuilder& b = ctx.b;
+  const ModelConfig& cfg = ctx.cfg;
+  const int heads = cfg.num_heads, kv = cfg.num_kv_heads, hd = cfg.head_dim;
+  const int t = ctx.tokens;
+  const int kind = static_cast<int>(cfg.layer_types[layer]);
+
+  TensorId q = Linear(ctx, x, w.q, heads * hd, w.q_bias, "q");
+  TensorId k = Linear(ctx, x, w.k, kv * hd, w.k_bias, "k");
+  const TensorId v = Linear(ctx, x, w.v, kv * hd, w.v_bias, "v");
+  q = b.Reshape(q, {1, t, heads, hd}, "q_heads");
+  k = b.Reshape(k, {1, t, kv, hd}, "k_heads");
+  const TensorId v4 = b.Reshape(v, {1, t, kv, hd}, "v_heads");
+  if (!w.q_norm.empty()) q = Norm(ctx, q, w.q_norm, "q_norm");
+  if (!w.k_norm.empty()) k = Norm(ctx, k, w.k_norm, "k_norm");
+  q = ApplyRope(ctx, q, ctx.rope[kind], "q_rope");
+  k = ApplyRope(ctx, k, ctx.rope[kind], "k_rope");
+  // The cache update: rows input_pos[0] .. input_pos[0] + T - 1 of [1, S, kv, hd].
+  const TensorId k_cache =
+      b.DynamicUpdateSlice(ctx.k_cache_in[layer], k, ctx.cache_start, "k_cache");
+  const TensorId v_cache =
+      b.DynamicUpdateSlice(ctx.v_cache_in[layer], v4, ctx.cache_start, "v_cache");
+  ctx.k_cache_out[layer] = k_cache;
+  ctx.v_cache_out[layer] = v_cache;
+
+  const TensorId out = AttendToCache(ctx, layer, q, k_cache, v_cache);
   return Linear(ctx, out, w.o, cfg.hidden_size, w.o_bias, "o");
 }
 

@@ -41,6 +41,13 @@ struct AttentionWeights {
 // attention (GQA) and the output projection. Returns [1, T, hidden].
 TensorId SelfAttention(DecoderContext& ctx, int layer, TensorId x, const AttentionWeights& w);
 
+// The attention core of layer `layer` (its kind's mask): q [1, T, heads, head_dim]
+// (normed and rotated) is scaled by cfg.attn_scale (or soft-capped), attends to the
+// caches [1, max_seq, kv_heads, head_dim] (GQA) and the heads are flattened to
+// [1, T, heads * head_dim] (before the output projection).
+TensorId AttendToCache(DecoderContext& ctx, int layer, TensorId q, TensorId k_cache,
+                       TensorId v_cache);
+
 struct MlpWeights {
   WeightSpec gate;  // empty tensor: plain MLP down(act(up(x)))
   WeightSpec up, down;

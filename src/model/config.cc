@@ -20,6 +20,7 @@ Result<Family> FamilyOf(const std::string& model_type, const Keys& k) {
   if (model_type == "gemma" || model_type == "gemma2" || model_type == "gemma3_text") {
     return Family::kGemma;
   }
+  if (model_type == "gemma3n_text") return Family::kGemma3n;
   if (model_type == "phi3") return Family::kPhi3;
   if (model_type == "phi") return Family::kPhi;
   if (model_type == "stablelm") return Family::kStableLm;
@@ -27,7 +28,7 @@ Result<Family> FamilyOf(const std::string& model_type, const Keys& k) {
   return Status(StatusCode::kUnimplemented,
                 k.source() + ": model_type '" + model_type +
                     "' is not supported (supported: llama, mistral, qwen2, qwen3, gemma, gemma2, "
-                    "gemma3_text, phi3, phi, stablelm, falcon)");
+                    "gemma3_text, gemma3n_text, phi3, phi, stablelm, falcon)");
 }
 
 Result<ActivationKind> ParseActivation(const std::string& name, const Keys& k, const char* key) {
@@ -93,8 +94,19 @@ const char* FamilyName(Family f) {
       return "stablelm";
     case Family::kFalcon:
       return "falcon";
+    case Family::kGemma3n:
+      return "gemma3n";
   }
   return "?";
+}
+
+int ModelConfig::KvCacheLayer(int layer) const {
+  const int first_shared = num_layers - num_kv_shared_layers;
+  if (num_kv_shared_layers <= 0 || first_shared <= 0 || layer < first_shared) return layer;
+  for (int j = first_shared - 1; j >= 0; --j) {
+    if (layer_types[j] == layer_types[layer]) return j;
+  }
+  return -1;
 }
 
 bool ModelConfig::HasSliding() const {
@@ -114,7 +126,9 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
   LITEQ_ASSIGN_OR_RETURN(c.family, FamilyOf(c.model_type, k));
   const std::string& mt = c.model_type;
   const bool is_falcon = c.family == Family::kFalcon;
-  const bool is_gemma = c.family == Family::kGemma;
+  const bool is_gemma3n = c.family == Family::kGemma3n;
+  // gemma3n_text shares Gemma's embedding scaling, GeGLU and head defaults.
+  const bool is_gemma = c.family == Family::kGemma || is_gemma3n;
 
   // ---- sizes ----
   LITEQ_ASSIGN_OR_RETURN(c.vocab_size, k.Int("vocab_size"));
@@ -131,7 +145,11 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
   } else {
     LITEQ_ASSIGN_OR_RETURN(c.num_layers, k.Int("num_hidden_layers"));
     LITEQ_ASSIGN_OR_RETURN(c.num_heads, k.Int("num_attention_heads"));
-    LITEQ_ASSIGN_OR_RETURN(c.intermediate_size, k.Int("intermediate_size"));
+    if (is_gemma3n) {
+      LITEQ_RETURN_IF_ERROR(config_internal::ParseIntermediateSizes(j, k, &c));
+    } else {
+      LITEQ_ASSIGN_OR_RETURN(c.intermediate_size, k.Int("intermediate_size"));
+    }
   }
   if (c.num_heads <= 0) return k.Error("num_attention_heads", "must be positive");
   LITEQ_ASSIGN_OR_RETURN(c.max_position_embeddings, k.Int("max_position_embeddings", 0));
@@ -187,7 +205,8 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
     LITEQ_ASSIGN_OR_RETURN(double eps, k.Number("layer_norm_eps", 1e-5));
     c.norm_eps = static_cast<float>(eps);
   } else {
-    c.norm = is_gemma ? NormKind::kRmsPlusOne : NormKind::kRms;
+    // Gemma3nRMSNorm multiplies by w itself, not (1 + w).
+    c.norm = is_gemma && !is_gemma3n ? NormKind::kRmsPlusOne : NormKind::kRms;
     LITEQ_ASSIGN_OR_RETURN(double eps, k.Number("rms_norm_eps", 1e-6));
     c.norm_eps = static_cast<float>(eps);
   }
@@ -220,7 +239,7 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
     LITEQ_ASSIGN_OR_RETURN(c.mlp_bias, k.Bool("mlp_bias", false));
   }
   if (mt == "qwen2") c.qkv_bias = true;  // Qwen2Attention: q/k/v bias=True, o_proj bias=False
-  if (mt == "qwen3" || mt == "gemma3_text") c.qk_norm = true;
+  if (mt == "qwen3" || mt == "gemma3_text" || is_gemma3n) c.qk_norm = true;
   if (c.family == Family::kPhi) {
     c.qkv_bias = c.o_bias = c.mlp_bias = c.lm_head_bias = true;
     c.parallel_residual = true;
@@ -241,7 +260,7 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
     LITEQ_ASSIGN_OR_RETURN(bool bias, k.Bool("bias", false));
     c.qkv_bias = c.o_bias = c.mlp_bias = bias;
   }
-  if (mt == "gemma2" || mt == "gemma3_text") c.sandwich_norms = true;
+  if (mt == "gemma2" || mt == "gemma3_text" || is_gemma3n) c.sandwich_norms = true;
 
   // ---- sliding window ----
   if (k.Has("sliding_window")) {
@@ -255,6 +274,8 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
     }
   } else if (mt == "gemma2" || mt == "gemma3_text") {
     c.sliding_window = 4096;  // Gemma2Config / Gemma3TextConfig default
+  } else if (is_gemma3n) {
+    c.sliding_window = 512;  // Gemma3nTextConfig default
   }
   if (c.sliding_window < 0) return k.Error("sliding_window", "must be positive");
   LITEQ_RETURN_IF_ERROR(config_internal::ParseLayerTypes(j, k, &c));
@@ -280,17 +301,25 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
     c.attn_logit_softcap = static_cast<float>(a);
     c.final_logit_softcap = static_cast<float>(f);
   }
+  if (is_gemma3n) {
+    // Gemma3nTextAttention: scaling = 1.0 (q and k are RMS-normalised per head).
+    c.attn_scale = 1.0f;
+    const double final_default = j.contains("final_logit_softcapping") ? 0.0 : 30.0;
+    LITEQ_ASSIGN_OR_RETURN(double f, k.Number("final_logit_softcapping", final_default));
+    c.final_logit_softcap = static_cast<float>(f);
+  }
   if (c.attn_logit_softcap < 0 || c.final_logit_softcap < 0) {
     return k.Error("final_logit_softcapping", "must not be negative");
   }
 
   // ---- RoPE ----
   RopeDefaults rd;
-  if (mt == "gemma3_text") rd.theta = 1000000.0;
+  if (mt == "gemma3_text" || is_gemma3n) rd.theta = 1000000.0;
   if (c.family == Family::kPhi) rd.partial = 0.5;
   if (c.family == Family::kStableLm) rd.partial = 0.25;
   double partial = 1.0;
-  LITEQ_RETURN_IF_ERROR(config_internal::ParseRope(j, k, rd, mt == "gemma3_text", &c, &partial));
+  LITEQ_RETURN_IF_ERROR(
+      config_internal::ParseRope(j, k, rd, mt == "gemma3_text" || is_gemma3n, &c, &partial));
   if (!(partial > 0 && partial <= 1)) {
     return k.Error("partial_rotary_factor", "must be in (0, 1]");
   }
@@ -308,6 +337,8 @@ Result<ModelConfig> ParseModelConfig(const nlohmann::json& j, const std::string&
   LITEQ_ASSIGN_OR_RETURN(c.bos_token_id, k.Int("bos_token_id", -1));
   LITEQ_ASSIGN_OR_RETURN(c.eos_token_ids, config_internal::ParseTokenIds(k, j, "eos_token_id"));
   LITEQ_ASSIGN_OR_RETURN(c.pad_token_id, k.Int("pad_token_id", -1));
+
+  if (is_gemma3n) LITEQ_RETURN_IF_ERROR(config_internal::ParseGemma3n(j, k, &c));
 
   LITEQ_RETURN_IF_ERROR(Validate(c, k));
   return c;

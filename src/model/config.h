@@ -25,6 +25,7 @@ enum class Family {
   kPhi,       // phi (phi-2): LayerNorm with bias, parallel attention + MLP
   kStableLm,  // stablelm
   kFalcon,    // falcon (RoPE variants)
+  kGemma3n,   // gemma3n_text: AltUp streams, per-layer embeddings, LAuReL, KV sharing
 };
 const char* FamilyName(Family f);
 
@@ -114,6 +115,24 @@ struct ModelConfig {
   bool falcon_new_decoder_architecture = false;  // grouped qkv layout, ln_attn / ln_mlp
   int falcon_num_ln_in_parallel_attn = 1;        // 2: separate ln_attn and ln_mlp
 
+  // ---- gemma3n_text (Gemma3nTextConfig, modeling_gemma3n.py) ----
+  // Per-layer MLP width (config "intermediate_size" given as a list); empty when every
+  // layer uses intermediate_size.
+  std::vector<int> intermediate_sizes;
+  // Per-layer target sparsity of the MLP gate ("activation_sparsity_pattern"): p > 0
+  // keeps gate values above mean + std * Phi^-1(p) (Gemma3nTextMLP._gaussian_topk).
+  std::vector<float> activation_sparsity;
+  int altup_num_inputs = 0;             // AltUp residual streams (0 = no AltUp)
+  int altup_active_idx = 0;             // the stream the layer's attention/MLP compute on
+  float altup_coef_clip = 0;            // correction coefficients clamped to [-clip, clip]; 0 = off
+  bool altup_correct_scale = false;     // active stream * correct_output_scale before the PLE gate
+  int laurel_rank = 0;                  // LAuReL low-rank residual width
+  int hidden_size_per_layer_input = 0;  // per-layer embedding (PLE) width of each layer
+  int vocab_size_per_layer_input = 0;   // rows of embed_tokens_per_layer
+  // The last num_kv_shared_layers layers compute no keys/values: they read the cache of
+  // the last earlier layer of the same attention type (and own no cache tensors).
+  int num_kv_shared_layers = 0;
+
   // ---- special tokens (-1 = absent) ----
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;  // config eos_token_id (int or list)
@@ -121,6 +140,15 @@ struct ModelConfig {
 
   int group_size() const { return num_heads / num_kv_heads; }
   bool HasSliding() const;
+  // MLP width of `layer` (intermediate_sizes[layer] when given).
+  int IntermediateSize(int layer) const {
+    return intermediate_sizes.empty() ? intermediate_size : intermediate_sizes[layer];
+  }
+  // The layer whose KV cache `layer` attends to: itself, or for a KV-shared layer the
+  // last non-shared layer of the same type (Gemma3nTextAttention.kv_shared_layer_index);
+  // -1 if there is none (ParseModelConfig rejects such configs).
+  int KvCacheLayer(int layer) const;
+  bool OwnsKvCache(int layer) const { return KvCacheLayer(layer) == layer; }
   const RopeConfig& RopeFor(int layer) const {
     return layer_types[layer] == AttentionKind::kSliding ? rope_sliding : rope_full;
   }

@@ -92,6 +92,18 @@ nlohmann::json ModelConfig::ToJson() const {
     j["falcon_new_decoder_architecture"] = falcon_new_decoder_architecture;
     j["falcon_num_ln_in_parallel_attn"] = falcon_num_ln_in_parallel_attn;
   }
+  if (family == Family::kGemma3n) {
+    j["intermediate_sizes"] = intermediate_sizes;
+    j["activation_sparsity"] = activation_sparsity;
+    j["altup_num_inputs"] = altup_num_inputs;
+    j["altup_active_idx"] = altup_active_idx;
+    j["altup_coef_clip"] = altup_coef_clip;
+    j["altup_correct_scale"] = altup_correct_scale;
+    j["laurel_rank"] = laurel_rank;
+    j["hidden_size_per_layer_input"] = hidden_size_per_layer_input;
+    j["vocab_size_per_layer_input"] = vocab_size_per_layer_input;
+    j["num_kv_shared_layers"] = num_kv_shared_layers;
+  }
   return j;
 }
 

@@ -1,5 +1,7 @@
 #include "model/config_parse.h"
 
+#include <algorithm>
+
 namespace liteq::model::config_internal {
 namespace {
 
@@ -170,6 +172,91 @@ Status ParseLayerTypes(const json& j, const Keys& k, ModelConfig* c) {
     return k.Error("sliding_window",
                    "must be a positive integer when layers use "
                    "sliding_attention");
+  }
+  return Status::Ok();
+}
+
+Status ParseIntermediateSizes(const json& j, const Keys& k, ModelConfig* c) {
+  const int n = c->num_layers;
+  if (n <= 0) return k.Error("num_hidden_layers", "must be positive");
+  if (k.Has("intermediate_size") && j.at("intermediate_size").is_array()) {
+    const json& list = j.at("intermediate_size");
+    if (static_cast<int>(list.size()) != n) {
+      return k.Error("intermediate_size",
+                     "must list num_hidden_layers (" + std::to_string(n) + ") widths");
+    }
+    for (const json& v : list) {
+      if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (1 << 28)) {
+        return k.Error("intermediate_size", "entries must be positive integers, got " + v.dump());
+      }
+      c->intermediate_sizes.push_back(v.get<int>());
+    }
+  } else {
+    LITEQ_ASSIGN_OR_RETURN(int width, k.Int("intermediate_size", 16384));
+    c->intermediate_sizes.assign(n, width);
+  }
+  c->intermediate_size = 0;
+  for (int w : c->intermediate_sizes) c->intermediate_size = std::max(c->intermediate_size, w);
+  return Status::Ok();
+}
+
+Status ParseGemma3n(const json& j, const Keys& k, ModelConfig* c) {
+  const int n = c->num_layers;
+  // Gemma3nTextConfig defaults.
+  LITEQ_ASSIGN_OR_RETURN(c->altup_num_inputs, k.Int("altup_num_inputs", 4));
+  LITEQ_ASSIGN_OR_RETURN(c->altup_active_idx, k.Int("altup_active_idx", 0));
+  LITEQ_ASSIGN_OR_RETURN(c->altup_correct_scale, k.Bool("altup_correct_scale", true));
+  // An explicit null disables the clamp (AltUp.correct: `if altup_coef_clip is not None`).
+  const double clip_default = j.contains("altup_coef_clip") ? 0.0 : 120.0;
+  LITEQ_ASSIGN_OR_RETURN(double clip, k.Number("altup_coef_clip", clip_default));
+  c->altup_coef_clip = static_cast<float>(clip);
+  LITEQ_ASSIGN_OR_RETURN(c->laurel_rank, k.Int("laurel_rank", 64));
+  LITEQ_ASSIGN_OR_RETURN(c->hidden_size_per_layer_input, k.Int("hidden_size_per_layer_input", 256));
+  LITEQ_ASSIGN_OR_RETURN(c->vocab_size_per_layer_input,
+                         k.Int("vocab_size_per_layer_input", 262144));
+  LITEQ_ASSIGN_OR_RETURN(c->num_kv_shared_layers, k.Int("num_kv_shared_layers", 15));
+  if (c->altup_num_inputs < 1 || c->altup_num_inputs > 64) {
+    return k.Error("altup_num_inputs", "must be in [1, 64]");
+  }
+  if (c->altup_active_idx < 0 || c->altup_active_idx >= c->altup_num_inputs) {
+    return k.Error("altup_active_idx", "must index one of the altup_num_inputs streams");
+  }
+  if (c->altup_coef_clip < 0) return k.Error("altup_coef_clip", "must not be negative");
+  if (c->laurel_rank <= 0) return k.Error("laurel_rank", "must be positive");
+  if (c->hidden_size_per_layer_input <= 0) {
+    return k.Error("hidden_size_per_layer_input", "must be positive");
+  }
+  if (c->vocab_size_per_layer_input <= 0) {
+    return k.Error("vocab_size_per_layer_input", "must be positive");
+  }
+  if (int64_t{n} * c->hidden_size_per_layer_input * c->vocab_size_per_layer_input >=
+      (int64_t{1} << 31)) {
+    return k.Error("vocab_size_per_layer_input", "gives a per-layer table that is too large");
+  }
+  if (c->num_kv_shared_layers < 0 || c->num_kv_shared_layers > n) {
+    return k.Error("num_kv_shared_layers", "must be in [0, num_hidden_layers]");
+  }
+  for (int i = 0; i < n; ++i) {
+    if (c->KvCacheLayer(i) < 0) {
+      return k.Error("num_kv_shared_layers", "leaves layer " + std::to_string(i) +
+                                                 " without an earlier layer of its type to share");
+    }
+  }
+  // Gemma3nTextConfig: None means no sparsity anywhere; otherwise one value per layer.
+  c->activation_sparsity.assign(n, 0.0f);
+  if (k.Has("activation_sparsity_pattern")) {
+    const json& asp = j.at("activation_sparsity_pattern");
+    if (!asp.is_array() || static_cast<int>(asp.size()) != n) {
+      return k.Error("activation_sparsity_pattern",
+                     "must list num_hidden_layers (" + std::to_string(n) + ") values");
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!asp[i].is_number() || !(asp[i].get<double>() >= 0.0 && asp[i].get<double>() < 1.0)) {
+        return k.Error("activation_sparsity_pattern",
+                       "entries must be in [0, 1), got " + asp[i].dump());
+      }
+      c->activation_sparsity[i] = asp[i].get<float>();
+    }
   }
   return Status::Ok();
 }

@@ -97,6 +97,15 @@ Status ParseRope(const json& j, const Keys& k, const RopeDefaults& d, bool local
 // model_type and sliding_window set).
 Status ParseLayerTypes(const json& j, const Keys& k, ModelConfig* c);
 
+// gemma3n_text "intermediate_size": an int (every layer) or a list with one width per
+// layer (Gemma3nTextConfig). Sets c->intermediate_size (the widest) and
+// c->intermediate_sizes. Needs num_layers.
+Status ParseIntermediateSizes(const json& j, const Keys& k, ModelConfig* c);
+
+// The gemma3n_text keys (AltUp, LAuReL, per-layer embeddings, activation sparsity, KV
+// sharing) with Gemma3nTextConfig's defaults. Needs num_layers and layer_types.
+Status ParseGemma3n(const json& j, const Keys& k, ModelConfig* c);
+
 // An int, a list of ints or null (absent).
 Result<std::vector<int>> ParseTokenIds(const Keys& k, const json& j, const char* key);
 

@@ -35,6 +35,8 @@ std::unique_ptr<Architecture> MakeArchitecture(const ModelConfig& cfg) {
       return MakeStableLmArchitecture(cfg);
     case Family::kFalcon:
       return MakeFalconArchitecture(cfg);
+    case Family::kGemma3n:
+      return MakeGemma3nArchitecture(cfg);
   }
   return nullptr;
 }
@@ -140,17 +142,21 @@ void BuildSignature(GraphBuilder& b, Weights& w, const ModelConfig& cfg, const A
   sig.subgraph = sg;
 
   const TensorId token_ids = b.Input("tokens", DType::kInt32, {1, tokens});
+  ctx.token_ids = token_ids;
   ctx.input_pos = b.Input("input_pos", DType::kInt32, {tokens});
   sig.inputs.emplace_back("tokens", token_ids);
   sig.inputs.emplace_back("input_pos", ctx.input_pos);
   const graph::Shape cache_shape = {1, max_seq, cfg.num_kv_heads, cfg.head_dim};
+  ctx.k_cache_in.assign(layers, -1);
+  ctx.v_cache_in.assign(layers, -1);
   for (int i = 0; i < layers; ++i) {
+    if (!cfg.OwnsKvCache(i)) continue;  // KV-shared layers read another layer's cache
     const std::string k = "kv_cache_k_" + std::to_string(i);
     const std::string v = "kv_cache_v_" + std::to_string(i);
-    ctx.k_cache_in.push_back(b.Input(k, DType::kFloat32, cache_shape));
-    ctx.v_cache_in.push_back(b.Input(v, DType::kFloat32, cache_shape));
-    sig.inputs.emplace_back(k, ctx.k_cache_in.back());
-    sig.inputs.emplace_back(v, ctx.v_cache_in.back());
+    ctx.k_cache_in[i] = b.Input(k, DType::kFloat32, cache_shape);
+    ctx.v_cache_in[i] = b.Input(v, DType::kFloat32, cache_shape);
+    sig.inputs.emplace_back(k, ctx.k_cache_in[i]);
+    sig.inputs.emplace_back(v, ctx.v_cache_in[i]);
   }
   ctx.k_cache_out.assign(layers, -1);
   ctx.v_cache_out.assign(layers, -1);
@@ -186,11 +192,13 @@ void BuildSignature(GraphBuilder& b, Weights& w, const ModelConfig& cfg, const A
   } else {
     b.Rename(x, "embedding.output");
   }
+  x = arch.BeforeLayers(ctx, x);
   for (int i = 0; i < layers; ++i) {
     GraphBuilder::Scope scope(b, "layers." + std::to_string(i));
     x = arch.Layer(ctx, i, x);
     b.Rename(x, b.ScopedName("output"));
   }
+  x = arch.AfterLayers(ctx, x);
   x = Norm(ctx, x, names.final_norm, "final_norm");
   b.Rename(x, "final_norm.output");
   const TensorId head =
@@ -211,6 +219,7 @@ void BuildSignature(GraphBuilder& b, Weights& w, const ModelConfig& cfg, const A
   b.MarkOutput(logits);
   sig.outputs.emplace_back("logits", logits);
   for (int i = 0; i < layers; ++i) {
+    if (!cfg.OwnsKvCache(i)) continue;
     if (ctx.k_cache_out[i] < 0 || ctx.v_cache_out[i] < 0) {
       b.Fail(InternalError("layer " + std::to_string(i) + " did not update its KV cache"));
       return;

@@ -7,6 +7,8 @@
 //   inputs : tokens int32 [1, T], input_pos int32 [T],
 //            kv_cache_k_{i}, kv_cache_v_{i} float32 [1, max_seq, n_kv_heads, head_dim]
 //   outputs: logits float32 [1, T, vocab], kv_cache_k_{i}, kv_cache_v_{i} (updated).
+// Layers that share another layer's KV cache (gemma3n num_kv_shared_layers) have no
+// kv_cache_k_{i}/kv_cache_v_{i}: the names keep the index of the layer owning the cache.
 // The new keys/values of the T tokens are written at rows input_pos[0] ..
 // input_pos[0] + T - 1 of the cache (DYNAMIC_UPDATE_SLICE, which clamps the start so
 // the update fits: callers keep input_pos[0] + T <= max_seq). Query t attends to

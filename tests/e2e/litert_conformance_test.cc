@@ -109,6 +109,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"stablelm", FamilyDir("stablelm")}, Case{"falcon", FamilyDir("falcon")},
                       Case{"gemma", FamilyDir("gemma")}, Case{"gemma2", FamilyDir("gemma2")},
                       Case{"gemma3_text", FamilyDir("gemma3_text")},
+                      Case{"gemma3n_text", FamilyDir("gemma3n_text")},
                       // Both runtimes dequantize the same int8 weights.
                       Case{"gemma3_tiny_weight_only_int8", ModelDir("gemma3-tiny"), true},
                       Case{"llama_tiny_weight_only_int8", ModelDir("llama-tiny"), true}),

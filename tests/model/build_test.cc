@@ -397,6 +397,26 @@ TEST(BuildModelTest, BadOptions) {
                    StatusCode::kInvalidArgument, {"prefill"});
 }
 
+// Gemma 3n: the KV-shared layers (2 and 3 of the fixture) own no cache tensors.
+TEST(BuildModelTest, Gemma3nSharedLayersHaveNoCache) {
+  auto ckpt = io::Checkpoint::Open(std::string(LITEQ_TESTDATA_DIR) + "/families/gemma3n_text");
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  std::shared_ptr<const io::Checkpoint> shared(std::move(ckpt.value()));
+  auto model = BuildModel(shared, Opts({8}, 32));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_EQ(model->signatures.size(), 2u);
+  for (const graph::Signature& sig : model->signatures) {
+    SCOPED_TRACE(sig.key);
+    std::vector<std::string> in_names, out_names;
+    for (auto& [n, idx] : sig.inputs) in_names.push_back(n);
+    for (auto& [n, idx] : sig.outputs) out_names.push_back(n);
+    EXPECT_EQ(in_names, (std::vector<std::string>{"tokens", "input_pos", "kv_cache_k_0",
+                                                  "kv_cache_v_0", "kv_cache_k_1", "kv_cache_v_1"}));
+    EXPECT_EQ(out_names, (std::vector<std::string>{"logits", "kv_cache_k_0", "kv_cache_v_0",
+                                                   "kv_cache_k_1", "kv_cache_v_1"}));
+  }
+}
+
 TEST(BuildModelTest, BadConfigNamesTheSource) {
   json cfg = TinyLlamaConfig();
   cfg["model_type"] = "rwkv";

@@ -177,6 +177,9 @@ TEST(ModelConfigTest, Families) {
        true, true},
       {"gemma3_text", Family::kGemma, 4, 1, 16, 16, 3, 16, NormKind::kRmsPlusOne, false, true,
        false, true, true},
+      // Gemma3nRMSNorm scales by w, not 1 + w.
+      {"gemma3n_text", Family::kGemma3n, 4, 1, 16, 16, 2, 16, NormKind::kRms, false, true, false,
+       true, true},
       {"phi3", Family::kPhi3, 4, 4, 16, 16, 0, 0, NormKind::kRms, false, false, false, false, true},
       {"phi", Family::kPhi, 4, 4, 16, 8, 0, 0, NormKind::kLayerNorm, true, false, true, false,
        false},
@@ -245,6 +248,67 @@ TEST(ModelConfigTest, FamilyDetails) {
   const ModelConfig phi3 = ParseOk(FamilyConfig("phi3"));
   EXPECT_EQ(phi3.eos_token_ids, std::vector<int>{32000});
   EXPECT_FALSE(phi3.HasSliding());  // sliding_window: null
+}
+
+TEST(ModelConfigTest, Gemma3nKeys) {
+  const ModelConfig c = ParseOk(FamilyConfig("gemma3n_text"));
+  EXPECT_EQ(c.intermediate_sizes, (std::vector<int>{160, 160, 160, 160}));
+  EXPECT_EQ(c.intermediate_size, 160);
+  EXPECT_EQ(c.activation_sparsity, (std::vector<float>{0.95f, 0.95f, 0.f, 0.f}));
+  EXPECT_EQ(c.altup_num_inputs, 4);
+  EXPECT_EQ(c.altup_active_idx, 0);
+  EXPECT_EQ(c.altup_coef_clip, 120.f);
+  EXPECT_TRUE(c.altup_correct_scale);
+  EXPECT_EQ(c.laurel_rank, 8);
+  EXPECT_EQ(c.hidden_size_per_layer_input, 16);
+  EXPECT_EQ(c.vocab_size_per_layer_input, 1000);
+  EXPECT_EQ(c.num_kv_shared_layers, 2);
+  EXPECT_EQ(c.attn_scale, 1.f);
+  EXPECT_EQ(c.final_logit_softcap, 30.f);
+  EXPECT_FLOAT_EQ(c.embedding_scale, 8.f);
+  EXPECT_EQ(c.activation, ActivationKind::kGeluTanh);
+  EXPECT_EQ(c.rope_full.theta, 1000000.0);
+  EXPECT_EQ(c.rope_sliding.theta, 10000.0);
+  // Layers sliding, full, sliding, full; the last two share layers 0 and 1.
+  EXPECT_EQ(c.KvCacheLayer(0), 0);
+  EXPECT_EQ(c.KvCacheLayer(1), 1);
+  EXPECT_EQ(c.KvCacheLayer(2), 0);
+  EXPECT_EQ(c.KvCacheLayer(3), 1);
+  EXPECT_FALSE(c.OwnsKvCache(3));
+  const json j = c.ToJson();
+  EXPECT_EQ(j.at("num_kv_shared_layers"), 2);
+  EXPECT_EQ(j.at("laurel_rank"), 8);
+
+  // One intermediate_size for every layer; no sparsity pattern means none.
+  json plain = ReadJson(FamilyConfig("gemma3n_text"));
+  plain["intermediate_size"] = 96;
+  plain.erase("activation_sparsity_pattern");
+  const ModelConfig p = ParseModelConfig(plain, "plain.json").value();
+  EXPECT_EQ(p.intermediate_sizes, (std::vector<int>{96, 96, 96, 96}));
+  EXPECT_EQ(p.activation_sparsity, (std::vector<float>{0, 0, 0, 0}));
+
+  auto expect_error = [](json cfg, const std::string& key) {
+    Result<ModelConfig> r = ParseModelConfig(cfg, "bad.json");
+    ASSERT_FALSE(r.ok()) << key;
+    EXPECT_NE(r.status().message().find(key), std::string::npos) << r.status().ToString();
+  };
+  json bad = ReadJson(FamilyConfig("gemma3n_text"));
+  bad["intermediate_size"] = json::array({160, 160});
+  expect_error(bad, "intermediate_size");
+  bad = ReadJson(FamilyConfig("gemma3n_text"));
+  bad["activation_sparsity_pattern"] = json::array({0.5, 0.5, 1.0, 0.0});
+  expect_error(bad, "activation_sparsity_pattern");
+  bad = ReadJson(FamilyConfig("gemma3n_text"));
+  bad["altup_active_idx"] = 4;
+  expect_error(bad, "altup_active_idx");
+  bad = ReadJson(FamilyConfig("gemma3n_text"));
+  bad["num_kv_shared_layers"] = 5;
+  expect_error(bad, "num_kv_shared_layers");
+  // Layer 3 (full) would share, but no earlier layer is full.
+  bad = ReadJson(FamilyConfig("gemma3n_text"));
+  bad["layer_types"] = json::array(
+      {"sliding_attention", "sliding_attention", "sliding_attention", "full_attention"});
+  expect_error(bad, "num_kv_shared_layers");
 }
 
 TEST(ModelConfigTest, QwenSlidingWindowNeedsUseSlidingWindow) {

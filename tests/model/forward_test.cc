@@ -43,15 +43,23 @@ int CountPrompts(const io::Checkpoint& ref) {
 }
 
 // hidden_states [L+1, T, H]: [0] embedding output, [k] output of layer k-1, [L] the
-// last layer's output after the final norm.
-void CheckHiddenStates(ModelRunner& runner, const io::Checkpoint& ref, int layers, int t) {
+// last layer's output after the final norm. Gemma 3n differs in two ways: its layers
+// carry AltUp streams [N, T, H] of which the reference holds stream 0 (the leading
+// T rows compared here), and its model is decorated with
+// check_model_inputs(tie_last_hidden_states=False), so [L] is the last layer's raw
+// output (stream 0), not the normed one.
+void CheckHiddenStates(ModelRunner& runner, const io::Checkpoint& ref, const ModelConfig& cfg,
+                       int t) {
+  const int layers = cfg.num_layers;
+  const bool last_is_raw = cfg.family == Family::kGemma3n;
   const std::vector<float> hs = Floats(ref, "prompt0.hidden_states");
   ASSERT_FALSE(hs.empty());
   const size_t per = hs.size() / (layers + 1);
   for (int k = 0; k <= layers; ++k) {
-    const std::string name = k == 0        ? "embedding.output"
-                             : k == layers ? "final_norm.output"
-                                           : "layers." + std::to_string(k - 1) + ".output";
+    const std::string name = k == 0 ? "embedding.output"
+                             : k == layers && !last_is_raw
+                                 ? "final_norm.output"
+                                 : "layers." + std::to_string(k - 1) + ".output";
     Result<std::vector<float>> got = runner.PrefillTensorRows(name, t);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     ASSERT_EQ(got->size(), per) << name;
@@ -96,7 +104,7 @@ TEST_P(TrainedModelTest, MatchesTransformers) {
       EXPECT_EQ(Argmax(logits->data() + static_cast<size_t>(pos) * v, v), argmax[pos])
           << "position " << pos;
     }
-    if (i == 0) CheckHiddenStates(**runner, **ref, cfg->num_layers, t);
+    if (i == 0) CheckHiddenStates(**runner, **ref, *cfg, t);
     Result<std::vector<int32_t>> greedy = (*runner)->Greedy(ids, 32);
     ASSERT_TRUE(greedy.ok()) << greedy.status().ToString();
     EXPECT_EQ(*greedy, Ints(**ref, p + ".greedy32"));
@@ -148,7 +156,7 @@ TEST_P(FamilyTest, MatchesTransformers) {
       EXPECT_LE(err, kLogitTolerance) << "position " << pos;
     }
     RecordError(p + "_max_rel_err", worst);
-    if (i == 0) CheckHiddenStates(**runner, **ref, cfg->num_layers, t);
+    if (i == 0) CheckHiddenStates(**runner, **ref, *cfg, t);
     const double margin = info["prompts"][i]["min_top2_margin"].get<double>();
     if (margin > 1e-3) {
       Result<std::vector<int32_t>> greedy = (*runner)->Greedy(ids, 16);
@@ -160,7 +168,8 @@ TEST_P(FamilyTest, MatchesTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(Families, FamilyTest,
                          ::testing::Values("qwen2", "qwen3", "mistral", "llama3", "gemma", "gemma2",
-                                           "gemma3_text", "phi3", "stablelm", "phi", "falcon"),
+                                           "gemma3_text", "phi3", "stablelm", "phi", "falcon",
+                                           "gemma3n_text"),
                          [](const auto& info) { return std::string(info.param); });
 
 // ---- Decode path = prefill path ----
@@ -204,7 +213,8 @@ TEST_P(DecodeMatchesPrefillTest, LogitsAgree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DecodeMatchesPrefillTest,
-                         ::testing::Values("llama-tiny", "gemma3-tiny", "mistral", "gemma2", "phi"),
+                         ::testing::Values("llama-tiny", "gemma3-tiny", "mistral", "gemma2", "phi",
+                                           "gemma3n_text"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& c : s) {
