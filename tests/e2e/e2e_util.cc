@@ -116,6 +116,16 @@ std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name
   return std::move(v).value();
 }
 
+std::vector<std::vector<int32_t>> ReadEvalWindows(const io::Checkpoint& ref) {
+  const std::vector<int32_t> flat = ReadInts(ref, "eval.windows");
+  const auto* info = ref.Find("eval.windows");
+  LITEQ_CHECK(info != nullptr && info->shape.size() == 2);
+  const size_t n = info->shape[0], seq = info->shape[1];
+  std::vector<std::vector<int32_t>> windows(n);
+  for (size_t w = 0; w < n; ++w) windows[w].assign(flat.begin() + w * seq, flat.begin() + (w + 1) * seq);
+  return windows;
+}
+
 StoriesGreedyReference ReadStoriesGreedyReference() {
   StoriesGreedyReference ref;
   std::ifstream file(ModelDir("stories260K") + "/greedy_reference.txt");

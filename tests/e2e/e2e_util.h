@@ -42,6 +42,9 @@ nlohmann::json ReadReferenceJson(const std::string& dir);
 std::vector<float> ReadFloats(const io::Checkpoint& ref, const std::string& name);
 std::vector<int32_t> ReadInts(const io::Checkpoint& ref, const std::string& name);
 
+// `eval.windows` of a reference.safetensors as one vector per window.
+std::vector<std::vector<int32_t>> ReadEvalWindows(const io::Checkpoint& ref);
+
 // models/stories260K/greedy_reference.txt: llama2.c's 200 greedy ids from BOS and their
 // text (trailing newline removed). Empty on a malformed file (the test then fails).
 struct StoriesGreedyReference {

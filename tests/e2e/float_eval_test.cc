@@ -17,12 +17,8 @@ TEST_P(FloatEvalTest, PerplexityMatchesTransformers) {
   const std::string dir = ModelDir(GetParam());
   auto ref = OpenReference(dir);
   const nlohmann::json ref_json = ReadReferenceJson(dir);
-  std::vector<int32_t> flat = ReadInts(*ref, "eval.windows");
-  const auto* info = ref->Find("eval.windows");
-  ASSERT_NE(info, nullptr);
-  const size_t n = info->shape[0], seq = info->shape[1];
-  std::vector<std::vector<int32_t>> windows(n);
-  for (size_t w = 0; w < n; ++w) windows[w].assign(flat.begin() + w * seq, flat.begin() + (w + 1) * seq);
+  const std::vector<std::vector<int32_t>> windows = ReadEvalWindows(*ref);
+  const size_t n = windows.size();
 
   LoadedModel m = LoadTflite(ExportOnce(dir, {.prefill_lengths = {128}, .max_seq = 512}));
   auto result = eval::EvaluatePerplexity(*m.session, windows);

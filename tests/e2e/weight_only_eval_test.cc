@@ -29,13 +29,7 @@ TEST_P(WeightOnlyEvalTest, PerplexityWithinIssueBar) {
   const std::string dir = ModelDir(GetParam());
   auto ref = OpenReference(dir);
   const nlohmann::json ref_json = ReadReferenceJson(dir);
-  std::vector<int32_t> flat = ReadInts(*ref, "eval.windows");
-  const auto* info = ref->Find("eval.windows");
-  ASSERT_NE(info, nullptr);
-  const size_t n = info->shape[0], seq = info->shape[1];
-  std::vector<std::vector<int32_t>> windows(n);
-  for (size_t w = 0; w < n; ++w)
-    windows[w].assign(flat.begin() + w * seq, flat.begin() + (w + 1) * seq);
+  const std::vector<std::vector<int32_t>> windows = ReadEvalWindows(*ref);
   // liteq's float export reproduces this to 2e-8 relative (float_eval_test).
   const double float_ppl = ref_json["eval_ppl"].get<double>();
   const auto& sims = ref_json["ptq_sims"];

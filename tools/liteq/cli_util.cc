@@ -1,7 +1,9 @@
 #include "cli_util.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "io/checkpoint.h"
 #include "model/model.h"
 
 namespace liteq::cli {
@@ -27,6 +29,22 @@ Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
     return tok.status().WithContext("tokenizer of the checkpoint the model was exported from (pass --tokenizer PATH)");
   }
   return tok;
+}
+
+Result<graph::Model> BuildFloatGraph(const std::string& model_path,
+                                     const std::vector<int>& prefill_lengths, int max_seq,
+                                     model::ExportOptions* used_options) {
+  LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(model_path));
+  std::shared_ptr<const io::Checkpoint> checkpoint = std::move(opened);
+  model::ExportOptions options;
+  options.max_seq = max_seq;
+  if (!prefill_lengths.empty()) {
+    options.prefill_lengths = prefill_lengths;
+  } else {  // the default prefill length, shortened to fit a small cache
+    for (int& t : options.prefill_lengths) t = std::min(t, options.max_seq);
+  }
+  *used_options = options;
+  return model::BuildModel(checkpoint, options);
 }
 
 int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
+#include "model/model.h"
 #include "liteq/status.h"
 #include "tokenizer/tokenizer.h"
 
@@ -21,6 +22,12 @@ nlohmann::json MetadataJson(const graph::Model& model, const std::string& key);
 // was exported from (recorded in its metadata).
 Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
     const graph::Model& model, const std::string& tokenizer_override);
+
+// Opens `model_path` and builds its float graph with the CLI's export options: the given
+// prefill lengths, or the default shortened to fit `max_seq`.
+Result<graph::Model> BuildFloatGraph(const std::string& model_path,
+                                     const std::vector<int>& prefill_lengths, int max_seq,
+                                     model::ExportOptions* used_options);
 
 // End-of-sequence id: the tokenizer's, else the model's metadata, else -1.
 int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok);

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "commands.h"
-#include "io/checkpoint.h"
 #include "model/model.h"
 #include "tflite/writer.h"
 
@@ -23,16 +23,9 @@ struct ExportArgs {
 
 Status RunExport(const ExportArgs& args) {
   const auto start = std::chrono::steady_clock::now();
-  LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(args.model));
-  std::shared_ptr<const io::Checkpoint> checkpoint = std::move(opened);
   model::ExportOptions options;
-  options.max_seq = args.max_seq;
-  if (!args.prefill_lengths.empty()) {
-    options.prefill_lengths = args.prefill_lengths;
-  } else {  // the default prefill length, shortened to fit a small cache
-    for (int& t : options.prefill_lengths) t = std::min(t, options.max_seq);
-  }
-  LITEQ_ASSIGN_OR_RETURN(graph::Model model, model::BuildModel(checkpoint, options));
+  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
+                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "commands.h"
-#include "io/checkpoint.h"
 #include "model/model.h"
 #include "quant/recipe.h"
 #include "tflite/writer.h"
@@ -37,16 +37,9 @@ Status RunQuantize(const QuantizeArgs& args) {
                            quant::ParseGranularity(args.embedding_granularity));
   }
   const quant::Granularity embedding = recipe.embedding_granularity.value_or(recipe.granularity);
-  LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(args.model));
-  std::shared_ptr<const io::Checkpoint> checkpoint = std::move(opened);
   model::ExportOptions options;
-  options.max_seq = args.max_seq;
-  if (!args.prefill_lengths.empty()) {
-    options.prefill_lengths = args.prefill_lengths;
-  } else {  // the default prefill length, shortened to fit a small cache
-    for (int& t : options.prefill_lengths) t = std::min(t, options.max_seq);
-  }
-  LITEQ_ASSIGN_OR_RETURN(graph::Model model, model::BuildModel(checkpoint, options));
+  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
+                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options));
   LITEQ_ASSIGN_OR_RETURN(quant::QuantizeReport report, quant::ApplyRecipe(model, recipe));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =
