@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "quant/quant_params.h"
+#include "quant/rewrite_util.h"
 
 namespace liteq::quant {
 namespace {
@@ -17,54 +18,15 @@ using graph::OpCode;
 // How one float buffer will be quantized.
 struct BufferPlan {
   bool per_tensor = false;
+  int bits = 8;
+  int64_t block_size = 0;      // int4 blockwise
   std::vector<int32_t> shape;  // of the first tensor using it (all uses must agree)
   std::string tensor_name;
 };
 
-bool IsFloatConstant(const graph::Model& model, const graph::Tensor& t) {
-  return t.dtype == DType::kFloat32 && t.buffer != 0 && t.buffer < model.buffers.size() &&
-         !model.buffers[t.buffer].empty() && t.quant.empty();
-}
-
-// Tensors of `sg` that carry the token ids: the signature input `tokens` and anything
-// reshaped/squeezed from it (the embedding GATHER's indices).
-std::set<int32_t> TokenTensors(const graph::Model& model, uint32_t sg_index) {
-  std::set<int32_t> tokens;
-  for (const graph::Signature& sig : model.signatures) {
-    if (sig.subgraph != sg_index) continue;
-    for (const auto& [name, t] : sig.inputs) {
-      if (name == "tokens") tokens.insert(t);
-    }
-  }
-  for (const graph::Op& op : model.subgraphs[sg_index].ops) {  // ops are in execution order
-    if ((op.code == OpCode::kReshape || op.code == OpCode::kSqueeze) && !op.inputs.empty() &&
-        tokens.count(op.inputs[0]) != 0 && op.outputs.size() == 1) {
-      tokens.insert(op.outputs[0]);
-    }
-  }
-  return tokens;
-}
-
-// The float values of a buffer, streamed from its producer (or copied if resident).
-Result<std::vector<float>> ReadFloats(const graph::Buffer& buffer) {
-  std::vector<uint8_t> scratch;
-  LITEQ_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, buffer.Materialize(scratch));
-  std::vector<float> values(bytes.size() / sizeof(float));
-  if (!values.empty()) std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-  return values;
-}
-
-// Quantizes [rows, cols] floats per row, or the whole tensor with one scale.
-Result<SymmetricWeights> QuantizeInt8(std::span<const float> values, int64_t rows,
-                                      bool per_tensor) {
-  if (per_tensor) return QuantizeWeightsPerTensor(values, 8);
-  return QuantizeWeightsPerChannel(values, rows, static_cast<int64_t>(values.size()) / rows, 8);
-}
-
 }  // namespace
 
-Result<QuantizeReport> QuantizeWeightOnlyInt8(graph::Model& model,
-                                              const WeightOnlyOptions& options) {
+Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyOptions& options) {
   // 1. Which buffers, and which of them hold the token embedding.
   std::map<uint32_t, BufferPlan> plans;
   std::set<uint32_t> embedding_buffers;
@@ -75,7 +37,7 @@ Result<QuantizeReport> QuantizeWeightOnlyInt8(graph::Model& model,
       plan.shape = t.shape;
       plan.tensor_name = t.name;
     } else if (plan.shape != t.shape) {
-      return InvalidArgumentError("weight-only int8: buffer " + std::to_string(t.buffer) +
+      return InvalidArgumentError("weight-only: buffer " + std::to_string(t.buffer) +
                                   " is used as '" + plan.tensor_name + "' and '" + t.name +
                                   "' with different shapes");
     }
@@ -105,79 +67,108 @@ Result<QuantizeReport> QuantizeWeightOnlyInt8(graph::Model& model,
     const Granularity g =
         embedding_buffers.count(index) != 0 ? options.embedding_granularity : options.granularity;
     plan.per_tensor = g == Granularity::kPerTensor;
+    // int4 applies to the linear layers; an embedding table (even when tied to the lm
+    // head) stays int8, as the PyTorch reference simulation does.
+    if (options.bits == 4 && embedding_buffers.count(index) == 0) {
+      plan.bits = 4;
+      plan.block_size = options.block_size;
+      if (plan.block_size > 0 && plan.shape[1] % plan.block_size != 0) {
+        return InvalidArgumentError(
+            "weight-only int4: '" + plan.tensor_name + "' has " + std::to_string(plan.shape[1]) +
+            " input columns, not a multiple of --block-size " + std::to_string(plan.block_size));
+      }
+    }
   }
 
-  // 2. Scales now (one float tensor in memory at a time), int8 bytes lazily.
+  // 2. Scales now (one float tensor in memory at a time), integer bytes lazily.
   QuantizeReport report;
   std::map<uint32_t, std::shared_ptr<const std::vector<float>>> scales_of;
   for (auto& [index, plan] : plans) {
     const graph::Buffer original = model.buffers[index];
     const int64_t rows = plan.shape[0];
-    int64_t count = 1;
-    for (int32_t d : plan.shape) count *= d;
+    const int64_t count = NumElements(plan.shape);
+    const int64_t cols = count / rows;
     if (original.size != graph::TensorBytes(DType::kFloat32, count)) {
-      return InvalidArgumentError("weight-only int8: buffer " + std::to_string(index) + " of '" +
+      return InvalidArgumentError("weight-only: buffer " + std::to_string(index) + " of '" +
                                   plan.tensor_name + "' has " + std::to_string(original.size) +
                                   " bytes, not float32 of its shape");
     }
     LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-    Result<SymmetricWeights> q = QuantizeInt8(values, rows, plan.per_tensor);
+    Result<SymmetricWeights> q =
+        plan.block_size > 0
+            ? QuantizeWeightsBlockwise(values, rows, cols, plan.block_size, plan.bits)
+            : QuantizeSymmetric(values, rows, plan.per_tensor, plan.bits);
     if (!q.ok()) return q.status().WithContext("quantizing '" + plan.tensor_name + "'");
-    auto scales = std::make_shared<const std::vector<float>>(std::move(q->scales));
-    scales_of[index] = scales;
-    const bool per_tensor = plan.per_tensor;
-    const std::string name = plan.tensor_name;
-    // The producer repeats the same deterministic quantization from the float source.
-    model.buffers[index] = graph::Buffer::Lazy(
-        static_cast<size_t>(count),
-        [original, rows, per_tensor, name](std::span<uint8_t> out) -> Status {
-          LITEQ_ASSIGN_OR_RETURN(std::vector<float> floats, ReadFloats(original));
-          Result<SymmetricWeights> w = QuantizeInt8(floats, rows, per_tensor);
-          if (!w.ok()) return w.status().WithContext("quantizing '" + name + "'");
-          if (w->values.size() != out.size()) {
-            return InternalError("quantizing '" + name + "': size changed");
-          }
-          std::memcpy(out.data(), w->values.data(), out.size());
-          return Status::Ok();
-        });
+    scales_of[index] = std::make_shared<const std::vector<float>>(std::move(q->scales));
+    model.buffers[index] = LazySymmetricWeights(original, rows, cols, plan.per_tensor, plan.bits,
+                                                plan.block_size, plan.tensor_name);
     ++report.quantized_buffers;
-    if (per_tensor) ++report.per_tensor_buffers;
+    if (plan.per_tensor) ++report.per_tensor_buffers;
     report.float_bytes += original.size;
-    report.int8_bytes += static_cast<size_t>(count);
+    report.int8_bytes += model.buffers[index].size;
   }
 
   // 3. Every tensor on a quantized buffer becomes the output of a DEQUANTIZE of a new
   // int8 tensor, so all its consumers (in every subgraph) keep reading float.
   for (graph::Subgraph& sg : model.subgraphs) {
-    std::vector<graph::Op> dequantize_ops;
+    std::vector<graph::Op> dequantize_ops, reshape_ops;
     const size_t original_tensors = sg.tensors.size();
     for (size_t t = 0; t < original_tensors; ++t) {
       auto it = scales_of.find(sg.tensors[t].buffer);
       if (sg.tensors[t].buffer == 0 || it == scales_of.end()) continue;
       if (sg.tensors[t].dtype != DType::kFloat32 ||
           sg.tensors[t].shape != plans.at(it->first).shape) {
-        return InvalidArgumentError("weight-only int8: tensor '" + sg.tensors[t].name +
+        return InvalidArgumentError("weight-only: tensor '" + sg.tensors[t].name +
                                     "' shares quantized buffer " + std::to_string(it->first) +
                                     " with a different type or shape");
       }
+      const BufferPlan& plan = plans.at(it->first);
       graph::Tensor q;
-      q.name = sg.tensors[t].name + ".int8";
-      q.dtype = DType::kInt8;
+      q.name = sg.tensors[t].name + (plan.bits == 4 ? ".int4" : ".int8");
+      q.dtype = plan.bits == 4 ? DType::kInt4 : DType::kInt8;
       q.shape = sg.tensors[t].shape;
       q.buffer = sg.tensors[t].buffer;
       q.quant.scale = *it->second;
       q.quant.zero_point.assign(q.quant.scale.size(), 0);
       q.quant.quantized_dimension = 0;
-      sg.tensors[t].buffer = 0;  // now an activation written by DEQUANTIZE
+      sg.tensors[t].buffer = 0;  // now an activation written by DEQUANTIZE (or RESHAPE)
+      int32_t dequantized = static_cast<int32_t>(t);
+      if (plan.block_size > 0) {
+        // Blockwise: the schema's per-axis parameters give one scale per block when
+        // the weights are viewed as [rows * cols / block, block]; DEQUANTIZE that view
+        // and RESHAPE back, all builtin ops any LiteRT runtime runs.
+        const int32_t rows = plan.shape[0];
+        const int32_t cols = static_cast<int32_t>(NumElements(plan.shape) / rows);
+        const int32_t block = static_cast<int32_t>(plan.block_size);
+        q.shape = {rows * (cols / block), block};
+        graph::Tensor view;
+        view.name = sg.tensors[t].name + ".blocks";
+        view.shape = q.shape;
+        sg.tensors.push_back(std::move(view));
+        dequantized = static_cast<int32_t>(sg.tensors.size() - 1);
+        graph::Tensor shape_t;
+        shape_t.name = sg.tensors[t].name + ".shape";
+        shape_t.dtype = DType::kInt32;
+        shape_t.shape = {static_cast<int32_t>(plan.shape.size())};
+        shape_t.buffer = model.AddBuffer(graph::Buffer::FromValues(plan.shape));
+        sg.tensors.push_back(std::move(shape_t));
+        graph::Op reshape;
+        reshape.code = OpCode::kReshape;
+        reshape.inputs = {dequantized, static_cast<int32_t>(sg.tensors.size() - 1)};
+        reshape.outputs = {static_cast<int32_t>(t)};
+        reshape.options = graph::ReshapeOptions{plan.shape};
+        reshape_ops.push_back(std::move(reshape));
+      }
       sg.tensors.push_back(std::move(q));
       graph::Op op;
       op.code = OpCode::kDequantize;
       op.inputs = {static_cast<int32_t>(sg.tensors.size() - 1)};
-      op.outputs = {static_cast<int32_t>(t)};
+      op.outputs = {dequantized};
       dequantize_ops.push_back(std::move(op));
     }
     report.dequantize_ops += static_cast<int>(dequantize_ops.size());
     // At the start of the subgraph: they read constants only.
+    dequantize_ops.insert(dequantize_ops.end(), reshape_ops.begin(), reshape_ops.end());
     sg.ops.insert(sg.ops.begin(), dequantize_ops.begin(), dequantize_ops.end());
   }
   return report;

@@ -35,18 +35,32 @@ enum class Granularity { kPerChannel, kPerTensor };
 struct WeightOnlyOptions {
   Granularity granularity = Granularity::kPerChannel;            // FULLY_CONNECTED weights
   Granularity embedding_granularity = Granularity::kPerChannel;  // the GATHER table
+  // 8, or 4 for the linear layers (the embedding table stays int8). int4 weights are
+  // TensorType INT4, two per byte, symmetric [-7, 7].
+  int bits = 8;
+  // int4 only: scales per `block_size` input columns (32, 64, 128), or 0 = per channel.
+  // Blocks are stored as per-axis parameters of the [rows * cols / block, block] view
+  // followed by DEQUANTIZE and RESHAPE back to [rows, cols].
+  int64_t block_size = 0;
 };
 
 struct QuantizeReport {
   int quantized_buffers = 0;   // float buffers replaced by int8 ones
   int per_tensor_buffers = 0;  // of which per tensor
   int dequantize_ops = 0;      // DEQUANTIZE ops inserted (over all subgraphs)
+  int hybrid_ops = 0;          // dynamic int8: hybrid FULLY_CONNECTED / EMBEDDING_LOOKUP
   size_t float_bytes = 0;      // bytes of the replaced float buffers
   size_t int8_bytes = 0;       // bytes of their int8 replacements
 };
 
-Result<QuantizeReport> QuantizeWeightOnlyInt8(graph::Model& model,
-                                              const WeightOnlyOptions& options);
+Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyOptions& options);
+
+// Dynamic-range int8 (QUANT_SPEC.md "Hybrid ops"): FULLY_CONNECTED weights become int8
+// per channel (or per tensor) and are read directly by the hybrid kernel, which
+// quantizes each float input row on the fly (asymmetric_quantize_inputs, as TFLite's
+// dynamic-range converter sets); the token embedding GATHER becomes EMBEDDING_LOOKUP
+// of an int8 table with float output. A tied table is one int8 buffer for both.
+Result<QuantizeReport> QuantizeDynamicInt8(graph::Model& model, const WeightOnlyOptions& options);
 
 }  // namespace liteq::quant
 

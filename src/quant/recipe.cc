@@ -1,25 +1,49 @@
 #include "quant/recipe.h"
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace liteq::quant {
+namespace {
 
-std::vector<std::string> SupportedRecipes() { return {"weight_only_int8"}; }
+constexpr std::array<std::pair<Recipe, const char*>, 6> kRecipes = {{
+    {Recipe::kWeightOnlyInt8, "weight_only_int8"},
+    {Recipe::kWeightOnlyInt4, "weight_only_int4"},
+    {Recipe::kDynamicInt8, "dynamic_int8"},
+    {Recipe::kStaticInt8, "static_int8"},
+    {Recipe::kStaticInt8Strict, "static_int8_strict"},
+    {Recipe::kStatic16x8, "static_16x8"},
+}};
+
+}  // namespace
+
+std::vector<std::string> SupportedRecipes() {
+  std::vector<std::string> out;
+  for (const auto& [recipe, name] : kRecipes) out.push_back(name);
+  return out;
+}
 
 const char* RecipeName(Recipe recipe) {
-  switch (recipe) {
-    case Recipe::kWeightOnlyInt8:
-      return "weight_only_int8";
+  for (const auto& [r, name] : kRecipes) {
+    if (r == recipe) return name;
   }
   return "unknown";
 }
 
 Result<Recipe> ParseRecipe(const std::string& name) {
-  if (name == "weight_only_int8") return Recipe::kWeightOnlyInt8;
+  for (const auto& [recipe, n] : kRecipes) {
+    if (name == n) return recipe;
+  }
   std::string list;
   for (const std::string& r : SupportedRecipes()) list += (list.empty() ? "" : ", ") + r;
   return InvalidArgumentError("unknown quantization recipe '" + name + "' (supported: " + list +
                               ")");
+}
+
+bool NeedsCalibration(Recipe recipe) {
+  return recipe == Recipe::kStaticInt8 || recipe == Recipe::kStaticInt8Strict ||
+         recipe == Recipe::kStatic16x8;
 }
 
 const char* GranularityName(Granularity granularity) {
@@ -32,29 +56,88 @@ Result<Granularity> ParseGranularity(const std::string& name) {
   return InvalidArgumentError("unknown granularity '" + name + "' (supported: channel, tensor)");
 }
 
-Result<QuantizeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& options) {
+Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& options) {
   if (model.metadata.count("liteq.quantization") != 0) {
     return FailedPreconditionError("the model is already quantized");
   }
-  QuantizeReport report;
+  const Granularity embedding = options.embedding_granularity.value_or(options.granularity);
+  const WeightOnlyOptions weights{.granularity = options.granularity,
+                                  .embedding_granularity = embedding,
+                                  .bits = options.recipe == Recipe::kWeightOnlyInt4 ? 4 : 8,
+                                  .block_size = options.block_size};
+  if (options.recipe != Recipe::kWeightOnlyInt4 && options.block_size != 0) {
+    return InvalidArgumentError("--block-size applies to weight_only_int4 only");
+  }
+  if (options.block_size != 0 && options.block_size != 32 && options.block_size != 64 &&
+      options.block_size != 128) {
+    return InvalidArgumentError("--block-size must be 0 (per channel), 32, 64 or 128");
+  }
+  RecipeReport report;
+  nlohmann::json meta = {{"recipe", RecipeName(options.recipe)},
+                         {"granularity", GranularityName(options.granularity)}};
   switch (options.recipe) {
-    case Recipe::kWeightOnlyInt8: {
-      const WeightOnlyOptions weight_only{
-          .granularity = options.granularity,
-          .embedding_granularity = options.embedding_granularity.value_or(options.granularity)};
-      LITEQ_ASSIGN_OR_RETURN(report, QuantizeWeightOnlyInt8(model, weight_only));
+    case Recipe::kWeightOnlyInt8:
+    case Recipe::kWeightOnlyInt4: {
+      LITEQ_ASSIGN_OR_RETURN(report.weights, QuantizeWeightOnly(model, weights));
+      meta["weights"] = options.recipe == Recipe::kWeightOnlyInt4
+                            ? "int4 symmetric [-7, 7] for linear layers (int8 embedding), "
+                              "zero point 0, round half away from zero"
+                            : "int8 symmetric [-127, 127], zero point 0, round half away from zero";
+      if (options.recipe == Recipe::kWeightOnlyInt4) meta["block_size"] = options.block_size;
+      break;
+    }
+    case Recipe::kDynamicInt8: {
+      LITEQ_ASSIGN_OR_RETURN(report.weights, QuantizeDynamicInt8(model, weights));
+      meta["weights"] = "int8 symmetric [-127, 127], read by hybrid kernels";
+      meta["activations"] = "float, quantized per row on the fly (asymmetric)";
+      meta["hybrid_ops"] = report.weights.hybrid_ops;
+      break;
+    }
+    case Recipe::kStaticInt8:
+    case Recipe::kStaticInt8Strict:
+    case Recipe::kStatic16x8: {
+      if (options.ranges == nullptr) {
+        return FailedPreconditionError(std::string(RecipeName(options.recipe)) +
+                                       " needs calibration data (--calib)");
+      }
+      StaticOptions s;
+      s.activations =
+          options.recipe == Recipe::kStatic16x8 ? ActivationType::kInt16 : ActivationType::kInt8;
+      s.weight_granularity = options.granularity;
+      s.kv_cache_int = options.kv_cache_int;
+      s.strict = options.recipe == Recipe::kStaticInt8Strict;
+      s.float_norm_statistics = !s.strict && !options.int8_norm_statistics;
+      s.float_ops = options.float_ops;
+      s.float_tensors = options.float_tensors;
+      LITEQ_ASSIGN_OR_RETURN(report.activations, QuantizeStatic(model, *options.ranges, s));
+      const StaticReport& r = report.activations;
+      meta["weights"] = "int8 symmetric [-127, 127], zero point 0";
+      meta["activations"] =
+          s.activations == ActivationType::kInt16 ? "int16 symmetric" : "int8 asymmetric";
+      meta["observer"] = options.observer;
+      meta["norm_statistics"] = s.float_norm_statistics ? "float" : "integer";
+      meta["calibration"] = options.calibration;
+      meta["kv_cache"] = options.kv_cache_int
+                             ? (s.activations == ActivationType::kInt16 ? "int16" : "int8")
+                             : "float32";
+      meta["integer_ops"] = r.integer_ops;
+      meta["float_ops"] = r.float_ops;
+      meta["quantize_ops"] = r.quantize_ops;
+      meta["dequantize_ops"] = r.dequantize_ops;
+      if (!options.float_ops.empty()) meta["float_ops_regex"] = options.float_ops;
+      if (!options.float_tensors.empty()) meta["float_tensors_regex"] = options.float_tensors;
       break;
     }
   }
-  const nlohmann::json meta = {
-      {"recipe", RecipeName(options.recipe)},
-      {"granularity", GranularityName(options.granularity)},
-      {"weights", "int8 symmetric [-127, 127], zero point 0, round half away from zero"},
-      {"embedding_granularity",
-       GranularityName(options.embedding_granularity.value_or(options.granularity))},
-      {"quantized_buffers", report.quantized_buffers},
-      {"per_tensor_buffers", report.per_tensor_buffers},
-      {"dequantize_ops", report.dequantize_ops}};
+  if (options.recipe != Recipe::kDynamicInt8 && !NeedsCalibration(options.recipe)) {
+    meta["embedding_granularity"] = GranularityName(embedding);
+    meta["quantized_buffers"] = report.weights.quantized_buffers;
+    meta["per_tensor_buffers"] = report.weights.per_tensor_buffers;
+    meta["dequantize_ops"] = report.weights.dequantize_ops;
+  } else if (options.recipe == Recipe::kDynamicInt8) {
+    meta["embedding_granularity"] = GranularityName(embedding);
+    meta["quantized_buffers"] = report.weights.quantized_buffers;
+  }
   model.metadata["liteq.quantization"] = meta.dump();
   return report;
 }

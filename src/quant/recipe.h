@@ -10,17 +10,39 @@
 
 #include "graph/graph.h"
 #include "liteq/status.h"
+#include "quant/observers.h"
 #include "quant/quantizer.h"
+#include "quant/static_quantizer.h"
 
 namespace liteq::quant {
 
-enum class Recipe { kWeightOnlyInt8 };
+enum class Recipe {
+  kWeightOnlyInt8,
+  kWeightOnlyInt4,
+  kDynamicInt8,
+  kStaticInt8,
+  kStaticInt8Strict,
+  kStatic16x8,
+};
 
 struct RecipeOptions {
   Recipe recipe = Recipe::kWeightOnlyInt8;
   Granularity granularity = Granularity::kPerChannel;
   // The embedding table's; unset = the same as `granularity`.
   std::optional<Granularity> embedding_granularity;
+  int64_t block_size = 0;  // weight_only_int4
+  // Static recipes.
+  const ActivationRanges* ranges = nullptr;  // from calibration
+  std::string observer = "minmax";           // recorded in the metadata
+  bool kv_cache_int = false;
+  bool int8_norm_statistics = false;  // static: RMSNorm statistics in integers too
+  std::string float_ops, float_tensors;
+  std::string calibration;  // description recorded in the metadata
+};
+
+struct RecipeReport {
+  QuantizeReport weights;    // weight-only / dynamic
+  StaticReport activations;  // static recipes
 };
 
 // Names accepted by ParseRecipe, in the order `liteq quantize --help` lists them.
@@ -29,12 +51,14 @@ std::vector<std::string> SupportedRecipes();
 // the supported recipes.
 Result<Recipe> ParseRecipe(const std::string& name);
 const char* RecipeName(Recipe recipe);
+// Static recipes need calibrated activation ranges.
+bool NeedsCalibration(Recipe recipe);
 // "channel" | "tensor".
 Result<Granularity> ParseGranularity(const std::string& name);
 const char* GranularityName(Granularity granularity);
 
 // Rewrites `model` in place and records the recipe in its metadata.
-Result<QuantizeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& options);
+Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& options);
 
 }  // namespace liteq::quant
 

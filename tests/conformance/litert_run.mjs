@@ -19,6 +19,15 @@
 //   from the most recent earlier output with the same name (this is how the KV
 //   cache outputs `kv_cache_k_0`, ... of one step feed the next step's inputs).
 //
+// Evaluation windows (perplexity and logits of whole token windows):
+//   node litert_run.mjs --model M.tflite --eval-windows W.bin --window-length L --out DIR
+//     W.bin: int32 [N, L] token ids. Each window is fed from position 0 through the
+//     'prefill' signature in chunks of its length (L must be a multiple of it); the KV
+//     cache starts at zero and is carried (earlier windows' entries are never visible:
+//     every position a window attends to was written by that window first).
+//   writes DIR/window<i>.bin (float32 logits [L, vocab]) and DIR/eval.json with the
+//   next-token NLL of each window (mean over its first L-1 positions).
+//
 // Model description (signatures and their input/output details) as JSON:
 //   node litert_run.mjs --model M.tflite --describe
 //
@@ -51,7 +60,8 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const known = new Set(['--model', '--signature', '--inputs', '--steps', '--out']);
+  const known = new Set(['--model', '--signature', '--inputs', '--steps', '--out',
+    '--eval-windows', '--window-length']);
   const args = {describe: false};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -67,6 +77,11 @@ function parseArgs(argv) {
   if (!args.model) throw new UsageError('--model is required');
   if (args.describe) return args;
   if (!args.out) throw new UsageError('--out is required');
+  if (args['eval-windows'] !== undefined) {
+    const n = Number(args['window-length']);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError('--eval-windows needs --window-length N');
+    return args;
+  }
   const single = args.signature !== undefined || args.inputs !== undefined;
   if (single === (args.steps !== undefined)) {
     throw new UsageError('give either --signature and --inputs, or --steps');
@@ -258,6 +273,64 @@ async function runStep(litert, model, step, state, where) {
   }
 }
 
+function logSoftmaxNll(logits, offset, vocab, target) {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) max = Math.max(max, logits[offset + v]);
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  return Math.log(sum) + max - logits[offset + target];
+}
+
+async function evalWindows(litert, model, args) {
+  const length = Number(args['window-length']);
+  const bytes = fs.readFileSync(args['eval-windows']);
+  if (bytes.byteLength % (4 * length) !== 0) fail(`${args['eval-windows']}: not int32 [N, ${length}]`);
+  const ids = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const count = ids.length / length;
+  const prefill = model.signatures['prefill'];
+  if (!prefill) fail("the model has no 'prefill' signature");
+  const chunk = Array.from(prefill.getInputDetails().find((d) => d.name === 'tokens').shape)[1];
+  if (length % chunk !== 0) fail(`--window-length ${length} is not a multiple of the prefill length ${chunk}`);
+  const state = new Map();
+  for (const d of prefill.getInputDetails()) {
+    if (d.name === 'tokens' || d.name === 'input_pos') continue;
+    const n = Array.from(d.shape).reduce((a, b) => a * b, 1);
+    if (d.dtype !== 'float32') fail(`input '${d.name}' is ${d.dtype}; only float32 state is supported`);
+    state.set(d.name, {name: d.name, dtype: d.dtype, shape: Array.from(d.shape), data: new Float32Array(n)});
+  }
+  fs.mkdirSync(args.out, {recursive: true});
+  const nll = [];
+  for (let w = 0; w < count; w++) {
+    const window = ids.subarray(w * length, (w + 1) * length);
+    let vocab = 0;
+    const logits = [];
+    for (let start = 0; start < length; start += chunk) {
+      const step = {signature: 'prefill', inputs: [
+        {name: 'tokens', dtype: 'int32', shape: [1, chunk], data: Int32Array.from(window.subarray(start, start + chunk))},
+        {name: 'input_pos', dtype: 'int32', shape: [chunk], data: Int32Array.from({length: chunk}, (_, i) => start + i)},
+      ]};
+      const result = await runStep(litert, model, step, state, `window ${w}`);
+      for (const out of result.outputs) {
+        if (out.name === 'logits') {
+          vocab = out.shape[out.shape.length - 1];
+          logits.push(out.data);
+        } else {
+          state.set(out.name, out);
+        }
+      }
+    }
+    const all = new Float32Array(length * vocab);
+    logits.forEach((part, i) => all.set(part, i * chunk * vocab));
+    let total = 0;
+    for (let t = 0; t + 1 < length; t++) total += logSoftmaxNll(all, t * vocab, vocab, window[t + 1]);
+    nll.push(total / (length - 1));
+    fs.writeFileSync(path.join(args.out, `window${w}.bin`), new Uint8Array(all.buffer));
+  }
+  const mean = nll.reduce((a, b) => a + b, 0) / nll.length;
+  fs.writeFileSync(path.join(args.out, 'eval.json'),
+      JSON.stringify({windows: count, window_length: length, nll_per_window: nll, nll: mean, ppl: Math.exp(mean)}, null, 2) + '\n');
+}
+
 function writeOutputs(dir, step, result) {
   fs.mkdirSync(dir, {recursive: true});
   const entries = result.outputs.map((out) => {
@@ -276,7 +349,7 @@ function writeOutputs(dir, step, result) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const steps = args.describe ? [] : readSteps(args);
+  const steps = args.describe || args['eval-windows'] !== undefined ? [] : readSteps(args);
   let modelBytes;
   try {
     modelBytes = new Uint8Array(fs.readFileSync(args.model));
@@ -297,6 +370,10 @@ async function main() {
   try {
     if (args.describe) {
       process.stdout.write(JSON.stringify(describe(model), null, 2) + '\n');
+      return;
+    }
+    if (args['eval-windows'] !== undefined) {
+      await evalWindows(litert, model, args);
       return;
     }
     const state = new Map();

@@ -240,6 +240,67 @@ Result<std::vector<std::vector<LiteRtTensor>>> RunInLiteRt(const std::string& tf
   return results;
 }
 
+Result<LiteRtEval> EvalInLiteRt(
+    const std::string& tflite_path, const std::vector<std::vector<int32_t>>& windows,
+    const std::function<Status(size_t, const std::vector<float>&)>& on_window) {
+  if (windows.empty() || windows[0].empty())
+    return InvalidArgumentError("EvalInLiteRt: no windows");
+  if (!LiteRtAvailable()) {
+    return FailedPreconditionError("LiteRT is not available: " + LiteRtUnavailableReason());
+  }
+  std::error_code ec;
+  const fs::path model = fs::absolute(tflite_path, ec);
+  if (ec || !fs::is_regular_file(model, ec)) return NotFoundError("no model file " + tflite_path);
+  const size_t length = windows[0].size();
+  std::vector<uint8_t> ids;
+  for (const auto& w : windows) {
+    if (w.size() != length) return InvalidArgumentError("EvalInLiteRt: windows differ in length");
+    const auto* p = reinterpret_cast<const uint8_t*>(w.data());
+    ids.insert(ids.end(), p, p + w.size() * sizeof(int32_t));
+  }
+  LITEQ_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create());
+  LITEQ_RETURN_IF_ERROR(WriteBytes(tmp.path() / "windows.bin", ids));
+  const fs::path out_dir = tmp.path() / "out";
+  const fs::path log = tmp.path() / "node.log";
+  LITEQ_ASSIGN_OR_RETURN(
+      int exit_code,
+      RunProcess({NodeExecutable(), (kConformanceDir / "litert_run.mjs").string(), "--model",
+                  model.string(), "--eval-windows", (tmp.path() / "windows.bin").string(),
+                  "--window-length", std::to_string(length), "--out", out_dir.string()},
+                 log));
+  if (exit_code != 0) {
+    return InternalError("LiteRT eval of " + tflite_path + " failed (exit " +
+                         std::to_string(exit_code) + "):\n" + FailureLog(log));
+  }
+  LiteRtEval result;
+  LITEQ_ASSIGN_OR_RETURN(std::vector<uint8_t> text, ReadBytes(out_dir / "eval.json"));
+  try {
+    const json j = json::parse(text.begin(), text.end());
+    result.nll_per_window = j.at("nll_per_window").get<std::vector<double>>();
+  } catch (const json::exception& e) {
+    return DataLossError((out_dir / "eval.json").string() + ": " + e.what());
+  }
+  if (result.nll_per_window.size() != windows.size()) {
+    return DataLossError("LiteRT eval returned " + std::to_string(result.nll_per_window.size()) +
+                         " windows, expected " + std::to_string(windows.size()));
+  }
+  if (on_window) {
+    for (size_t w = 0; w < windows.size(); ++w) {
+      const fs::path file = out_dir / ("window" + std::to_string(w) + ".bin");
+      LITEQ_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBytes(file));
+      if (bytes.size() % (length * sizeof(float)) != 0) {
+        return DataLossError(file.string() + ": not float32 [" + std::to_string(length) +
+                             ", vocab]");
+      }
+      std::vector<float> logits(bytes.size() / sizeof(float));
+      std::memcpy(logits.data(), bytes.data(), bytes.size());
+      fs::remove(file, ec);
+      LITEQ_RETURN_IF_ERROR(on_window(w, logits));
+    }
+  }
+  return result;
+}
+
 std::string LiteRtUnavailableReason() {
   // Computed once: node's start-up costs ~50 ms and the answer does not change.
   static const std::string reason = [] {

@@ -9,6 +9,7 @@
 #define LITEQ_TESTS_CONFORMANCE_LITERT_RUNNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ struct LiteRtStep {
 // message (e.g. "Didn't find op for builtin opcode ...").
 Result<std::vector<std::vector<LiteRtTensor>>> RunInLiteRt(const std::string& tflite_path,
                                                            const std::vector<LiteRtStep>& steps);
+
+// Perplexity windows through the official runtime: every window (token ids, all the
+// same length, a multiple of the 'prefill' signature's length) is fed from position 0
+// through 'prefill' in chunks. `on_window(i, logits)` gets each window's logits
+// [length, vocab] as they are read back (one window in memory at a time).
+struct LiteRtEval {
+  std::vector<double> nll_per_window;  // mean next-token NLL, computed by the node script
+};
+Result<LiteRtEval> EvalInLiteRt(
+    const std::string& tflite_path, const std::vector<std::vector<int32_t>>& windows,
+    const std::function<Status(size_t, const std::vector<float>&)>& on_window = {});
 
 // True if node runs and the npm package is installed in tests/conformance.
 bool LiteRtAvailable();

@@ -10,7 +10,9 @@
 #include <map>
 #include <sstream>
 
+#include "quant/calibration.h"
 #include "tflite/writer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace liteq::e2e {
 
@@ -41,6 +43,9 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
     key.append("|").append(quant::GranularityName(recipe->granularity));
     key.append("|").append(
         quant::GranularityName(recipe->embedding_granularity.value_or(recipe->granularity)));
+    key.append("|").append(std::to_string(recipe->block_size)).append("|").append(recipe->observer);
+    key.append("|").append(recipe->float_ops).append("|").append(recipe->float_tensors);
+    key.append("|").append(recipe->kv_cache_int ? "kv8" : "kv32");
   }
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto opened = io::Checkpoint::Open(checkpoint_path);
@@ -50,6 +55,37 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
   if (!model.ok()) {
     ADD_FAILURE() << model.status().ToString();
     return "";
+  }
+  quant::RecipeOptions with_ranges;
+  quant::ActivationRanges ranges;
+  if (recipe != nullptr && quant::NeedsCalibration(recipe->recipe) && recipe->ranges == nullptr) {
+    // Calibrate on the bundled calibration text, as `liteq quantize` does by default
+    // (fewer samples: tests must stay fast).
+    auto tok = tokenizer::Tokenizer::Load(checkpoint_path);
+    LITEQ_CHECK(tok.ok());
+    auto samples = quant::LoadCalibrationSamples(std::string(LITEQ_DATA_DIR) + "/brown/calib.jsonl",
+                                                 tok->get(), kTestCalibrationSamples,
+                                                 options.prefill_lengths.back(), 16);
+    LITEQ_CHECK(samples.ok());
+    auto calibration = quant::Calibrate(std::make_shared<const graph::Model>(*model), *samples, {});
+    if (!calibration.ok()) {
+      ADD_FAILURE() << calibration.status().ToString();
+      return "";
+    }
+    quant::ObserverKind observer = quant::ObserverKind::kMinMax;
+    if (!recipe->observer.empty()) {
+      auto parsed = quant::ParseObserverKind(recipe->observer);
+      LITEQ_CHECK(parsed.ok());
+      observer = *parsed;
+    }
+    quant::ObserverOptions observer_options;
+    observer_options.bits = recipe->recipe == quant::Recipe::kStatic16x8 ? 16 : 8;
+    auto computed = quant::ComputeActivationRanges(*calibration, observer, observer_options);
+    LITEQ_CHECK(computed.ok());
+    ranges = std::move(computed).value();
+    with_ranges = *recipe;
+    with_ranges.ranges = &ranges;
+    recipe = &with_ranges;
   }
   if (recipe != nullptr) {
     auto report = quant::ApplyRecipe(*model, *recipe);
@@ -122,7 +158,8 @@ std::vector<std::vector<int32_t>> ReadEvalWindows(const io::Checkpoint& ref) {
   LITEQ_CHECK(info != nullptr && info->shape.size() == 2);
   const size_t n = info->shape[0], seq = info->shape[1];
   std::vector<std::vector<int32_t>> windows(n);
-  for (size_t w = 0; w < n; ++w) windows[w].assign(flat.begin() + w * seq, flat.begin() + (w + 1) * seq);
+  for (size_t w = 0; w < n; ++w)
+    windows[w].assign(flat.begin() + w * seq, flat.begin() + (w + 1) * seq);
   return windows;
 }
 

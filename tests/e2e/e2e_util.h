@@ -4,11 +4,10 @@
 #define LITEQ_TESTS_E2E_E2E_UTIL_H_
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "generate/session.h"
 #include "io/checkpoint.h"
@@ -26,6 +25,9 @@ std::string TempPath(const std::string& file_name);
 // options) and returns its path.
 std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);
 // The same with a quantization recipe applied before writing.
+// Static recipes without `ranges` are calibrated on data/brown/calib.jsonl with this
+// many samples and recipe.observer (default in RecipeOptions: minmax).
+inline constexpr int kTestCalibrationSamples = 32;
 std::string ExportQuantizedOnce(const std::string& checkpoint_path,
                                 const model::ExportOptions& options,
                                 const quant::RecipeOptions& recipe);

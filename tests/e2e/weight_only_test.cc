@@ -54,9 +54,9 @@ TEST(WeightOnlyInt8Test, RewritesWeightsToInt8WithDequantizeAndSharedBuffers) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(model.subgraphs.size(), 2u);  // prefill + decode
   // 6 layers x 7 linears + the tied embedding (GATHER and lm head).
-  EXPECT_EQ(report->quantized_buffers, 6 * 7 + 1);
-  EXPECT_EQ(report->per_tensor_buffers, 0);  // the embedding too: one scale per token row
-  EXPECT_EQ(report->dequantize_ops, 2 * report->quantized_buffers);
+  EXPECT_EQ(report->weights.quantized_buffers, 6 * 7 + 1);
+  EXPECT_EQ(report->weights.per_tensor_buffers, 0);  // the embedding too: one scale per token row
+  EXPECT_EQ(report->weights.dequantize_ops, 2 * report->weights.quantized_buffers);
   ASSERT_TRUE(model.metadata.count("liteq.quantization"));
   const auto meta = nlohmann::json::parse(model.metadata["liteq.quantization"]);
   EXPECT_EQ(meta["recipe"], "weight_only_int8");
@@ -104,7 +104,7 @@ TEST(WeightOnlyInt8Test, RewritesWeightsToInt8WithDequantizeAndSharedBuffers) {
     }
   }
   // Each int8 buffer is used once per subgraph (shared, not duplicated).
-  EXPECT_EQ(int8_tensors_per_buffer.size(), static_cast<size_t>(report->quantized_buffers));
+  EXPECT_EQ(int8_tensors_per_buffer.size(), static_cast<size_t>(report->weights.quantized_buffers));
   for (const auto& [buffer, uses] : int8_tensors_per_buffer) EXPECT_EQ(uses, 2) << buffer;
   EXPECT_EQ(model.buffers.size(), float_model.buffers.size());
   // What stays float (for the file-size budget): the largest remaining constants.
@@ -186,14 +186,14 @@ TEST(WeightOnlyInt8Test, FileSizeVersusFloat) {
       }
     }
     const double ratio = static_cast<double>(bytes) / static_cast<double>(float_bytes);
-    const double float_overhead = static_cast<double>(float_bytes - report->float_bytes);
-    const double overhead = static_cast<double>(bytes - report->int8_bytes);
+    const double float_overhead = static_cast<double>(float_bytes - report->weights.float_bytes);
+    const double overhead = static_cast<double>(bytes - report->weights.int8_bytes);
     std::printf(
         "[ gemma3-tiny ] float32 %zu bytes, weight_only_int8 per-%s (embedding per-%s) %zu "
         "bytes (%.4fx); non-weight bytes %.0f (float file %.0f), quantization parameters %zu\n",
         static_cast<size_t>(float_bytes), quant::GranularityName(g), quant::GranularityName(eg),
         static_cast<size_t>(bytes), ratio, overhead, float_overhead, quant_param_bytes);
-    EXPECT_EQ(report->int8_bytes * 4, report->float_bytes);
+    EXPECT_EQ(report->weights.int8_bytes * 4, report->weights.float_bytes);
     // Per-op/per-tensor flatbuffer entries of 86 DEQUANTIZE ops and int8 tensors: < 32 KB.
     EXPECT_LE(overhead, float_overhead + static_cast<double>(quant_param_bytes) + 32768);
     if (g == Granularity::kPerTensor) {
@@ -209,7 +209,7 @@ TEST(WeightOnlyInt8Test, EmbeddingPerTensorCoversTiedLmHead) {
   auto report =
       quant::ApplyRecipe(model, {.embedding_granularity = quant::Granularity::kPerTensor});
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->per_tensor_buffers, 1);
+  EXPECT_EQ(report->weights.per_tensor_buffers, 1);
   EXPECT_EQ(nlohmann::json::parse(model.metadata["liteq.quantization"])["embedding_granularity"],
             "tensor");
   for (const graph::Subgraph& sg : model.subgraphs) {

@@ -1,6 +1,9 @@
-// `liteq quantize [MODEL] --recipe weight_only_int8 -o out.tflite`: builds the float
-// graph of a checkpoint, applies a quantization recipe and writes the LiteRT file
-// (streamed and renamed into place when complete, as `liteq export`).
+// `liteq quantize [MODEL] --recipe R -o out.tflite`: builds the float graph of a
+// checkpoint, calibrates it on real text when the recipe quantizes activations,
+// applies the recipe and writes the LiteRT file (streamed and renamed into place when
+// complete, as `liteq export`).
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +13,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "model/model.h"
+#include "quant/calibration.h"
 #include "quant/recipe.h"
 #include "tflite/writer.h"
 
@@ -22,10 +26,68 @@ struct QuantizeArgs {
   std::string recipe;
   std::string granularity = "channel";
   std::string embedding_granularity;  // empty: as --granularity
+  int block_size = 0;
   std::vector<int> prefill_lengths;
   int max_seq = 1024;
+  std::string calib;
+  int calib_samples = 128;
+  int calib_decode = 16;
+  std::string observer = "minmax";
+  double percentile = 99.99;
+  std::string kv_dtype = "float32";
+  std::string float_ops, float_tensors;
+  bool int8_norm_statistics = false;
+  std::string tokenizer;
+  int threads = 1;
   bool json = false;
 };
+
+// "calibrating 12/128" on one line on a terminal, one line per quarter otherwise.
+void Progress(const char* what, int done, int total) {
+  static const bool tty = isatty(fileno(stderr)) != 0;
+  if (tty) {
+    std::fprintf(stderr, "\r%s %d/%d", what, done, total);
+    if (done == total) std::fprintf(stderr, "\n");
+  } else if (done == total || (total >= 4 && done % (total / 4) == 0)) {
+    std::fprintf(stderr, "%s %d/%d\n", what, done, total);
+  }
+}
+
+struct Calibrated {
+  quant::ActivationRanges ranges;
+  quant::CalibrationResult stats;
+  std::string description;
+};
+
+Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& model,
+                                  const model::ExportOptions& export_options) {
+  LITEQ_ASSIGN_OR_RETURN(quant::ObserverKind observer, quant::ParseObserverKind(args.observer));
+  const std::string path = args.calib.empty() ? DefaultCalibData() : args.calib;
+  auto tok = LoadTokenizerForModel(model, args.tokenizer);
+  const tokenizer::Tokenizer* tokenizer = tok.ok() ? tok->get() : nullptr;
+  const int prefill = *std::max_element(export_options.prefill_lengths.begin(),
+                                        export_options.prefill_lengths.end());
+  LITEQ_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> samples,
+                         quant::LoadCalibrationSamples(path, tokenizer, args.calib_samples, prefill,
+                                                       args.calib_decode));
+  quant::CalibrationOptions options;
+  options.decode_tokens = args.calib_decode;
+  options.num_threads = args.threads;
+  if (!args.json) options.progress = [](int d, int t) { Progress("calibrating", d, t); };
+  Calibrated out;
+  LITEQ_ASSIGN_OR_RETURN(
+      out.stats, quant::Calibrate(std::make_shared<const graph::Model>(model), samples, options));
+  quant::ObserverOptions observer_options;
+  observer_options.percentile = args.percentile;
+  observer_options.bits = args.recipe == "static_16x8" ? 16 : 8;
+  LITEQ_ASSIGN_OR_RETURN(out.ranges,
+                         quant::ComputeActivationRanges(out.stats, observer, observer_options));
+  out.description = std::filesystem::path(path).filename().string() + ": " +
+                    std::to_string(out.stats.samples) + " samples, " +
+                    std::to_string(out.stats.prefill_tokens) + " prefill + " +
+                    std::to_string(out.stats.decode_tokens) + " decode tokens";
+  return out;
+}
 
 Status RunQuantize(const QuantizeArgs& args) {
   const auto start = std::chrono::steady_clock::now();
@@ -36,15 +98,33 @@ Status RunQuantize(const QuantizeArgs& args) {
     LITEQ_ASSIGN_OR_RETURN(recipe.embedding_granularity,
                            quant::ParseGranularity(args.embedding_granularity));
   }
+  if (args.kv_dtype != "float32" && args.kv_dtype != "int8") {
+    return InvalidArgumentError("--kv-dtype must be float32 or int8");
+  }
+  recipe.block_size = args.block_size;
+  recipe.kv_cache_int = args.kv_dtype == "int8";
+  recipe.float_ops = args.float_ops;
+  recipe.int8_norm_statistics = args.int8_norm_statistics;
+  recipe.float_tensors = args.float_tensors;
+  recipe.observer = args.observer;
+  if (args.observer == "percentile") recipe.observer += " " + std::to_string(args.percentile);
   const quant::Granularity embedding = recipe.embedding_granularity.value_or(recipe.granularity);
   model::ExportOptions options;
   LITEQ_ASSIGN_OR_RETURN(graph::Model model,
                          BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options));
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantizeReport report, quant::ApplyRecipe(model, recipe));
+  Calibrated calibrated;
+  if (quant::NeedsCalibration(recipe.recipe)) {
+    LITEQ_ASSIGN_OR_RETURN(calibrated, CalibrateModel(args, model, options));
+    recipe.ranges = &calibrated.ranges;
+    recipe.calibration = calibrated.description;
+  }
+  LITEQ_ASSIGN_OR_RETURN(quant::RecipeReport report, quant::ApplyRecipe(model, recipe));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto bytes = std::filesystem::file_size(args.output);
+  const quant::QuantizeReport& w = report.weights;
+  const quant::StaticReport& a = report.activations;
   if (args.json) {
     nlohmann::json out = {{"model", args.model},
                           {"output", args.output},
@@ -54,25 +134,58 @@ Status RunQuantize(const QuantizeArgs& args) {
                           {"bytes", bytes},
                           {"seconds", seconds},
                           {"max_seq", options.max_seq},
-                          {"prefill_lengths", options.prefill_lengths},
-                          {"quantized_buffers", report.quantized_buffers},
-                          {"per_tensor_buffers", report.per_tensor_buffers},
-                          {"dequantize_ops", report.dequantize_ops},
-                          {"float_weight_bytes", report.float_bytes},
-                          {"int8_weight_bytes", report.int8_bytes}};
+                          {"prefill_lengths", options.prefill_lengths}};
+    if (quant::NeedsCalibration(recipe.recipe)) {
+      out["calibration"] = recipe.calibration;
+      out["calibration_seconds"] = calibrated.stats.seconds;
+      out["observer"] = recipe.observer;
+      out["kv_dtype"] = args.kv_dtype;
+      out["integer_ops"] = a.integer_ops;
+      out["float_ops"] = a.float_ops;
+      out["quantize_ops"] = a.quantize_ops;
+      out["dequantize_ops"] = a.dequantize_ops;
+      out["float_weight_bytes"] = a.float_weight_bytes;
+      out["int_weight_bytes"] = a.int_weight_bytes;
+    } else {
+      out["quantized_buffers"] = w.quantized_buffers;
+      out["per_tensor_buffers"] = w.per_tensor_buffers;
+      out["dequantize_ops"] = w.dequantize_ops;
+      out["hybrid_ops"] = w.hybrid_ops;
+      out["float_weight_bytes"] = w.float_bytes;
+      out["int_weight_bytes"] = w.int8_bytes;
+      if (recipe.recipe == quant::Recipe::kWeightOnlyInt4) out["block_size"] = args.block_size;
+    }
     std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    std::printf("quantized %s -> %s\n", args.model.c_str(), args.output.c_str());
-    std::printf("  recipe %s, granularity %s (embedding per %s)\n",
-                quant::RecipeName(recipe.recipe), quant::GranularityName(recipe.granularity),
-                quant::GranularityName(embedding));
-    std::printf("  %d weight buffers: %.1f MB float32 -> %.1f MB int8, %d DEQUANTIZE ops\n",
-                report.quantized_buffers, report.float_bytes / 1e6, report.int8_bytes / 1e6,
-                report.dequantize_ops);
-    std::printf("  signatures:");
-    for (const auto& s : model.signatures) std::printf(" %s", s.key.c_str());
-    std::printf("\n  max_seq %d, %.1f MB, %.2f s\n", options.max_seq, bytes / 1e6, seconds);
+    return Status::Ok();
   }
+  std::printf("quantized %s -> %s\n", args.model.c_str(), args.output.c_str());
+  std::printf("  recipe %s, weights per %s (embedding per %s)\n", quant::RecipeName(recipe.recipe),
+              quant::GranularityName(recipe.granularity), quant::GranularityName(embedding));
+  if (quant::NeedsCalibration(recipe.recipe)) {
+    std::printf("  calibration %s, observer %s, %.1f s\n", recipe.calibration.c_str(),
+                recipe.observer.c_str(), calibrated.stats.seconds);
+    auto list = [](const std::map<std::string, int>& m) {
+      std::string s;
+      for (const auto& [name, n] : m) s += (s.empty() ? "" : ", ") + name + " " + std::to_string(n);
+      return s.empty() ? std::string("none") : s;
+    };
+    std::printf("  integer ops: %s\n", list(a.integer_ops).c_str());
+    std::printf("  float ops:   %s\n", list(a.float_ops).c_str());
+    std::printf("  %d QUANTIZE, %d DEQUANTIZE at float/integer boundaries; KV cache %s\n",
+                a.quantize_ops, a.dequantize_ops, args.kv_dtype.c_str());
+    std::printf("  weights: %.1f MB float32 -> %.1f MB integer\n", a.float_weight_bytes / 1e6,
+                a.int_weight_bytes / 1e6);
+  } else {
+    std::printf("  %d weight buffers: %.1f MB float32 -> %.1f MB %s", w.quantized_buffers,
+                w.float_bytes / 1e6, w.int8_bytes / 1e6,
+                recipe.recipe == quant::Recipe::kWeightOnlyInt4 ? "int4/int8" : "int8");
+    if (w.dequantize_ops > 0) std::printf(", %d DEQUANTIZE ops", w.dequantize_ops);
+    if (w.hybrid_ops > 0) std::printf(", %d hybrid ops", w.hybrid_ops);
+    std::printf("\n");
+  }
+  std::printf("  signatures:");
+  for (const auto& s : model.signatures) std::printf(" %s", s.key.c_str());
+  std::printf("\n  max_seq %d, %.1f MB, %.2f s\n", options.max_seq, bytes / 1e6, seconds);
   return Status::Ok();
 }
 
@@ -91,11 +204,37 @@ void SetupQuantize(CLI::App& app, Status* result) {
   cmd->add_option("--embedding-granularity", args->embedding_granularity,
                   "Embedding table scales per token row or per tensor: channel|tensor "
                   "(default: as --granularity)");
+  cmd->add_option("--block-size", args->block_size,
+                  "weight_only_int4: scales per 32, 64 or 128 input columns; 0 = per channel");
   cmd->add_option("-o,--output", args->output, "Output .tflite path")->required();
   cmd->add_option("--prefill-len", args->prefill_lengths,
                   "Prefill signature length(s); repeat for several (default 128)");
   cmd->add_option("--max-seq", args->max_seq, "KV cache length (default 1024)")
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--calib", args->calib,
+                  "Calibration JSONL ({\"text\"} or {\"ids\"} per line; default: bundled "
+                  "data/brown/calib.jsonl)");
+  cmd->add_option("--calib-samples", args->calib_samples, "Calibration samples (default 128)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--calib-decode", args->calib_decode,
+                  "Tokens decoded after each long sample's prefill (default 16)")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--observer", args->observer,
+                  "Activation range observer: minmax|moving_average|percentile|mse|kl "
+                  "(default minmax)");
+  cmd->add_option("--percentile", args->percentile, "percentile observer: kept share (99.99)")
+      ->check(CLI::Range(50.0, 100.0));
+  cmd->add_option("--kv-dtype", args->kv_dtype,
+                  "static recipes: KV cache float32 (default; LiteRT JS needs it) or int8");
+  cmd->add_option("--float-ops", args->float_ops,
+                  "static recipes: keep ops whose type matches this regex in float");
+  cmd->add_option("--float-tensors", args->float_tensors,
+                  "static recipes: keep ops whose output name matches this regex in float");
+  cmd->add_flag("--int8-norm-statistics", args->int8_norm_statistics,
+                "static recipes: compute RMSNorm statistics (x*x, mean, rsqrt) in integers too "
+                "(default: float, as int8 loses ~0.4% PPL there; static_int8_strict always does)");
+  cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer for --calib text");
+  cmd->add_option("--threads", args->threads, "Threads for calibration")->check(CLI::Range(1, 256));
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunQuantize(*args); });
 }

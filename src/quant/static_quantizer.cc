@@ -1,0 +1,703 @@
+#include "quant/static_quantizer.h"
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <regex>
+#include <set>
+
+#include "graph/prune.h"
+#include "quant/quant_params.h"
+#include "quant/rewrite_util.h"
+
+namespace liteq::quant {
+namespace {
+
+using graph::DType;
+using graph::OpCode;
+
+// How a float constant read by an integer op is stored.
+enum class ConstScheme {
+  kWeightPerChannel,  // FULLY_CONNECTED weights: symmetric int8, one scale per row
+  kWeightPerTensor,   // ... one scale (also a tied embedding shared with its GATHER)
+  kTable,             // GATHER params: symmetric, one scale, output keeps it
+  kActivation,        // operands of ADD/MUL...: like an activation (own min/max)
+};
+
+struct QuantizedBuffer {
+  uint32_t buffer = 0;
+  DType dtype = DType::kInt8;
+  graph::QuantParams params;
+};
+
+struct ModelContext {
+  graph::Model& model;
+  const ActivationRanges& ranges;
+  const StaticOptions& options;
+  DType act_dtype;
+  int32_t qmin, qmax;
+  std::optional<std::regex> float_ops, float_tensors;
+  std::set<uint32_t> table_buffers;  // float buffers read by integer GATHERs
+  std::map<std::pair<uint32_t, ConstScheme>, QuantizedBuffer> buffers;
+  StaticReport report;
+};
+
+bool IsPropagating(OpCode code) {
+  return code == OpCode::kReshape || code == OpCode::kSqueeze || code == OpCode::kTranspose ||
+         code == OpCode::kSlice || code == OpCode::kStridedSlice || code == OpCode::kGather;
+}
+
+bool IsCacheName(const std::string& name) { return name.rfind("kv_cache", 0) == 0; }
+
+class SubgraphRewriter {
+ public:
+  SubgraphRewriter(ModelContext& c, uint32_t index)
+      : c_(c), index_(index), sg_(c.model.subgraphs[index]) {
+    const size_t n = sg_.tensors.size();
+    producer_.assign(n, -1);
+    consumers_.assign(n, {});
+    for (size_t i = 0; i < sg_.ops.size(); ++i) {
+      const graph::Op& op = sg_.ops[i];
+      for (size_t s = 0; s < op.inputs.size(); ++s) {
+        if (op.inputs[s] >= 0)
+          consumers_[op.inputs[s]].push_back({static_cast<int>(i), static_cast<int>(s)});
+      }
+      for (int32_t t : op.outputs) producer_[t] = static_cast<int>(i);
+    }
+    for (const graph::Signature& sig : c_.model.signatures) {
+      if (sig.subgraph != index_) continue;
+      for (const auto& [name, t] : sig.inputs) {
+        if (IsCacheName(name)) cache_inputs_.insert(t);
+      }
+      for (const auto& [name, t] : sig.outputs) {
+        (IsCacheName(name) ? cache_outputs_ : plain_outputs_).insert(t);
+      }
+    }
+    for (int32_t t : sg_.outputs) {
+      if (cache_outputs_.count(t) == 0) plain_outputs_.insert(t);
+    }
+  }
+
+  // Ops computing normalization statistics: RSQRT(ADD(MEAN(MUL(a, a)), const)).
+  std::set<int> NormStatisticsOps() const {
+    std::set<int> ops;
+    auto producer_of = [&](int32_t t, OpCode code) -> int {
+      if (t < 0 || producer_[t] < 0 || sg_.ops[producer_[t]].code != code) return -1;
+      return producer_[t];
+    };
+    for (size_t i = 0; i < sg_.ops.size(); ++i) {
+      const graph::Op& rsqrt = sg_.ops[i];
+      if (rsqrt.code != OpCode::kRsqrt || rsqrt.inputs.empty()) continue;
+      const int add = producer_of(rsqrt.inputs[0], OpCode::kAdd);
+      if (add < 0) continue;
+      const graph::Op& add_op = sg_.ops[add];
+      const int mean =
+          IsConst(add_op.inputs[1]) ? producer_of(add_op.inputs[0], OpCode::kMean) : -1;
+      if (mean < 0) continue;
+      const int square = producer_of(sg_.ops[mean].inputs[0], OpCode::kMul);
+      if (square < 0 || sg_.ops[square].inputs[0] != sg_.ops[square].inputs[1]) continue;
+      ops.insert({static_cast<int>(i), add, mean, square});
+    }
+    return ops;
+  }
+
+  // Decides which ops run on integers; records GATHER tables for the model-wide pass.
+  void ClassifyOps() {
+    is_int_.assign(sg_.ops.size(), false);
+    const std::set<int> norm_statistics =
+        c_.options.float_norm_statistics ? NormStatisticsOps() : std::set<int>();
+    for (size_t i = 0; i < sg_.ops.size(); ++i) {
+      const graph::Op& op = sg_.ops[i];
+      if (!HasFloatActivation(op)) continue;  // integer/bool index arithmetic
+      std::string reason = FloatReason(op);
+      if (reason.empty() && norm_statistics.count(static_cast<int>(i)) != 0) {
+        reason = "normalization statistics stay float (--int8-norm-statistics to change)";
+      }
+      if (reason.empty()) {
+        is_int_[i] = true;
+        ++c_.report.integer_ops[graph::OpCodeName(op.code)];
+        if (op.code == OpCode::kGather && IsConst(op.inputs[0])) {
+          c_.table_buffers.insert(sg_.tensors[op.inputs[0]].buffer);
+        }
+      } else {
+        ++c_.report.float_ops[graph::OpCodeName(op.code)];
+        c_.report.float_op_list.push_back({sg_.name, Label(op), reason});
+      }
+    }
+  }
+
+  Status Rewrite() {
+    const size_t original = sg_.tensors.size();
+    home_int_.assign(original, false);
+    for (size_t i = 0; i < sg_.ops.size(); ++i) {
+      if (!is_int_[i]) continue;
+      for (int32_t t : sg_.ops[i].outputs) home_int_[t] = true;
+    }
+    if (c_.options.kv_cache_int) {
+      for (int32_t t : cache_inputs_) home_int_[t] = IsCacheWrittenByIntDus(t);
+    }
+    // Parameters of every integer-side activation, before tensors are touched.
+    for (size_t t = 0; t < original; ++t) {
+      if (!IsFloatActivation(static_cast<int32_t>(t))) continue;
+      if (home_int_[t] || NeedsInt(static_cast<int32_t>(t))) {
+        LITEQ_RETURN_IF_ERROR(ParamsOf(static_cast<int32_t>(t)).status());
+      }
+    }
+    std::vector<graph::Op> ops;
+    std::vector<graph::Op> old_ops = std::move(sg_.ops);
+    // Float inputs (tokens are int32; this is the cache in float mode) read as integers.
+    for (size_t t = 0; t < original; ++t) {
+      const auto ti = static_cast<int32_t>(t);
+      if (producer_[t] < 0 && IsFloatActivation(ti) && !home_int_[t] && NeedsInt(ti)) {
+        ops.push_back(ConvertOp(OpCode::kQuantize, ti, IntCopy(ti)));
+      }
+    }
+    for (size_t i = 0; i < old_ops.size(); ++i) {
+      graph::Op op = old_ops[i];
+      for (size_t s = 0; s < op.inputs.size(); ++s) {
+        const int32_t t = op.inputs[s];
+        if (t < 0 || !IsFloat(t)) continue;
+        if (is_int_[i]) {
+          LITEQ_ASSIGN_OR_RETURN(op.inputs[s], IntInput(old_ops[i], s));
+          LITEQ_ASSIGN_OR_RETURN(std::optional<graph::QuantParams> required,
+                                 RequiredInputParams(old_ops[i], s));
+          const int32_t in = op.inputs[s];
+          // Original integer-side tensors change type only at the end of the rewrite.
+          const graph::QuantParams& actual = static_cast<size_t>(in) < original && home_int_[in]
+                                                 ? params_.at(in)
+                                                 : sg_.tensors[in].quant;
+          if (required && !SameParams(*required, actual)) {
+            graph::Tensor r = sg_.tensors[in];
+            r.name = sg_.tensors[t].name + "/requantized";
+            r.dtype = c_.act_dtype;
+            r.quant = *required;
+            r.buffer = 0;
+            r.is_variable = false;
+            const int32_t requantized = AddTensor(std::move(r));
+            ops.push_back(ConvertOp(OpCode::kQuantize, op.inputs[s], requantized));
+            op.inputs[s] = requantized;
+          }
+        } else if (home_int_[t]) {
+          op.inputs[s] = FloatCopy(t);
+        }
+      }
+      if (is_int_[i] && op.code == OpCode::kFullyConnected) {
+        LITEQ_RETURN_IF_ERROR(QuantizeFcConstants(op));
+      }
+      ops.push_back(op);
+      for (int32_t t : old_ops[i].outputs) {
+        if (!IsFloatActivation(t)) continue;
+        if (home_int_[t] && NeedsFloat(t))
+          ops.push_back(ConvertOp(OpCode::kDequantize, t, FloatCopy(t)));
+        if (!home_int_[t] && NeedsInt(t))
+          ops.push_back(ConvertOp(OpCode::kQuantize, t, IntCopy(t)));
+      }
+    }
+    sg_.ops = std::move(ops);
+    // Integer-side tensors change type in place (they keep their names).
+    for (size_t t = 0; t < original; ++t) {
+      if (!home_int_[t]) continue;
+      sg_.tensors[t].dtype = c_.act_dtype;
+      sg_.tensors[t].quant = params_.at(static_cast<int32_t>(t));
+    }
+    // Float signature outputs produced by integer ops read the dequantized copy.
+    for (graph::Signature& sig : c_.model.signatures) {
+      if (sig.subgraph != index_) continue;
+      for (auto& [name, t] : sig.outputs) {
+        if (home_int_[t] && plain_outputs_.count(t) != 0) t = FloatCopy(t);
+      }
+    }
+    for (int32_t& t : sg_.outputs) {
+      if (static_cast<size_t>(t) < original && home_int_[t] && plain_outputs_.count(t) != 0) {
+        t = FloatCopy(t);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool IsConst(int32_t t) const { return t >= 0 && sg_.tensors[t].buffer != 0; }
+  bool IsFloat(int32_t t) const { return sg_.tensors[t].dtype == DType::kFloat32; }
+  bool IsFloatActivation(int32_t t) const {
+    return t >= 0 && IsFloat(t) && !IsConst(t) && sg_.tensors[t].quant.empty();
+  }
+  bool HasFloatActivation(const graph::Op& op) const {
+    for (int32_t t : op.inputs) {
+      if (IsFloatActivation(t)) return true;
+    }
+    for (int32_t t : op.outputs) {
+      if (IsFloatActivation(t)) return true;
+    }
+    return false;
+  }
+
+  std::string Label(const graph::Op& op) const {
+    std::string out = graph::OpCodeName(op.code);
+    if (!op.outputs.empty() && op.outputs[0] >= 0)
+      out += " '" + sg_.tensors[op.outputs[0]].name + "'";
+    return out;
+  }
+
+  // Why `op` stays float ("" when it runs on integers).
+  std::string FloatReason(const graph::Op& op) const {
+    const bool int16 = c_.act_dtype == DType::kInt16;
+    if (c_.float_ops && std::regex_search(graph::OpCodeName(op.code), *c_.float_ops)) {
+      return "matches --float-ops";
+    }
+    for (int32_t t : op.outputs) {
+      if (t >= 0 && c_.float_tensors && std::regex_search(sg_.tensors[t].name, *c_.float_tensors)) {
+        return "output matches --float-tensors";
+      }
+      if (t >= 0 && !IsFloat(t)) return "has a non-float output";
+    }
+    auto float_input = [&](size_t i) {
+      return i < op.inputs.size() && op.inputs[i] >= 0 && IsFloat(op.inputs[i]);
+    };
+    switch (op.code) {
+      case OpCode::kFullyConnected: {
+        if (!float_input(0) || IsConst(op.inputs[0])) return "input is not a float activation";
+        if (op.inputs.size() < 2 || !IsConst(op.inputs[1]) || !IsFloat(op.inputs[1]) ||
+            sg_.tensors[op.inputs[1]].shape.size() != 2) {
+          return "weights are not a float constant [out, in]";
+        }
+        if (op.inputs.size() > 2 && op.inputs[2] >= 0 && !IsConst(op.inputs[2])) {
+          return "bias is not a constant";
+        }
+        const auto* o = std::get_if<graph::FullyConnectedOptions>(&op.options);
+        if (o != nullptr && o->activation != graph::Activation::kNone) return "fused activation";
+        return "";
+      }
+      case OpCode::kBatchMatmul:
+      case OpCode::kAdd:
+      case OpCode::kSub:
+      case OpCode::kMul:
+        if (!float_input(0) || !float_input(1)) return "inputs are not float";
+        if (IsConst(op.inputs[0]) && IsConst(op.inputs[1])) return "both inputs are constant";
+        return "";
+      case OpCode::kMean:
+      case OpCode::kSoftmax:
+      case OpCode::kLogistic:
+      case OpCode::kTanh:
+        return float_input(0) ? "" : "input is not float";
+      case OpCode::kRsqrt:
+        if (int16) return "no int16 RSQRT kernel (TFLite has int8 only)";
+        return float_input(0) ? "" : "input is not float";
+      case OpCode::kGelu:
+        if (int16) return "no int16 GELU kernel (TFLite has int8 only)";
+        return float_input(0) ? "" : "input is not float";
+      case OpCode::kGather:
+        if (!float_input(0)) return "params are not float";
+        if (op.inputs.size() < 2 || sg_.tensors[op.inputs[1]].dtype != DType::kInt32) {
+          return "indices are not int32";
+        }
+        return "";
+      case OpCode::kReshape:
+      case OpCode::kSqueeze:
+      case OpCode::kTranspose:
+      case OpCode::kSlice:
+      case OpCode::kStridedSlice:
+        if (!float_input(0) || IsConst(op.inputs[0])) return "input is not a float activation";
+        return "";
+      case OpCode::kConcatenation:
+        for (size_t i = 0; i < op.inputs.size(); ++i) {
+          if (!float_input(i)) return "inputs are not float";
+        }
+        return "";
+      case OpCode::kDynamicUpdateSlice:
+        if (!c_.options.kv_cache_int) return "the KV cache is float32 (--kv-dtype float32)";
+        if (cache_inputs_.count(op.inputs[0]) == 0) return "operand is not a KV cache input";
+        return float_input(1) ? "" : "update is not float";
+      default:
+        return std::string("liteq has no integer kernel for ") + graph::OpCodeName(op.code);
+    }
+  }
+
+  bool IsCacheWrittenByIntDus(int32_t t) const {
+    for (const auto& [op, slot] : consumers_[t]) {
+      if (slot == 0 && sg_.ops[op].code == OpCode::kDynamicUpdateSlice && is_int_[op]) return true;
+    }
+    return false;
+  }
+
+  bool NeedsInt(int32_t t) const {
+    for (const auto& [op, slot] : consumers_[t]) {
+      if (is_int_[op]) return true;
+    }
+    return false;
+  }
+  bool NeedsFloat(int32_t t) const {
+    if (plain_outputs_.count(t) != 0) return true;
+    for (const auto& [op, slot] : consumers_[t]) {
+      if (!is_int_[op]) return true;
+    }
+    return false;
+  }
+
+  Result<graph::QuantParams> FromRange(int32_t t) const {
+    const std::string& name = sg_.tensors[t].name;
+    auto it = c_.ranges.find(name);
+    if (it == c_.ranges.end()) {
+      return FailedPreconditionError("static quantization: no calibration range for tensor '" +
+                                     name + "' in subgraph '" + sg_.name + "'");
+    }
+    const bool output = plain_outputs_.count(t) != 0;
+    const float lo = output ? it->second.observed_min : it->second.min;
+    const float hi = output ? it->second.observed_max : it->second.max;
+    Result<QuantParams> p = c_.act_dtype == DType::kInt8 ? ChooseInt8ActivationParams(lo, hi)
+                                                         : ChooseInt16ActivationParams(lo, hi);
+    if (!p.ok()) return p.status().WithContext("tensor '" + name + "'");
+    return TensorParams(*p);
+  }
+
+  graph::QuantParams Fixed(float int8_scale, int64_t int8_zp) const {
+    graph::QuantParams q;
+    if (c_.act_dtype == DType::kInt16) {
+      q.scale = {1.0f / 32768.0f};
+      q.zero_point = {0};
+    } else {
+      q.scale = {int8_scale};
+      q.zero_point = {int8_zp};
+    }
+    return q;
+  }
+
+  // Parameters of the integer representation of activation t.
+  Result<graph::QuantParams> ParamsOf(int32_t t) {
+    if (auto it = params_.find(t); it != params_.end()) return it->second;
+    if (!in_progress_.insert(t).second) {
+      return InternalError("static quantization: parameter cycle at '" + sg_.tensors[t].name + "'");
+    }
+    Result<graph::QuantParams> p = ComputeParams(t);
+    in_progress_.erase(t);
+    if (!p.ok()) return p.status();
+    params_[t] = *p;
+    return p;
+  }
+
+  Result<graph::QuantParams> ComputeParams(int32_t t) {
+    const int p = producer_[t];
+    if (p >= 0 && is_int_[p]) {
+      const graph::Op& op = sg_.ops[p];
+      if (IsPropagating(op.code) || op.code == OpCode::kDynamicUpdateSlice) {
+        return InputParams(op, 0);
+      }
+      if (op.code == OpCode::kSoftmax || op.code == OpCode::kLogistic)
+        return Fixed(1.0f / 256, -128);
+      if (op.code == OpCode::kTanh) return Fixed(1.0f / 128, 0);
+      if (op.code == OpCode::kConcatenation) {
+        // Shared parameters: those of the integer inputs when they agree.
+        std::optional<graph::QuantParams> shared;
+        bool agree = true;
+        for (int32_t in : op.inputs) {
+          if (in < 0 || IsConst(in) || !home_int_[in]) continue;
+          LITEQ_ASSIGN_OR_RETURN(graph::QuantParams q, ParamsOf(in));
+          if (!shared) {
+            shared = q;
+          } else if (!SameParams(*shared, q)) {
+            agree = false;
+          }
+        }
+        if (shared && agree) return *shared;
+      }
+    }
+    if (p < 0 || !is_int_[p]) {
+      // A float tensor quantized for integer consumers that all require the same
+      // parameters (CONCATENATION inputs) is quantized with them directly.
+      std::optional<graph::QuantParams> required;
+      bool all = !consumers_[t].empty();
+      for (const auto& [op, slot] : consumers_[t]) {
+        if (!is_int_[op]) continue;
+        LITEQ_ASSIGN_OR_RETURN(std::optional<graph::QuantParams> r,
+                               RequiredInputParams(sg_.ops[op], static_cast<size_t>(slot)));
+        if (!r || (required && !SameParams(*required, *r))) {
+          all = false;
+          break;
+        }
+        required = r;
+      }
+      if (all && required) return *required;
+    }
+    if (cache_inputs_.count(t) != 0 && home_int_[t]) {
+      // The cache holds what DYNAMIC_UPDATE_SLICE writes: share the update's parameters.
+      for (const auto& [op, slot] : consumers_[t]) {
+        if (slot == 0 && sg_.ops[op].code == OpCode::kDynamicUpdateSlice) {
+          return ParamsOf(sg_.ops[op].inputs[1]);
+        }
+      }
+    }
+    auto range = c_.ranges.find(sg_.tensors[t].name);
+    if (range != c_.ranges.end() && range->second.has_sentinels) {
+      // An attention mask (0 or the float minimum) added to scores: give it the step
+      // of the widest sum it feeds with the zero point at the top, so 0 is exact and
+      // the sentinel saturates every sum it is added to at the bottom of the range.
+      float scale = 0.0f;
+      for (const auto& [op, slot] : consumers_[t]) {
+        if (sg_.ops[op].code != OpCode::kAdd || !is_int_[op]) continue;
+        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(sg_.ops[op].outputs[0]));
+        scale = std::max(scale, out.scale[0]);
+      }
+      if (scale > 0.0f) {
+        graph::QuantParams q;
+        q.scale = {scale};
+        q.zero_point = {c_.act_dtype == DType::kInt8 ? c_.qmax : 0};
+        return q;
+      }
+    }
+    return FromRange(t);
+  }
+
+  static bool SameParams(const graph::QuantParams& a, const graph::QuantParams& b) {
+    return a.scale == b.scale && a.zero_point == b.zero_point;
+  }
+
+  // Parameters input `slot` of integer op `op` must have, if the op dictates them.
+  Result<std::optional<graph::QuantParams>> RequiredInputParams(const graph::Op& op, size_t slot) {
+    (void)slot;
+    if (op.code == OpCode::kConcatenation) {
+      LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(op.outputs[0]));
+      return std::optional<graph::QuantParams>(out);
+    }
+    return std::optional<graph::QuantParams>();
+  }
+
+  Result<graph::QuantParams> InputParams(const graph::Op& op, size_t slot) {
+    const int32_t t = op.inputs[slot];
+    if (IsConst(t)) {
+      LITEQ_ASSIGN_OR_RETURN(int32_t q, ConstCopy(t, SchemeFor(op, slot)));
+      return sg_.tensors[q].quant;
+    }
+    return ParamsOf(t);
+  }
+
+  ConstScheme SchemeFor(const graph::Op& op, size_t slot) const {
+    if (op.code == OpCode::kGather && slot == 0) return ConstScheme::kTable;
+    if (op.code == OpCode::kFullyConnected && slot == 1) {
+      const uint32_t buffer = sg_.tensors[op.inputs[1]].buffer;
+      if (c_.options.weight_granularity == Granularity::kPerTensor ||
+          (c_.act_dtype == DType::kInt8 && c_.table_buffers.count(buffer) != 0)) {
+        return ConstScheme::kWeightPerTensor;
+      }
+      return ConstScheme::kWeightPerChannel;
+    }
+    return ConstScheme::kActivation;
+  }
+
+  // The integer input `slot` of integer op `op` (original indices).
+  Result<int32_t> IntInput(const graph::Op& op, size_t slot) {
+    const int32_t t = op.inputs[slot];
+    if (IsConst(t)) {
+      if (op.code == OpCode::kFullyConnected && slot == 2) return t;  // bias: QuantizeFcConstants
+      return ConstCopy(t, SchemeFor(op, slot));
+    }
+    if (home_int_[t]) return t;
+    return IntCopy(t);
+  }
+
+  int32_t AddTensor(graph::Tensor t) {
+    sg_.tensors.push_back(std::move(t));
+    return static_cast<int32_t>(sg_.tensors.size() - 1);
+  }
+
+  int32_t IntCopy(int32_t t) {
+    if (auto it = int_copy_.find(t); it != int_copy_.end()) return it->second;
+    graph::Tensor q = sg_.tensors[t];
+    q.name += "/quantized";
+    q.dtype = c_.act_dtype;
+    q.quant = params_.at(t);
+    q.is_variable = false;
+    const int32_t index = AddTensor(std::move(q));
+    int_copy_[t] = index;
+    return index;
+  }
+
+  int32_t FloatCopy(int32_t t) {
+    if (auto it = float_copy_.find(t); it != float_copy_.end()) return it->second;
+    graph::Tensor f = sg_.tensors[t];
+    f.name += "/dequantized";
+    f.dtype = DType::kFloat32;
+    f.quant = {};
+    f.is_variable = false;
+    const int32_t index = AddTensor(std::move(f));
+    float_copy_[t] = index;
+    return index;
+  }
+
+  graph::Op ConvertOp(OpCode code, int32_t from, int32_t to) {
+    graph::Op op;
+    op.code = code;
+    op.inputs = {from};
+    op.outputs = {to};
+    if (code == OpCode::kQuantize) {
+      ++c_.report.quantize_ops;
+    } else {
+      ++c_.report.dequantize_ops;
+    }
+    return op;
+  }
+
+  // An integer copy of float constant t (its buffer quantized once per model).
+  Result<int32_t> ConstCopy(int32_t t, ConstScheme scheme) {
+    // An int8 GATHER table is stored exactly like per-tensor FC weights, so a tied
+    // embedding / lm head is one tensor and one buffer.
+    if (scheme == ConstScheme::kTable && c_.act_dtype == DType::kInt8) {
+      scheme = ConstScheme::kWeightPerTensor;
+    }
+    const auto key = std::make_pair(t, scheme);
+    if (auto it = const_copy_.find(key); it != const_copy_.end()) return it->second;
+    const graph::Tensor& original = sg_.tensors[t];
+    LITEQ_ASSIGN_OR_RETURN(QuantizedBuffer qb, QuantizeBuffer(original, scheme));
+    graph::Tensor q = sg_.tensors[t];
+    q.dtype = qb.dtype;
+    q.buffer = qb.buffer;
+    q.quant = qb.params;
+    const std::string suffix = "/float";  // pruned unless a float op still reads it
+    if (q.name.size() > suffix.size() && q.name.ends_with(suffix)) {
+      q.name.resize(q.name.size() - suffix.size());
+    } else {
+      sg_.tensors[t].name += suffix;
+    }
+    const int32_t index = AddTensor(std::move(q));
+    const_copy_[key] = index;
+    return index;
+  }
+
+  Result<QuantizedBuffer> QuantizeBuffer(const graph::Tensor& t, ConstScheme scheme) {
+    const auto key = std::make_pair(t.buffer, scheme);
+    if (auto it = c_.buffers.find(key); it != c_.buffers.end()) return it->second;
+    const graph::Buffer original = c_.model.buffers[t.buffer];
+    const int64_t count = NumElements(t.shape);
+    if (original.size != graph::TensorBytes(DType::kFloat32, count)) {
+      return InvalidArgumentError("static quantization: constant '" + t.name + "' has " +
+                                  std::to_string(original.size) +
+                                  " bytes, not float32 of its shape");
+    }
+    QuantizedBuffer qb;
+    if (scheme == ConstScheme::kWeightPerChannel || scheme == ConstScheme::kWeightPerTensor ||
+        (scheme == ConstScheme::kTable && c_.act_dtype == DType::kInt8)) {
+      const bool per_tensor = scheme != ConstScheme::kWeightPerChannel;
+      const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
+      LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
+      Result<SymmetricWeights> w = QuantizeSymmetric(values, rows, per_tensor, 8);
+      if (!w.ok()) return w.status().WithContext("quantizing '" + t.name + "'");
+      qb.params.scale = w->scales;
+      qb.params.zero_point.assign(w->scales.size(), 0);
+      qb.buffer = c_.model.AddBuffer(LazySymmetricWeights(
+          original, rows, count / std::max<int64_t>(rows, 1), per_tensor, 8, 0, t.name));
+      c_.report.int_weight_bytes += static_cast<size_t>(count);
+    } else {
+      // Small operands (norm weights, scalars, int16 tables): quantized now.
+      LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
+      float lo = 0.0f, hi = 0.0f;
+      for (float v : values) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      Result<QuantParams> p = c_.act_dtype == DType::kInt8 && scheme != ConstScheme::kTable
+                                  ? ChooseInt8ActivationParams(lo, hi)
+                                  : ChooseInt16ActivationParams(lo, hi);
+      if (!p.ok()) return p.status().WithContext("constant '" + t.name + "'");
+      qb.params = TensorParams(*p);
+      qb.dtype = c_.act_dtype;
+      if (c_.act_dtype == DType::kInt8) {
+        std::vector<int8_t> q(values.size());
+        QuantizeToInt8(values, *p, q);
+        qb.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(q));
+      } else {
+        std::vector<int16_t> q(values.size());
+        QuantizeToInt16(values, *p, q);
+        qb.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(q));
+      }
+      c_.report.int_weight_bytes += graph::TensorBytes(qb.dtype, count);
+    }
+    c_.report.float_weight_bytes += original.size;
+    c_.buffers[key] = qb;
+    return qb;
+  }
+
+  // Bias of an integer FULLY_CONNECTED: int32 (int64 for 16x8) with scale
+  // input_scale * weight_scale[c].
+  Status QuantizeFcConstants(graph::Op& op) {
+    if (op.inputs.size() < 3 || op.inputs[2] < 0) return Status::Ok();
+    const graph::Tensor& x = sg_.tensors[op.inputs[0]];
+    const graph::Tensor& w = sg_.tensors[op.inputs[1]];
+    const graph::Tensor bias = sg_.tensors[op.inputs[2]];
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(c_.model.buffers[bias.buffer]));
+    const float in_scale = x.quant.empty() ? params_.at(op.inputs[0]).scale[0] : x.quant.scale[0];
+    graph::Tensor q = bias;
+    q.name += "/quantized";
+    q.quant.scale.clear();
+    for (float s : w.quant.scale) q.quant.scale.push_back(BiasScale(in_scale, s));
+    q.quant.zero_point.assign(q.quant.scale.size(), 0);
+    if (c_.act_dtype == DType::kInt8) {
+      LITEQ_ASSIGN_OR_RETURN(std::vector<int32_t> b,
+                             QuantizeBiasInt32(values, in_scale, w.quant.scale));
+      q.dtype = DType::kInt32;
+      q.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(b));
+    } else {
+      LITEQ_ASSIGN_OR_RETURN(std::vector<int64_t> b,
+                             QuantizeBiasInt64(values, in_scale, w.quant.scale));
+      q.dtype = DType::kInt64;
+      q.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(b));
+    }
+    op.inputs[2] = AddTensor(std::move(q));
+    return Status::Ok();
+  }
+
+  ModelContext& c_;
+  uint32_t index_;
+  graph::Subgraph& sg_;
+  std::vector<int> producer_;
+  std::vector<std::vector<std::pair<int, int>>> consumers_;
+  std::set<int32_t> cache_inputs_, cache_outputs_, plain_outputs_;
+  std::vector<bool> is_int_;
+  std::vector<bool> home_int_;
+  std::map<int32_t, graph::QuantParams> params_;
+  std::set<int32_t> in_progress_;
+  std::map<int32_t, int32_t> int_copy_, float_copy_;
+  std::map<std::pair<int32_t, ConstScheme>, int32_t> const_copy_;
+};
+
+}  // namespace
+
+Result<StaticReport> QuantizeStatic(graph::Model& model, const ActivationRanges& ranges,
+                                    const StaticOptions& options) {
+  const bool int8 = options.activations == ActivationType::kInt8;
+  ModelContext c{.model = model,
+                 .ranges = ranges,
+                 .options = options,
+                 .act_dtype = int8 ? DType::kInt8 : DType::kInt16,
+                 .qmin = int8 ? -128 : -32767,
+                 .qmax = int8 ? 127 : 32767,
+                 .float_ops = std::nullopt,
+                 .float_tensors = std::nullopt,
+                 .table_buffers = {},
+                 .buffers = {},
+                 .report = {}};
+  try {
+    if (!options.float_ops.empty()) c.float_ops.emplace(options.float_ops);
+    if (!options.float_tensors.empty()) c.float_tensors.emplace(options.float_tensors);
+  } catch (const std::regex_error& e) {
+    return InvalidArgumentError(std::string("invalid --float-ops/--float-tensors regex: ") +
+                                e.what());
+  }
+  std::vector<SubgraphRewriter> rewriters;
+  rewriters.reserve(model.subgraphs.size());
+  for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
+    rewriters.emplace_back(c, s);
+    rewriters.back().ClassifyOps();
+  }
+  if (options.strict && !c.report.float_op_list.empty()) {
+    std::string list;
+    for (const FloatOp& f : c.report.float_op_list) {
+      list += "\n  " + f.subgraph + ": " + f.op + ": " + f.reason;
+    }
+    return FailedPreconditionError(
+        "static_int8_strict: " + std::to_string(c.report.float_op_list.size()) +
+        " ops would stay in float:" + list);
+  }
+  for (SubgraphRewriter& r : rewriters) LITEQ_RETURN_IF_ERROR(r.Rewrite());
+  graph::PruneUnused(model);
+  return std::move(c.report);
+}
+
+}  // namespace liteq::quant

@@ -1,0 +1,126 @@
+// Every recipe on the trained tiny models, run by the official LiteRT runtime
+// (@litertjs/core) over the first eval windows: the quantized file's perplexity
+// against the float file's, both through LiteRT, checked against the issue's bars
+// (a perplexity increase of at most 0.05% weight_only_int8, 0.1% dynamic_int8 and
+// static_16x8, 0.5% static_int8, 3% weight_only_int4 with blocks of 32; the issue
+// states them for 64 windows, LiteRT runs 16 here to keep the suite fast).
+// Where liteq's own runtime can load the file, its logits are compared with
+// LiteRT's window by window (top-1 agreement and mean KL).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "e2e_util.h"
+#include "litert_runner.h"
+
+namespace liteq::e2e {
+namespace {
+
+constexpr size_t kWindows = 16;
+
+struct RecipeCase {
+  const char* name;
+  quant::RecipeOptions options;
+  double bar;  // bound on the perplexity increase (issue #4), relative
+};
+
+std::vector<RecipeCase> Cases() {
+  std::vector<RecipeCase> cases;
+  cases.push_back({"weight_only_int8", {.recipe = quant::Recipe::kWeightOnlyInt8}, 5e-4});
+  cases.push_back({"dynamic_int8", {.recipe = quant::Recipe::kDynamicInt8}, 1e-3});
+  cases.push_back(
+      {"weight_only_int4_b32", {.recipe = quant::Recipe::kWeightOnlyInt4, .block_size = 32}, 3e-2});
+  cases.push_back({"static_int8", {.recipe = quant::Recipe::kStaticInt8}, 5e-3});
+  cases.push_back({"static_16x8", {.recipe = quant::Recipe::kStatic16x8}, 1e-3});
+  return cases;
+}
+
+// log-softmax of one row, in double.
+std::vector<double> LogSoftmax(std::span<const float> row) {
+  double max = -INFINITY;
+  for (float v : row) max = std::max<double>(max, v);
+  double sum = 0;
+  for (float v : row) sum += std::exp(v - max);
+  const double log_sum = std::log(sum) + max;
+  std::vector<double> out(row.size());
+  for (size_t i = 0; i < row.size(); ++i) out[i] = row[i] - log_sum;
+  return out;
+}
+
+class RecipesLiteRtTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RecipesLiteRtTest, PerplexityThroughLiteRt) {
+  LITEQ_REQUIRE_LITERT();
+  const std::string dir = ModelDir(GetParam());
+  auto ref = OpenReference(dir);
+  std::vector<std::vector<int32_t>> windows = ReadEvalWindows(*ref);
+  windows.resize(kWindows);
+  const model::ExportOptions export_options{.prefill_lengths = {128}, .max_seq = 512};
+  auto float_eval = conformance::EvalInLiteRt(ExportOnce(dir, export_options), windows);
+  ASSERT_TRUE(float_eval.ok()) << float_eval.status().ToString();
+  double float_nll = 0;
+  for (double v : float_eval->nll_per_window) float_nll += v / kWindows;
+
+  for (const RecipeCase& c : Cases()) {
+    const std::string path = ExportQuantizedOnce(dir, export_options, c.options);
+    ASSERT_FALSE(path.empty());
+    // liteq's runtime on the same file, when it has kernels for every op in it.
+    auto liteq = runtime::Interpreter::Load(path);
+    std::unique_ptr<generate::Session> session;
+    if (liteq.ok()) {
+      auto s = generate::Session::Create(liteq->get());
+      if (s.ok()) session = std::move(s).value();
+    }
+    double kl_sum = 0;
+    int64_t positions = 0, same_top1 = 0;
+    auto eval = conformance::EvalInLiteRt(
+        path, windows, [&](size_t w, const std::vector<float>& logits) -> Status {
+          if (session == nullptr) return Status::Ok();
+          session->Reset();
+          std::vector<float> ours;
+          LITEQ_RETURN_IF_ERROR(session->Feed(windows[w], &ours));
+          if (ours.size() != logits.size()) return InternalError("logit sizes differ");
+          const size_t vocab = logits.size() / windows[w].size();
+          for (size_t t = 0; t < windows[w].size(); ++t) {
+            std::span<const float> a(&logits[t * vocab], vocab), b(&ours[t * vocab], vocab);
+            const auto la = LogSoftmax(a), lb = LogSoftmax(b);
+            double kl = 0;
+            for (size_t v = 0; v < vocab; ++v) kl += std::exp(la[v]) * (la[v] - lb[v]);
+            kl_sum += kl;
+            same_top1 += std::max_element(a.begin(), a.end()) - a.begin() ==
+                         std::max_element(b.begin(), b.end()) - b.begin();
+            ++positions;
+          }
+          return Status::Ok();
+        });
+    ASSERT_TRUE(eval.ok()) << c.name << ": " << eval.status().ToString();
+    double nll = 0;
+    for (double v : eval->nll_per_window) nll += v / kWindows;
+    const double delta = std::exp(nll - float_nll) - 1.0;
+    std::printf(
+        "[ %s ] %-22s LiteRT %zu windows: PPL %.4f vs float %.4f, dPPL %+.3f%% (bar %.2f%%)",
+        GetParam(), c.name, kWindows, std::exp(nll), std::exp(float_nll), 100 * delta, 100 * c.bar);
+    if (positions > 0) {
+      std::printf("; liteq vs LiteRT: top-1 %.3f%%, mean KL %.2e", 100.0 * same_top1 / positions,
+                  kl_sum / positions);
+      EXPECT_GE(static_cast<double>(same_top1) / positions, 0.995) << c.name;
+      EXPECT_LT(kl_sum / positions, 1e-3) << c.name;
+    } else {
+      std::printf("; liteq runtime cannot run it yet (%s)",
+                  liteq.ok() ? "session" : liteq.status().ToString().c_str());
+    }
+    std::printf("\n");
+    EXPECT_LE(delta, c.bar) << c.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TrainedModels, RecipesLiteRtTest,
+                         ::testing::Values("gemma3-tiny", "llama-tiny"), [](const auto& info) {
+                           std::string s = info.param;
+                           for (char& c : s)
+                             if (c == '-') c = '_';
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace liteq::e2e
