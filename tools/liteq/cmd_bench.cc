@@ -1,14 +1,21 @@
-// `liteq bench MODEL.tflite`: load time, prefill and decode speed, and decode cost
-// measured against this machine's memory read bandwidth (decode of an LLM streams
-// every weight once per token, so bytes/bandwidth is its lower bound).
+// `liteq bench MODEL.tflite`: load time, time to first token, prefill speed (ppN,
+// chunked through the prefill signatures), decode speed (tgN at several context
+// depths), peak RSS, and decode cost measured against this machine's memory read
+// bandwidth (decode of an LLM streams every weight once per token, so
+// bytes / bandwidth is its lower bound). Issue #6.
+//
+// Every measurement is repeated --reps times on a reset session; medians, minima and
+// maxima are reported. Speeds are tokens per second of the timed calls only.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <vector>
 
 #include "commands.h"
@@ -21,23 +28,37 @@ namespace {
 struct BenchArgs {
   std::string model;
   int threads = 1;
-  int repetitions = 5;
-  int decode_steps = 32;
+  int repetitions = 3;
+  std::vector<int> prefill_lengths = {128, 512};
+  int decode_steps = 128;
+  std::vector<int> depths = {0, 1024};
+  bool bandwidth = true;
   bool json = false;
 };
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
-double Median(std::vector<double> v) {
+struct Stats {
+  double median = 0, min = 0, max = 0;
+  int n = 0;
+};
+Stats Summarize(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const size_t m = v.size() / 2;
+  const double median = v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  return {median, v.front(), v.back(), static_cast<int>(v.size())};
+}
+nlohmann::json ToJson(const Stats& s) {
+  return {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
 }
 
 // Sums 64-bit words; integer adds are associative, so the compiler vectorises the loop
 // at the widest ISA the clone targets (the read rate, not the adds, is the limit).
-__attribute__((target_clones("avx512f", "avx2", "default"))) uint64_t SumWords(
-    const uint64_t* data, size_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) uint64_t SumWords(const uint64_t* data,
+                                                                               size_t n) {
   uint64_t sum = 0;
   for (size_t i = 0; i < n; ++i) sum += data[i];
   return sum;
@@ -64,76 +85,166 @@ size_t ConstantBytes(const graph::Model& model) {
   return total;
 }
 
-Status RunBench(const BenchArgs& args) {
-  auto t = Clock::now();
-  LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
-  LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
-  const double load_seconds = Since(t);
-  const auto& shape = session->shape();
+double PeakRssMb() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
+}
+
+double CurrentRssMb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident)) return 0;
+  return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+// Deterministic token ids spread over the vocabulary (same rule as bench/llamacpp).
+std::vector<int32_t> PromptIds(int n, int vocab) {
+  std::vector<int32_t> ids(n);
+  const int lo = vocab > 600 ? 300 : 1;
+  for (int i = 0; i < n; ++i)
+    ids[i] = lo + static_cast<int32_t>((int64_t{i} * 7919) % (vocab - lo));
+  return ids;
+}
+
+struct BenchResult {
+  double load_seconds = 0;
+  Stats ttft;                       // prompt of the first prefill length -> logits
+  std::map<int, Stats> prefill;     // length -> tok/s
+  std::map<int, Stats> decode;      // depth -> tok/s
+  std::vector<int> skipped_depths;  // depth + steps > max_seq
+  double rss_after_load_mb = 0, peak_rss_mb = 0;
+};
+
+Status Measure(const BenchArgs& args, generate::Session& session, BenchResult* r) {
+  const auto& shape = session.shape();
   if (shape.prefill.empty() || !shape.has_decode) {
     return InvalidArgumentError(args.model + ": bench needs a prefill and a decode signature");
   }
-  const int prefill_len = shape.prefill.back().length;
-  if (prefill_len + args.decode_steps > shape.max_seq) {
-    return InvalidArgumentError("prefill " + std::to_string(prefill_len) + " + " +
-                                std::to_string(args.decode_steps) + " decode steps exceed max_seq");
+  // Warm-up: one prefill chunk and one decode step (first-run allocations, page faults).
+  if (shape.prefill.front().length < shape.max_seq) {
+    session.Reset();
+    const auto warm = PromptIds(shape.prefill.front().length + 1, shape.vocab_size);
+    LITEQ_RETURN_IF_ERROR(session.Feed(std::span(warm).first(warm.size() - 1)));
+    LITEQ_RETURN_IF_ERROR(session.Feed(std::span(warm).last(1)));
   }
-  std::vector<int32_t> prompt(prefill_len);
-  for (int i = 0; i < prefill_len; ++i) prompt[i] = 1 + (i * 7919) % (shape.vocab_size - 1);
-
-  std::vector<double> prefill_s, decode_s, first_token_s;
-  for (int r = 0; r < args.repetitions; ++r) {
-    session->Reset();
-    t = Clock::now();
-    LITEQ_RETURN_IF_ERROR(session->Feed(prompt));
-    prefill_s.push_back(Since(t));
-    for (int i = 0; i < args.decode_steps; ++i) {
-      const int32_t one[1] = {prompt[i % prefill_len]};
-      t = Clock::now();
-      LITEQ_RETURN_IF_ERROR(session->Feed(one));
-      decode_s.push_back(Since(t));
+  for (int n : args.prefill_lengths) {
+    if (n > shape.max_seq) {
+      return InvalidArgumentError("pp" + std::to_string(n) + " exceeds max_seq " +
+                                  std::to_string(shape.max_seq) +
+                                  " (export with a larger --max-seq)");
     }
-    session->Reset();
-    t = Clock::now();
-    const int32_t bos[1] = {prompt[0]};
-    LITEQ_RETURN_IF_ERROR(session->Feed(bos));
-    first_token_s.push_back(Since(t));
+    const auto prompt = PromptIds(n, shape.vocab_size);
+    std::vector<double> rates, ttft;
+    for (int rep = 0; rep < args.repetitions; ++rep) {
+      session.Reset();
+      const auto t = Clock::now();
+      LITEQ_RETURN_IF_ERROR(session.Feed(prompt));
+      // The first token is available once the last position's logits are: take its argmax.
+      const auto logits = session.last_logits();
+      volatile auto first = std::max_element(logits.begin(), logits.end()) - logits.begin();
+      (void)first;
+      const double s = Since(t);
+      rates.push_back(n / s);
+      ttft.push_back(s);
+    }
+    r->prefill[n] = Summarize(rates);
+    if (n == args.prefill_lengths.front()) r->ttft = Summarize(ttft);
   }
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);  // before the bandwidth probe's own buffer
-  const double peak_rss_mb = usage.ru_maxrss / 1024.0;
-  const double bandwidth = MeasureReadBandwidth(args.repetitions);
+  for (int depth : args.depths) {
+    if (depth + args.decode_steps + 1 > shape.max_seq) {
+      r->skipped_depths.push_back(depth);
+      continue;
+    }
+    const auto context = PromptIds(depth + args.decode_steps, shape.vocab_size);
+    std::vector<double> rates;
+    for (int rep = 0; rep < args.repetitions; ++rep) {
+      session.Reset();
+      if (depth > 0) LITEQ_RETURN_IF_ERROR(session.Feed(std::span(context).first(depth)));
+      double seconds = 0;
+      for (int i = 0; i < args.decode_steps; ++i) {
+        const int32_t one[1] = {context[depth + i]};
+        const auto t = Clock::now();
+        LITEQ_RETURN_IF_ERROR(session.Feed(one));
+        seconds += Since(t);
+      }
+      rates.push_back(args.decode_steps / seconds);
+    }
+    r->decode[depth] = Summarize(rates);
+  }
+  r->peak_rss_mb = PeakRssMb();  // before the bandwidth probe's own buffer
+  return Status::Ok();
+}
+
+Status RunBench(const BenchArgs& args) {
+  const auto t = Clock::now();
+  LITEQ_ASSIGN_OR_RETURN(auto interpreter,
+                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
+  LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
+  BenchResult r;
+  r.load_seconds = Since(t);
+  r.rss_after_load_mb = CurrentRssMb();
+  LITEQ_RETURN_IF_ERROR(Measure(args, *session, &r));
+  const auto& shape = session->shape();
   const size_t weight_bytes = ConstantBytes(interpreter->model());
-  const double decode_step = Median(decode_s);
-  const double read_once = weight_bytes / bandwidth;
+  const double bandwidth = args.bandwidth ? MeasureReadBandwidth(args.repetitions) : 0;
+  const double read_once = bandwidth > 0 ? weight_bytes / bandwidth : 0;
+  const auto decode0 = r.decode.find(args.depths.front());
+  const double decode_step = decode0 != r.decode.end() ? 1.0 / decode0->second.median : 0;
 
   if (args.json) {
-    nlohmann::json j = {{"model", args.model},
-                        {"threads", args.threads},
-                        {"load_seconds", load_seconds},
-                        {"ttft_one_token_seconds", Median(first_token_s)},
-                        {"prefill_length", prefill_len},
-                        {"prefill_tokens_per_second", prefill_len / Median(prefill_s)},
-                        {"decode_step_seconds", decode_step},
-                        {"decode_tokens_per_second", 1.0 / decode_step},
-                        {"weight_bytes", weight_bytes},
-                        {"read_bandwidth_bytes_per_second", bandwidth},
-                        {"decode_step_over_weight_read", decode_step / read_once},
-                        {"peak_rss_mb", peak_rss_mb}};
+    nlohmann::json prefill = nlohmann::json::object(), decode = nlohmann::json::object();
+    for (const auto& [n, s] : r.prefill)
+      prefill["pp" + std::to_string(n)] = {{"tokens_per_second", ToJson(s)}};
+    for (const auto& [d, s] : r.decode) {
+      decode["tg" + std::to_string(args.decode_steps) + "@" + std::to_string(d)] = {
+          {"tokens_per_second", ToJson(s)}};
+    }
+    nlohmann::json j = {
+        {"runtime", "liteq"},
+        {"model", args.model},
+        {"threads", args.threads},
+        {"reps", args.repetitions},
+        {"max_seq", shape.max_seq},
+        {"prefill_signatures", nlohmann::json::array()},
+        {"load_seconds", r.load_seconds},
+        {"ttft_seconds", ToJson(r.ttft)},
+        {"ttft_prompt_tokens", args.prefill_lengths.front()},
+        {"pp", prefill},
+        {"tg", decode},
+        {"skipped_depths", r.skipped_depths},
+        {"weight_bytes", weight_bytes},
+        {"read_bandwidth_bytes_per_second", bandwidth},
+        {"decode_step_over_weight_read", read_once > 0 ? decode_step / read_once : 0},
+        {"rss_after_load_mb", r.rss_after_load_mb},
+        {"peak_rss_mb", r.peak_rss_mb}};
+    for (const auto& p : shape.prefill) j["prefill_signatures"].push_back(p.length);
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
   }
-  std::printf("model                 %s (%d thread%s, %d repetitions, medians)\n", args.model.c_str(),
-              args.threads, args.threads == 1 ? "" : "s", args.repetitions);
-  std::printf("load                  %.1f ms\n", 1e3 * load_seconds);
-  std::printf("first token (1 tok)   %.2f ms\n", 1e3 * Median(first_token_s));
-  std::printf("prefill pp%-4d        %.0f tok/s\n", prefill_len, prefill_len / Median(prefill_s));
-  std::printf("decode                %.3f ms/token, %.0f tok/s\n", 1e3 * decode_step, 1.0 / decode_step);
-  std::printf("weights               %.1f MB; read once at %.1f GB/s (1 thread) = %.3f ms\n",
-              weight_bytes / 1e6, bandwidth / 1e9, 1e3 * read_once);
-  std::printf("decode / weight read  %.2fx\n", decode_step / read_once);
-  std::printf("peak RSS              %.1f MB\n", peak_rss_mb);
+  std::printf("model                %s (%d thread%s, %d repetitions: median [min, max])\n",
+              args.model.c_str(), args.threads, args.threads == 1 ? "" : "s", args.repetitions);
+  std::printf("load                 %.1f ms\n", 1e3 * r.load_seconds);
+  std::printf("time to first token  %.2f ms (prompt of %d tokens)\n", 1e3 * r.ttft.median,
+              args.prefill_lengths.front());
+  for (const auto& [n, s] : r.prefill) {
+    std::printf("prefill pp%-5d      %.1f tok/s [%.1f, %.1f]\n", n, s.median, s.min, s.max);
+  }
+  for (const auto& [d, s] : r.decode) {
+    std::printf("decode tg%d @ %-5d  %.1f tok/s [%.1f, %.1f]\n", args.decode_steps, d, s.median,
+                s.min, s.max);
+  }
+  for (int d : r.skipped_depths) {
+    std::printf("decode tg%d @ %-5d  skipped: needs max_seq >= %d (model has %d)\n",
+                args.decode_steps, d, d + args.decode_steps + 1, shape.max_seq);
+  }
+  if (bandwidth > 0) {
+    std::printf("weights              %.1f MB; read once at %.1f GB/s (1 thread) = %.3f ms\n",
+                weight_bytes / 1e6, bandwidth / 1e9, 1e3 * read_once);
+    if (decode_step > 0) std::printf("decode / weight read %.2fx\n", decode_step / read_once);
+  }
+  std::printf("RSS                  %.1f MB after load, %.1f MB peak\n", r.rss_after_load_mb,
+              r.peak_rss_mb);
   return Status::Ok();
 }
 
@@ -142,10 +253,19 @@ void SetupBench(CLI::App& app, Status* result) {
   auto* cmd = app.add_subcommand("bench", "Measure load, prefill and decode speed of a model");
   cmd->add_option("model", args->model, "The .tflite model")->required();
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
-  cmd->add_option("--repetitions", args->repetitions, "Repetitions (medians are reported)")
+  cmd->add_option("--reps,--repetitions", args->repetitions,
+                  "Repetitions (median, min, max reported)")
       ->check(CLI::Range(1, 1000));
-  cmd->add_option("--decode-steps", args->decode_steps, "Decode steps per repetition")
+  cmd->add_option("--pp", args->prefill_lengths, "Prefill lengths to time (default 128 512)")
+      ->delimiter(',')
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--tg,--decode-steps", args->decode_steps,
+                  "Decode steps per measurement (default 128)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--depths", args->depths, "Context depths for decode (default 0 1024)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_flag("!--no-bandwidth", args->bandwidth, "Skip the memory bandwidth probe");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunBench(*args); });
 }

@@ -1,0 +1,165 @@
+// The benchmark commands as the comparison script runs them: `liteq synth`, `export`,
+// `bench --json`, `gguf`; and, when bench/llamacpp has been installed (npm ci), that
+// llama.cpp running the GGUF greedily produces the same tokens as liteq running the
+// .tflite of the same synthetic weights (which checks the GGUF's names, metadata, q/k
+// permutation and Gemma norms end to end).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string TempDir() {
+  static const std::string dir = [] {
+    auto d =
+        std::filesystem::temp_directory_path() / ("liteq_bench_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d);
+    return d.string();
+  }();
+  return dir;
+}
+
+CommandResult RunShell(const std::string& command) {
+  CommandResult r;
+  const std::string err_file = TempDir() + "/stderr.txt";
+  FILE* pipe = ::popen((command + " 2>" + err_file).c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+CommandResult Liteq(const std::string& args) {
+  return RunShell(std::string(LITEQ_BINARY) + " " + args);
+}
+
+// A synthetic checkpoint and its float export, made once per shape.
+std::string SynthExport(const std::string& shape, int max_seq) {
+  const std::string dir = TempDir() + "/" + shape;
+  const std::string tflite = dir + "-" + std::to_string(max_seq) + ".tflite";
+  if (std::filesystem::exists(tflite)) return tflite;
+  CommandResult s = Liteq("synth --shape " + shape + " -o " + dir + " --seed 3");
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  CommandResult e = Liteq("export " + dir + " -o " + tflite + " --max-seq " +
+                          std::to_string(max_seq) + " --prefill-len 32");
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  return tflite;
+}
+
+void ExpectStats(const nlohmann::json& s, int n, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_TRUE(s.is_object()) << s.dump();
+  EXPECT_EQ(s["n"].get<int>(), n);
+  const double lo = s["min"], mid = s["median"], hi = s["max"];
+  EXPECT_GT(lo, 0);
+  EXPECT_LE(lo, mid);
+  EXPECT_LE(mid, hi);
+}
+
+TEST(BenchCli, JsonHasEveryMeasurement) {
+  const std::string model = SynthExport("llama-test", 320);
+  CommandResult b = Liteq("bench " + model +
+                          " --json --reps 3 --pp 32,64 --tg 8 --depths 0,256,400 --no-bandwidth");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto j = nlohmann::json::parse(b.out);
+  EXPECT_EQ(j["runtime"], "liteq");
+  EXPECT_EQ(j["threads"].get<int>(), 1);
+  EXPECT_EQ(j["reps"].get<int>(), 3);
+  EXPECT_EQ(j["max_seq"].get<int>(), 320);
+  EXPECT_EQ(j["prefill_signatures"], nlohmann::json::array({32}));
+  EXPECT_GT(j["load_seconds"].get<double>(), 0);
+  ExpectStats(j["ttft_seconds"], 3, "ttft");
+  EXPECT_EQ(j["ttft_prompt_tokens"].get<int>(), 32);
+  ExpectStats(j["pp"]["pp32"]["tokens_per_second"], 3, "pp32");
+  ExpectStats(j["pp"]["pp64"]["tokens_per_second"], 3, "pp64");
+  ExpectStats(j["tg"]["tg8@0"]["tokens_per_second"], 3, "tg8@0");
+  ExpectStats(j["tg"]["tg8@256"]["tokens_per_second"], 3, "tg8@256");
+  EXPECT_FALSE(j["tg"].contains("tg8@400"));
+  EXPECT_EQ(j["skipped_depths"], nlohmann::json::array({400}));  // 400 + 8 > max_seq
+  EXPECT_GT(j["weight_bytes"].get<double>(), 4e6 * 4);           // 4.2M float32 parameters
+  EXPECT_GT(j["rss_after_load_mb"].get<double>(), 0);
+  EXPECT_GE(j["peak_rss_mb"].get<double>(), j["rss_after_load_mb"].get<double>());
+  // The time to first token of a 32-token prompt is the pp32 prompt's latency (with an
+  // odd number of repetitions both medians come from the same repetition).
+  EXPECT_NEAR(32 / j["ttft_seconds"]["median"].get<double>(),
+              j["pp"]["pp32"]["tokens_per_second"]["median"].get<double>(),
+              1e-6 * j["pp"]["pp32"]["tokens_per_second"]["median"].get<double>());
+}
+
+TEST(BenchCli, RejectsPromptLongerThanTheCache) {
+  const std::string model = SynthExport("llama-test", 320);
+  CommandResult b = Liteq("bench " + model + " --pp 512 --tg 4 --depths 0 --reps 1 --no-bandwidth");
+  EXPECT_EQ(b.exit_code, 1);
+  EXPECT_NE(b.err.find("max_seq"), std::string::npos) << b.err;
+}
+
+TEST(BenchCli, SynthRejectsUnknownShape) {
+  CommandResult s = Liteq("synth --shape llama-9000b -o " + TempDir() + "/nope");
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.err.find("tinyllama-1.1b"), std::string::npos) << s.err;  // lists the known ones
+}
+
+class LlamaCppAgreement : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LlamaCppAgreement, GreedyTokensMatchLiteq) {
+  const std::string harness = std::string(LITEQ_BENCH_DIR) + "/llamacpp";
+  if (!std::filesystem::exists(harness + "/node_modules/node-llama-cpp") ||
+      RunShell("node --version").exit_code != 0) {
+    GTEST_SKIP() << "node-llama-cpp not installed (npm ci --ignore-scripts --omit=optional in "
+                 << harness << ")";
+  }
+  const std::string shape = GetParam();
+  const std::string model = SynthExport(shape, 320);
+  const std::string dir = TempDir() + "/" + shape;
+  CommandResult r = Liteq("run " + model + " --prompt 'The jury said that the city' -n 8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto liteq_run = nlohmann::json::parse(r.out);
+  std::string prompt_ids;
+  for (int id : liteq_run["prompt_ids"])
+    prompt_ids += (prompt_ids.empty() ? "" : ",") + std::to_string(id);
+  for (const std::string type : {"f32", "q8_0"}) {
+    SCOPED_TRACE(type);
+    const std::string gguf = dir + "-" + type + ".gguf";
+    CommandResult g = Liteq("gguf " + dir + " -o " + gguf + " --type " + type);
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    CommandResult l = RunShell(
+        "cd " + harness + " && UV_THREADPOOL_SIZE=1 node bench.mjs --model " + gguf +
+        " --threads 1 --reps 1 --pp 8 --tg 2 --depths 0 --greedy-n 8 --greedy-ids " + prompt_ids);
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    const auto llama = nlohmann::json::parse(l.out);
+    // Random weights give flat logits, so this is a sharp check: a wrong permutation,
+    // norm or metadata value changes the argmax within a few tokens.
+    EXPECT_EQ(llama["greedy"], liteq_run["ids"]) << l.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LlamaCppAgreement, ::testing::Values("llama-test", "gemma3-test"));
+
+// Removes the temporary checkpoints and models after the last test.
+class TempDirCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override { std::filesystem::remove_all(TempDir()); }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempDirCleanup);
+
+}  // namespace
