@@ -30,10 +30,16 @@ std::set<int32_t> TokenTensors(const graph::Model& model, uint32_t sg_index) {
 }
 
 Result<std::vector<float>> ReadFloats(const graph::Buffer& buffer) {
-  std::vector<uint8_t> scratch;
-  LITEQ_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, buffer.Materialize(scratch));
-  std::vector<float> values(bytes.size() / sizeof(float));
-  if (!values.empty()) std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  // Straight into the result: a lazy buffer's producer writes the floats once, with
+  // no intermediate byte copy (the largest tensor sets quantize's peak memory).
+  std::vector<float> values(buffer.size / sizeof(float));
+  const std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(values.data()),
+                                 values.size() * sizeof(float));
+  if (buffer.resident()) {
+    if (!bytes.empty()) std::memcpy(bytes.data(), buffer.data, bytes.size());
+  } else {
+    LITEQ_RETURN_IF_ERROR(buffer.producer(bytes));
+  }
   return values;
 }
 
