@@ -47,6 +47,19 @@ Result<graph::Model> BuildFloatGraph(const std::string& model_path,
   return model::BuildModel(checkpoint, options);
 }
 
+Result<std::unique_ptr<runtime::Interpreter>> LoadReferenceInterpreter(
+    const std::string& path, const std::vector<int>& prefill_lengths, int max_seq,
+    const runtime::InterpreterOptions& options) {
+  if (std::filesystem::path(path).extension() == ".tflite") {
+    return runtime::Interpreter::Load(path, options);
+  }
+  model::ExportOptions used;
+  auto graph = BuildFloatGraph(path, prefill_lengths, max_seq, &used);
+  if (!graph.ok()) return graph.status().WithContext("reference " + path);
+  auto model = std::make_shared<const graph::Model>(std::move(graph).value());
+  return runtime::Interpreter::Create(std::move(model), options);
+}
+
 int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok) {
   if (tok.eos_id() >= 0) return tok.eos_id();
   nlohmann::json t = MetadataJson(model, model::kTokenizerMetadataKey);

@@ -11,6 +11,7 @@
 #include "graph/graph.h"
 #include "model/model.h"
 #include "liteq/status.h"
+#include "runtime/interpreter.h"
 #include "tokenizer/tokenizer.h"
 
 namespace liteq::cli {
@@ -28,6 +29,13 @@ Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
 Result<graph::Model> BuildFloatGraph(const std::string& model_path,
                                      const std::vector<int>& prefill_lengths, int max_seq,
                                      model::ExportOptions* used_options);
+
+// A reference model to compare against: a .tflite file (loaded as is), or a checkpoint
+// (model directory or llama2.c .bin) whose float graph is built in memory, with the
+// given prefill lengths and max_seq, and run without writing a file.
+Result<std::unique_ptr<runtime::Interpreter>> LoadReferenceInterpreter(
+    const std::string& path, const std::vector<int>& prefill_lengths, int max_seq,
+    const runtime::InterpreterOptions& options);
 
 // End-of-sequence id: the tokenizer's, else the model's metadata, else -1.
 int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok);

@@ -1,10 +1,15 @@
 // `liteq eval MODEL.tflite [--data eval.jsonl]`: perplexity over fixed windows of the
 // evaluation text (BOS + ids + EOS per document, concatenated, cut into --seq tokens).
+// With `--reference REF` (a float .tflite or a checkpoint), both models run the same
+// windows and their next-token distributions are compared (eval/kl_divergence.h), then
+// both continue the first texts' prompts greedily (eval/model_comparison.h).
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "commands.h"
+#include "eval/model_comparison.h"
 #include "eval/perplexity.h"
 #include "generate/session.h"
 #include "runtime/interpreter.h"
@@ -21,9 +26,121 @@ struct EvalArgs {
   int windows = 64;  // as the transformers reference; 0 = all
   int threads = 1;
   bool json = false;
+  // Comparison with a reference model.
+  std::string reference;
+  int prompts = 8;
+  int prompt_tokens = 32;
+  int gen = 64;
 };
 
+void PrintEstimate(const char* label, const eval::Estimate& e, double scale, const char* unit) {
+  std::printf("%-18s %12.6f%-2s ± %-10.6f [95%% CI %.6f, %.6f]\n", label, scale * e.value, unit,
+              scale * e.std_error, scale * e.ci95_low, scale * e.ci95_high);
+}
+
+void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer& tok,
+                     const eval::WindowComparison& c, const eval::GreedyComparison& g) {
+  const eval::KlDivergenceStats& s = c.stats;
+  std::printf("model              %s\n", args.model.c_str());
+  std::printf("reference          %s\n", args.reference.c_str());
+  std::printf("data               %s (%zu windows x %d tokens, %lld tokens scored)\n",
+              args.data.c_str(), c.windows, args.seq, static_cast<long long>(s.tokens));
+  PrintEstimate("PPL reference", s.ppl_reference, 1.0, "");
+  PrintEstimate("PPL model", s.ppl_quantized, 1.0, "");
+  PrintEstimate("PPL ratio", s.ppl_ratio, 1.0, "");
+  std::printf("%-18s %+12.6f %%\n", "PPL change", s.ppl_delta_percent);
+  PrintEstimate("mean KL", s.kl.mean, 1.0, "");
+  std::printf("%-18s median %.6g, p99 %.6g, max %.6g\n", "KL distribution", s.kl.median, s.kl.p99,
+              s.kl.max);
+  PrintEstimate("same top-1", s.same_top, 100.0, " %");
+  PrintEstimate("RMS Δp", s.delta_p_rms, 100.0, " %");
+  std::printf("%-18s mean %+.4f %%, min %+.4f %%, max %+.4f %%\n", "Δp of next token",
+              100.0 * s.delta_p.mean.value, 100.0 * s.delta_p.min, 100.0 * s.delta_p.max);
+  std::printf("%-18s %.2f s\n", "time (windows)", c.seconds);
+  if (g.prompts.empty()) return;
+  std::printf("greedy             %zu prompts x %d new tokens: %d identical, %.1f%% of positions "
+              "before the first divergence (%.2f s)\n",
+              g.prompts.size(), g.new_tokens, g.identical_prompts, 100.0 * g.agreeing_prefix_fraction,
+              g.seconds);
+  for (size_t i = 0; i < g.prompts.size(); ++i) {
+    const eval::GreedyDivergence& d = g.prompts[i];
+    std::string text = tok.Decode(d.prompt, /*skip_special=*/true);
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    if (text.size() > 40) {
+      size_t cut = 37;  // back to a UTF-8 character boundary
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      text = text.substr(0, cut) + "...";
+    }
+    if (d.first_divergence < 0) {
+      std::printf("  prompt %-3zu identical                                  \"%s\"\n", i, text.c_str());
+    } else {
+      std::printf("  prompt %-3zu diverges at new token %-3d (margin %.3f)  \"%s\"\n", i,
+                  d.first_divergence, d.reference_margin, text.c_str());
+    }
+  }
+}
+
+Status RunComparison(const EvalArgs& args) {
+  const runtime::InterpreterOptions options{.num_threads = args.threads};
+  LITEQ_ASSIGN_OR_RETURN(auto interpreter, runtime::Interpreter::Load(args.model, options));
+  LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(interpreter->model(), args.tokenizer));
+  LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
+  // A checkpoint reference is built with the model's own signature layout.
+  std::vector<int> prefill_lengths;
+  for (const auto& p : session->shape().prefill) prefill_lengths.push_back(p.length);
+  LITEQ_ASSIGN_OR_RETURN(auto reference_interpreter,
+                         LoadReferenceInterpreter(args.reference, prefill_lengths,
+                                                  session->shape().max_seq, options));
+  LITEQ_ASSIGN_OR_RETURN(auto reference, generate::Session::Create(reference_interpreter.get()));
+  const int max_seq = std::min(session->shape().max_seq, reference->shape().max_seq);
+  if (args.seq > max_seq) {
+    return InvalidArgumentError("--seq " + std::to_string(args.seq) + " exceeds the models' max_seq " +
+                                std::to_string(max_seq));
+  }
+  if (args.prompts > 0 && args.prompt_tokens + args.gen > max_seq) {
+    return InvalidArgumentError("--prompt-tokens " + std::to_string(args.prompt_tokens) + " plus --gen " +
+                                std::to_string(args.gen) + " exceeds the models' max_seq " +
+                                std::to_string(max_seq));
+  }
+  LITEQ_ASSIGN_OR_RETURN(auto windows,
+                         tokenizer::LoadCorpusWindows(*tok, args.data, args.seq, args.windows));
+  if (windows.empty()) {
+    return InvalidArgumentError(args.data + ": fewer than " + std::to_string(args.seq) +
+                                " tokens, no complete window");
+  }
+  auto progress = [&](const char* what, size_t total) {
+    return [&args, what, total](size_t i) {
+      if (!args.json) std::fprintf(stderr, "\r  %s %zu/%zu", what, i + 1, total);
+    };
+  };
+  LITEQ_ASSIGN_OR_RETURN(eval::WindowComparison compared,
+                         eval::CompareOnWindows(*reference, *session, windows,
+                                                progress("window", windows.size())));
+  if (!args.json) std::fprintf(stderr, "\n");
+  eval::GreedyComparison greedy;
+  if (args.prompts > 0) {
+    LITEQ_ASSIGN_OR_RETURN(std::vector<std::string> texts, tokenizer::ReadJsonlTexts(args.data));
+    const auto prompts = eval::MakePrompts(*tok, texts, args.prompts, args.prompt_tokens, tok->bos_id());
+    LITEQ_ASSIGN_OR_RETURN(greedy, eval::CompareGreedy(*reference, *session, prompts, args.gen,
+                                                       progress("prompt", prompts.size())));
+    if (!args.json) std::fprintf(stderr, "\n");
+  }
+  if (args.json) {
+    nlohmann::json j = eval::WindowComparisonToJson(compared);
+    j["model"] = args.model;
+    j["reference"] = args.reference;
+    j["data"] = args.data;
+    j["seq"] = args.seq;
+    j["greedy"] = eval::GreedyComparisonToJson(greedy);
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    PrintComparison(args, *tok, compared, greedy);
+  }
+  return Status::Ok();
+}
+
 Status RunEval(const EvalArgs& args) {
+  if (!args.reference.empty()) return RunComparison(args);
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
                          runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
   LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(interpreter->model(), args.tokenizer));
@@ -65,13 +182,24 @@ Status RunEval(const EvalArgs& args) {
 void SetupEval(CLI::App& app, Status* result) {
   auto args = std::make_shared<EvalArgs>();
   args->data = DefaultEvalData();
-  auto* cmd = app.add_subcommand("eval", "Perplexity of a model over fixed windows of text");
+  auto* cmd = app.add_subcommand("eval", "Perplexity of a model over fixed windows of text, or its divergence from a reference");
   cmd->add_option("model", args->model, "The .tflite model")->required();
   cmd->add_option("--data", args->data, "JSONL with a \"text\" field per line (default: bundled Brown eval split)");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer (default: from the model's metadata)");
   cmd->add_option("--seq", args->seq, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--windows", args->windows, "Evaluate the first N windows (default 64, as the reference; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--reference", args->reference,
+                  "Compare against this reference: a float .tflite or a checkpoint (model dir "
+                  "or llama2.c .bin, built in memory)");
+  cmd->add_option("--prompts", args->prompts,
+                  "With --reference: greedy continuations of the first N texts (default 8; 0 = none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--prompt-tokens", args->prompt_tokens,
+                  "With --reference: prompt length in tokens, BOS included (default 32)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--gen", args->gen, "With --reference: new tokens per prompt (default 64)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunEval(*args); });
 }
