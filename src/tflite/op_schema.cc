@@ -166,9 +166,16 @@ flatbuffers::Offset<void> BuildOptions(flatbuffers::FlatBufferBuilder& fbb, grap
     case fb::BuiltinOptions_NONE:
       return 0;
     case fb::BuiltinOptions_AddOptions:
-      return fb::CreateAddOptions(fbb, ToFb(As<graph::BinaryOptions>(o).activation)).Union();
+      // pot_scale_int16 = false: int16 ADD/SUB take TFLite's general-scale path (the
+      // one liteq's runtime implements); the schema default (true) would require
+      // power-of-two scales. Float and int8 kernels ignore the field.
+      return fb::CreateAddOptions(fbb, ToFb(As<graph::BinaryOptions>(o).activation),
+                                  /*pot_scale_int16=*/false)
+          .Union();
     case fb::BuiltinOptions_SubOptions:
-      return fb::CreateSubOptions(fbb, ToFb(As<graph::BinaryOptions>(o).activation)).Union();
+      return fb::CreateSubOptions(fbb, ToFb(As<graph::BinaryOptions>(o).activation),
+                                  /*pot_scale_int16=*/false)
+          .Union();
     case fb::BuiltinOptions_MulOptions:
       return fb::CreateMulOptions(fbb, ToFb(As<graph::BinaryOptions>(o).activation)).Union();
     case fb::BuiltinOptions_DivOptions:

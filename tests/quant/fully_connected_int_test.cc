@@ -25,9 +25,9 @@ TEST(FullyConnectedInt8Test, HandComputedWithTiesAndActivation) {
   const std::vector<int32_t> bias = {6, 0};
   std::vector<int8_t> out(2);
   FullyConnectedInt8(*p, {1, 3, 2}, x, w, bias, out);
-  // Row 0: 2 - 4 + 12 + 6 = 16 -> 2 -> 0. Row 1: -8 + 0 + 4 = -4 -> -0.5 rounds away
-  // from zero to -1 -> -3.
-  EXPECT_EQ(out, (std::vector<int8_t>{0, -3}));
+  // Row 0: 2 - 4 + 12 + 6 = 16 -> 2 -> 0. Row 1: -8 + 0 + 4 = -4 -> -0.5 rounds
+  // towards +infinity (the runtime's single rounding, ApplyMultiplier) to 0 -> -2.
+  EXPECT_EQ(out, (std::vector<int8_t>{0, -2}));
   auto relu = PrepareFullyConnectedInt8({0.5f, 1}, wscale, {1.0f, -2}, FusedActivation::kRelu);
   ASSERT_TRUE(relu.ok());
   FullyConnectedInt8(*relu, {1, 3, 2}, x, w, bias, out);

@@ -25,9 +25,8 @@ TEST(QuantizeTest, RequantizeInt8ToInt8) {
   std::vector<int8_t> out(4);
   Requantize(*p, in, out);
   EXPECT_EQ(out, (std::vector<int8_t>{13, -128, 127, 3}));
-  // Scale ratio 1/3: TFLite rounds twice (the doubling high multiply rounds half up,
-  // then the right shift rounds half away from zero), so 1/3 becomes 1: the result
-  // is within one step of x / 3 but not always the nearest integer.
+  // Scale ratio 1/3: one rounding of the exact product (ApplyMultiplier), so every
+  // result is x / 3 rounded to the nearest integer (no ties for thirds).
   auto third = PrepareRequantize(IntType::kInt8, {1.0f, 0}, IntType::kInt8, {3.0f, 0});
   ASSERT_TRUE(third.ok());
   std::vector<int8_t> all(256), r(256);
@@ -35,13 +34,10 @@ TEST(QuantizeTest, RequantizeInt8ToInt8) {
   Requantize(*third, all, r);
   for (int i = 0; i < 256; ++i) {
     const int x = i - 128;
-    EXPECT_LT(std::abs(r[static_cast<size_t>(i)] - x / 3.0), 1.0) << x;
-    if (x % 3 == 0) {
-      EXPECT_EQ(r[static_cast<size_t>(i)], x / 3);
-    }
+    EXPECT_EQ(r[static_cast<size_t>(i)], static_cast<int>(std::lround(x / 3.0))) << x;
   }
-  EXPECT_EQ(r[129], 1);   // x = 1: SRDHM(1, 2/3 in Q31) = 1, then 1/2 -> 1
-  EXPECT_EQ(r[127], -1);  // x = -1: SRDHM = -1 (-0.667), then -1/2 -> -1
+  EXPECT_EQ(r[129], 0);  // x = 1: 0.333 -> 0 (double rounding gave 1)
+  EXPECT_EQ(r[127], 0);  // x = -1
 }
 
 TEST(QuantizeTest, RequantizeBetweenWidths) {

@@ -19,10 +19,12 @@ Result<std::vector<Value>> RunOp(graph::OpCode code, graph::OpOptions options,
     } else {
       in_idx.push_back(g.Input(name, v.dtype, v.shape));
     }
+    if (in_idx.back() >= 0) g.sg().tensors[in_idx.back()].quant = v.quant;
   }
   for (size_t k = 0; k < outputs.size(); ++k) {
     const std::string name = "out" + std::to_string(k);
     out_idx.push_back(g.Tensor(name, outputs[k].dtype, outputs[k].shape));
+    g.sg().tensors[out_idx.back()].quant = outputs[k].quant;
     g.Output(name, out_idx.back());
   }
   g.Op(code, in_idx, out_idx, std::move(options));

@@ -84,6 +84,7 @@ struct Value {
   Shape shape;
   std::vector<uint8_t> bytes;
   bool constant = false;
+  graph::QuantParams quant;  // of the tensor (empty: not quantized)
 
   template <typename T>
   std::vector<T> as() const {
@@ -125,7 +126,16 @@ inline Value Absent() { return Value{graph::DType::kFloat32, {}, {}, false}; }
 struct OutSpec {
   graph::DType dtype;
   Shape shape;
+  graph::QuantParams quant = {};
 };
+
+// Per-tensor quantization parameters for Value::quant / OutSpec::quant.
+inline graph::QuantParams PerTensor(float scale, int64_t zero_point) {
+  graph::QuantParams q;
+  q.scale = {scale};
+  q.zero_point = {zero_point};
+  return q;
+}
 
 // Builds a one-op model (absent inputs: a Value with dtype float32, empty shape and
 // no bytes created by Absent()), runs it once and returns the outputs. Errors from

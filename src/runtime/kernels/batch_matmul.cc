@@ -65,7 +65,9 @@ class BatchMatMulKernel : public Kernel {
 
 PrepareResult PrepareBatchMatMul(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 2, 1));
-  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt8, graph::DType::kInt16}));
+  if (ctx.input(0).dtype != graph::DType::kFloat32) return PrepareBatchMatMulInteger(ctx);
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kFloat32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   graph::BatchMatMulOptions opts;

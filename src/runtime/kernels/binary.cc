@@ -105,8 +105,10 @@ Result<std::unique_ptr<Kernel>> MakeArithmetic(const PrepareContext& ctx, graph:
 
 Result<std::unique_ptr<Kernel>> PrepareArithmetic(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 2, 1));
-  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt32}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt32,
+                                                graph::DType::kInt8, graph::DType::kInt16}));
   const graph::DType t = ctx.input(0).dtype;
+  if (t == graph::DType::kInt8 || t == graph::DType::kInt16) return PrepareArithmeticInteger(ctx);
   if (ctx.input(1).dtype != t) {
     return ctx.Error(std::string("inputs have different dtypes (") + graph::DTypeName(t) + " and " +
                      graph::DTypeName(ctx.input(1).dtype) + ")");

@@ -148,6 +148,23 @@ PrepareResult PrepareSelectV2(PrepareContext& ctx) {
       return PrepareResult(std::make_unique<SelectV2Kernel<int32_t>>(plan));
     case graph::DType::kBool:
       return PrepareResult(std::make_unique<SelectV2Kernel<uint8_t>>(plan));
+    case graph::DType::kInt8:
+    case graph::DType::kInt16: {
+      // TFLite select.cc copies quantized values: both operands and the output must
+      // share scale and zero point.
+      for (size_t i : {size_t{1}, size_t{2}}) {
+        const graph::QuantParams& q = ctx.input(i).quant;
+        const graph::QuantParams& o = ctx.output(0).quant;
+        if (q.scale != o.scale || q.zero_point != o.zero_point) {
+          return ctx.Error("input " + std::to_string(i) + " '" + ctx.input(i).name +
+                           "' has other quantization parameters than the output");
+        }
+      }
+      if (t == graph::DType::kInt8) {
+        return PrepareResult(std::make_unique<SelectV2Kernel<int8_t>>(plan));
+      }
+      return PrepareResult(std::make_unique<SelectV2Kernel<int16_t>>(plan));
+    }
     default:
       return ctx.Unsupported(std::string("SELECT_V2 of ") + graph::DTypeName(t));
   }

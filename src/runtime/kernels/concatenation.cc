@@ -71,6 +71,16 @@ PrepareResult PrepareConcatenation(PrepareContext& ctx) {
                        ShapeToString(t_i.shape) + " does not match " + ShapeToString(first) +
                        " outside axis " + std::to_string(axis));
     }
+    // TFLite concatenation.cc Prepare: int8/int16 inputs must share the output's scale
+    // and zero point ("no re-scaling needed for Int8 quantized kernel"); the quantizer
+    // propagates one set of parameters (QUANT_SPEC.md).
+    if ((t == graph::DType::kInt8 || t == graph::DType::kInt16) &&
+        (t_i.quant.scale != ctx.output(0).quant.scale ||
+         t_i.quant.zero_point != ctx.output(0).quant.zero_point)) {
+      return ctx.Error("input " + std::to_string(i) + " '" + t_i.name +
+                       "' has other quantization parameters than the output (TFLite's " +
+                       graph::DTypeName(t) + " CONCATENATION does not rescale)");
+    }
     out[axis] += t_i.shape[axis];
     chunks.push_back(static_cast<size_t>(t_i.shape[axis] * inner) * element_size);
   }

@@ -1,5 +1,6 @@
-// DEQUANTIZE (TFLite dequantize.cc): int8/int16 -> float32 with real = scale * (q - zp),
-// and float16 -> float32.
+// DEQUANTIZE (TFLite dequantize.cc): int8/int16/int4 -> float32 with
+// real = scale * (q - zp), and float16 -> float32. int4 is packed two per byte, low
+// nibble first, signed (TFLite unpacks it to int8 before the int8 path).
 //   per tensor:  float(double(scale) * (q - zp))  (reference Dequantize uses a double scale)
 //   per axis:    (q - zp[c]) * scale[c] in float  (reference PerChannelDequantize), int8 only
 // The interpreter folds a DEQUANTIZE of a constant once at Create (plan_builder.cc), so
@@ -28,6 +29,9 @@ class DequantizeKernel : public Kernel {
       case graph::DType::kInt16:
         Run(In<int16_t>(ctx, 0), out);
         break;
+      case graph::DType::kInt4:
+        Run(Int4Reader{In<uint8_t>(ctx, 0)}, out);
+        break;
       default: {  // float16
         const uint16_t* in = In<uint16_t>(ctx, 0);
         for (int64_t i = 0; i < Count(); ++i) out[i] = Fp16ToFloat(in[i]);
@@ -44,14 +48,25 @@ class DequantizeKernel : public Kernel {
     return n;
   }
 
+  // in[i] of a packed int4 tensor: the low nibble holds the even element.
+  struct Int4Reader {
+    const uint8_t* packed;
+    int32_t operator[](int64_t i) const {
+      const uint8_t byte = packed[i / 2];
+      const int nibble = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+      return nibble >= 8 ? nibble - 16 : nibble;
+    }
+  };
+
+  // T: a pointer to int8/int16 or an Int4Reader.
   template <typename T>
-  void Run(const T* in, float* out) const {
+  void Run(const T& in, float* out) const {
     const int64_t n = Count();
     if (!quant_.per_axis()) {
       const double scale = quant_.scale[0];
       const int64_t zp = quant_.zero_point.empty() ? 0 : quant_.zero_point[0];
       for (int64_t i = 0; i < n; ++i) {
-        out[i] = static_cast<float>(scale * static_cast<double>(in[i] - zp));
+        out[i] = static_cast<float>(scale * static_cast<double>(int64_t{in[i]} - zp));
       }
       return;
     }
@@ -81,8 +96,8 @@ class DequantizeKernel : public Kernel {
 
 PrepareResult PrepareDequantize(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(1, 1, 1));
-  LITEQ_RETURN_IF_ERROR(
-      ctx.CheckInputDType(0, {graph::DType::kInt8, graph::DType::kInt16, graph::DType::kFloat16}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(
+      0, {graph::DType::kInt8, graph::DType::kInt16, graph::DType::kInt4, graph::DType::kFloat16}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   const graph::Tensor& in = ctx.input(0);
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, in.shape));
@@ -96,9 +111,9 @@ PrepareResult PrepareDequantize(PrepareContext& ctx) {
                        std::to_string(q.zero_point.size()) + " zero points");
     }
     if (q.per_axis()) {
-      if (in.dtype != graph::DType::kInt8) {
+      if (in.dtype == graph::DType::kInt16) {
         return ctx.Unsupported(what + "is per-axis " + graph::DTypeName(in.dtype) +
-                               " (per-axis DEQUANTIZE takes int8, as TFLite's)");
+                               " (per-axis DEQUANTIZE takes int8 or int4, as TFLite's)");
       }
       const int32_t axis = q.quantized_dimension;
       if (axis < 0 || static_cast<size_t>(axis) >= in.shape.size() ||
@@ -115,7 +130,7 @@ PrepareResult PrepareDequantize(PrepareContext& ctx) {
                          " (must be positive and finite)");
       }
     }
-    const int64_t limit = in.dtype == graph::DType::kInt8 ? 255 : 65535;
+    const int64_t limit = in.dtype == graph::DType::kInt16 ? 65535 : 255;
     for (int64_t zp : q.zero_point) {
       if (zp < -limit || zp > limit) {
         return ctx.Error(what + "has zero point " + std::to_string(zp) + " outside its type");

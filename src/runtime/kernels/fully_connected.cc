@@ -62,8 +62,10 @@ PrepareResult PrepareFullyConnected(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 3, 1));
   graph::FullyConnectedOptions opts;
   if (const auto* o = std::get_if<graph::FullyConnectedOptions>(&ctx.op().options)) opts = *o;
-  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
-  // Quantized weights (int8/int4) get their own kernels with the quantizer.
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt8, graph::DType::kInt16}));
+  if (ctx.input(0).dtype != graph::DType::kFloat32) return PrepareFullyConnectedInteger(ctx, opts);
+  if (ctx.input(1).dtype == graph::DType::kInt8) return PrepareFullyConnectedHybrid(ctx, opts);
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kFloat32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   LITEQ_RETURN_IF_ERROR(CheckActivation(ctx, opts.activation, graph::DType::kFloat32));

@@ -102,6 +102,11 @@ PrepareResult PrepareEmbeddingLookup(PrepareContext& ctx) {
   // Inputs are (ids, table), the reverse of GATHER.
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kInt32}));
   const graph::Tensor& table = ctx.input(1);
+  const bool quantized_table =
+      table.dtype == graph::DType::kInt8 || table.dtype == graph::DType::kInt4;
+  if (quantized_table && ctx.output(0).dtype == graph::DType::kFloat32) {
+    return PrepareEmbeddingLookupHybrid(ctx);
+  }
   const size_t element_size = graph::DTypeSize(table.dtype);
   if (element_size == 0)
     return ctx.Unsupported(std::string("lookup in a ") + graph::DTypeName(table.dtype) + " table");

@@ -2,7 +2,9 @@
 #ifndef LITEQ_RUNTIME_KERNELS_KERNELS_H_
 #define LITEQ_RUNTIME_KERNELS_KERNELS_H_
 
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "runtime/kernels/kernel.h"
 
@@ -30,6 +32,23 @@ PrepareResult PrepareEmbeddingLookup(PrepareContext& ctx);     // gather.cc
 PrepareResult PrepareDynamicUpdateSlice(PrepareContext& ctx);  // dynamic_update_slice.cc
 PrepareResult PrepareCast(PrepareContext& ctx);                // cast.cc
 PrepareResult PrepareDequantize(PrepareContext& ctx);          // dequantize.cc
+PrepareResult PrepareQuantize(PrepareContext& ctx);            // quantize.cc
+
+// Integer and hybrid variants, chosen by the float Prepare functions from the dtypes.
+// fully_connected_quantized.cc: int8/int16 input with int8 weights; float input with
+// int8 weights (hybrid).
+PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
+                                           const graph::FullyConnectedOptions& opts);
+PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
+                                          const graph::FullyConnectedOptions& opts);
+PrepareResult PrepareBatchMatMulInteger(PrepareContext& ctx);  // batch_matmul_quantized.cc
+PrepareResult PrepareArithmeticInteger(PrepareContext& ctx);   // binary_quantized.cc
+PrepareResult PrepareSoftmaxInteger(PrepareContext& ctx);      // softmax_quantized.cc
+PrepareResult PrepareUnaryInteger(PrepareContext& ctx);        // unary_quantized.cc
+// mean_quantized.cc: `reduced` flags the input dimensions, output_shape is inferred.
+PrepareResult PrepareMeanInteger(PrepareContext& ctx, const std::vector<bool>& reduced,
+                                 const std::vector<int32_t>& output_shape);
+PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx);  // gather_quantized.cc
 
 }  // namespace liteq::runtime
 

@@ -124,7 +124,8 @@ PrepareResult PrepareReduce(PrepareContext& ctx) {
                           : ctx.op().code == graph::OpCode::kSum ? ReduceKind::kSum
                                                                  : ReduceKind::kMax;
   if (kind == ReduceKind::kMean) {
-    LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
+    LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(
+        0, {graph::DType::kFloat32, graph::DType::kInt8, graph::DType::kInt16}));
   } else {
     LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt32}));
   }
@@ -152,6 +153,9 @@ PrepareResult PrepareReduce(PrepareContext& ctx) {
     } else if (keep_dims) {
       out.push_back(1);
     }
+  }
+  if (t == graph::DType::kInt8 || t == graph::DType::kInt16) {
+    return PrepareMeanInteger(ctx, reduced, out);
   }
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
   const int64_t out_count = NumElements(out);

@@ -67,10 +67,10 @@ PrepareFn FindPrepareFn(graph::OpCode code) {
       return PrepareDynamicUpdateSlice;
     case OpCode::kCast:
       return PrepareCast;
-    // Quantized data-type ops arrive with the quantized kernels.
     case OpCode::kDequantize:
       return PrepareDequantize;
     case OpCode::kQuantize:
+      return PrepareQuantize;
     case OpCode::kPad:
       return nullptr;
   }

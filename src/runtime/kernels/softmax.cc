@@ -39,7 +39,9 @@ class SoftmaxKernel : public Kernel {
 
 PrepareResult PrepareSoftmax(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(1, 1, 1));
-  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckInputDType(0, {graph::DType::kFloat32, graph::DType::kInt8, graph::DType::kInt16}));
+  if (ctx.input(0).dtype != graph::DType::kFloat32) return PrepareSoftmaxInteger(ctx);
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   const Shape& shape = ctx.input(0).shape;
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, shape));

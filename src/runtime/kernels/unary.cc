@@ -1,5 +1,5 @@
 // Elementwise unary ops: NEG, ABS (float32/int32); EXP, SQRT, RSQRT, SQUARE, SIN, COS,
-// TANH, LOGISTIC, GELU, RELU (float32).
+// TANH, LOGISTIC, GELU, RELU (float32). Quantized inputs go to unary_quantized.cc.
 #include <cmath>
 #include <cstdint>
 
@@ -92,6 +92,8 @@ PrepareResult PrepareUnary(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(1, 1, 1));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, ctx.input(0).dtype));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, ctx.input(0).shape));
+  const graph::DType t = ctx.input(0).dtype;
+  if (t == graph::DType::kInt8 || t == graph::DType::kInt16) return PrepareUnaryInteger(ctx);
   const int64_t n = NumElements(ctx.input(0).shape);
   using graph::OpCode;
   switch (ctx.op().code) {

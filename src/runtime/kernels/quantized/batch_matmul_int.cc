@@ -1,18 +1,30 @@
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
+
+#include "runtime/kernels/quantized/elementwise_int.h"
 
 namespace liteq::runtime::quantized {
 
-Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
-    quant::QuantParams lhs, std::span<const int64_t> lhs_shape, quant::QuantParams rhs,
-    std::span<const int64_t> rhs_shape, quant::QuantParams output, bool adj_x, bool adj_y) {
+namespace {
+
+Result<BatchMatMulInt8Params> PrepareBatchMatMul(IntType type, quant::QuantParams lhs,
+                                                 std::span<const int64_t> lhs_shape,
+                                                 quant::QuantParams rhs,
+                                                 std::span<const int64_t> rhs_shape,
+                                                 quant::QuantParams output, bool adj_x,
+                                                 bool adj_y) {
   LITEQ_RETURN_IF_ERROR(CheckScale(lhs.scale, "BATCH_MATMUL lhs"));
   LITEQ_RETURN_IF_ERROR(CheckScale(rhs.scale, "BATCH_MATMUL rhs"));
   LITEQ_RETURN_IF_ERROR(CheckScale(output.scale, "BATCH_MATMUL output"));
-  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(lhs.zero_point, -128, 127, "BATCH_MATMUL lhs"));
-  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(rhs.zero_point, -128, 127, "BATCH_MATMUL rhs"));
-  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(output.zero_point, -128, 127, "BATCH_MATMUL output"));
+  // int16 operands are symmetric (TFLite batch_matmul.cc checks zero point 0).
+  const int32_t zmin = type == IntType::kInt8 ? -128 : 0;
+  const int32_t zmax = type == IntType::kInt8 ? 127 : 0;
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(lhs.zero_point, zmin, zmax, "BATCH_MATMUL lhs"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(rhs.zero_point, zmin, zmax, "BATCH_MATMUL rhs"));
+  LITEQ_RETURN_IF_ERROR(CheckZeroPoint(output.zero_point, zmin, zmax, "BATCH_MATMUL output"));
   if (lhs_shape.size() < 2 || rhs_shape.size() < 2) {
     return InvalidArgumentError("BATCH_MATMUL operands need rank >= 2");
   }
@@ -39,12 +51,15 @@ Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
   p.adj_y = adj_y;
   const double real = static_cast<double>(lhs.scale) * static_cast<double>(rhs.scale) /
                       static_cast<double>(output.scale);
-  LITEQ_ASSIGN_OR_RETURN(p.multiplier, PrepareMultiplier(real, 30, "BATCH_MATMUL"));
+  // The int64 MultiplyByQuantizedMultiplier of the 16-bit path takes shifts <= 7.
+  LITEQ_ASSIGN_OR_RETURN(p.multiplier,
+                         PrepareMultiplier(real, type == IntType::kInt8 ? 30 : 7, "BATCH_MATMUL"));
   return p;
 }
 
-void BatchMatMulInt8(const BatchMatMulInt8Params& p, std::span<const int8_t> lhs,
-                     std::span<const int8_t> rhs, std::span<int8_t> output) {
+template <typename T>
+void BatchMatMulImpl(const BatchMatMulInt8Params& p, std::span<const T> lhs, std::span<const T> rhs,
+                     std::span<T> output) {
   const int64_t lhs_matrix = p.rows * p.depth;
   const int64_t rhs_matrix = p.depth * p.cols;
   const int64_t out_matrix = p.rows * p.cols;
@@ -52,26 +67,59 @@ void BatchMatMulInt8(const BatchMatMulInt8Params& p, std::span<const int8_t> lhs
   LITEQ_CHECK(rhs.size() == static_cast<size_t>(p.batches.input2_size * rhs_matrix));
   LITEQ_CHECK(output.size() == static_cast<size_t>(p.batches.output_size * out_matrix));
   ForEachBroadcastIndex(p.batches, [&](int64_t bl, int64_t br, int64_t bo) {
-    const int8_t* a = lhs.data() + bl * lhs_matrix;
-    const int8_t* b = rhs.data() + br * rhs_matrix;
-    int8_t* y = output.data() + bo * out_matrix;
+    const T* a = lhs.data() + bl * lhs_matrix;
+    const T* b = rhs.data() + br * rhs_matrix;
+    T* y = output.data() + bo * out_matrix;
     for (int64_t m = 0; m < p.rows; ++m) {
       for (int64_t n = 0; n < p.cols; ++n) {
         int64_t sum = 0;
         for (int64_t k = 0; k < p.depth; ++k) {
           const int32_t av = a[p.adj_x ? k * p.rows + m : m * p.depth + k];
           const int32_t bv = b[p.adj_y ? n * p.depth + k : k * p.cols + n];
-          sum += (av + p.lhs_offset) * (bv + p.rhs_offset);
+          sum += int64_t{av + p.lhs_offset} * (bv + p.rhs_offset);
         }
-        // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
-        const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
-        const int32_t out =
-            quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier, p.multiplier.shift) +
-            p.output_offset;
-        y[m * p.cols + n] = static_cast<int8_t>(std::clamp(out, -128, 127));
+        // LiteRT runs BATCH_MATMUL in TFLite's kernel, built with double rounding:
+        // measured, tests/e2e/litert_int_conformance_test.cc.
+        int32_t out;
+        if constexpr (std::is_same_v<T, int8_t>) {
+          // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
+          const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
+          out = quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier,
+                                                     p.multiplier.shift);
+        } else {
+          out = quant::MultiplyByQuantizedMultiplier(sum, p.multiplier.multiplier,
+                                                     p.multiplier.shift);
+        }
+        out += p.output_offset;
+        y[m * p.cols + n] = static_cast<T>(
+            std::clamp<int32_t>(out, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
       }
     }
   });
+}
+
+}  // namespace
+
+Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
+    quant::QuantParams lhs, std::span<const int64_t> lhs_shape, quant::QuantParams rhs,
+    std::span<const int64_t> rhs_shape, quant::QuantParams output, bool adj_x, bool adj_y) {
+  return PrepareBatchMatMul(IntType::kInt8, lhs, lhs_shape, rhs, rhs_shape, output, adj_x, adj_y);
+}
+
+Result<BatchMatMulInt8Params> PrepareBatchMatMulInt16(
+    quant::QuantParams lhs, std::span<const int64_t> lhs_shape, quant::QuantParams rhs,
+    std::span<const int64_t> rhs_shape, quant::QuantParams output, bool adj_x, bool adj_y) {
+  return PrepareBatchMatMul(IntType::kInt16, lhs, lhs_shape, rhs, rhs_shape, output, adj_x, adj_y);
+}
+
+void BatchMatMulInt8(const BatchMatMulInt8Params& p, std::span<const int8_t> lhs,
+                     std::span<const int8_t> rhs, std::span<int8_t> output) {
+  BatchMatMulImpl(p, lhs, rhs, output);
+}
+
+void BatchMatMulInt16(const BatchMatMulInt8Params& p, std::span<const int16_t> lhs,
+                      std::span<const int16_t> rhs, std::span<int16_t> output) {
+  BatchMatMulImpl(p, lhs, rhs, output);
 }
 
 }  // namespace liteq::runtime::quantized

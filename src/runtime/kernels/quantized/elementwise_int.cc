@@ -48,14 +48,11 @@ void AddSub(const AddSubParams& p, const BroadcastPlan& plan, std::span<const T>
   ForEachBroadcastIndex(plan, [&](int64_t i1, int64_t i2, int64_t o) {
     const int32_t a = (p.input1_offset + input1[static_cast<size_t>(i1)]) * (1 << p.left_shift);
     const int32_t b = (p.input2_offset + input2[static_cast<size_t>(i2)]) * (1 << p.left_shift);
-    const int32_t sa = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(a, p.input1.multiplier,
-                                                                             p.input1.shift);
-    const int32_t sb = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(b, p.input2.multiplier,
-                                                                             p.input2.shift);
+    // (SmallerThanOneExp equals MultiplyByQuantizedMultiplier for shifts <= 0.)
+    const int32_t sa = ApplyMultiplier(a, p.input1, p.single_rounding);
+    const int32_t sb = ApplyMultiplier(b, p.input2, p.single_rounding);
     const int32_t raw = p.subtract ? sa - sb : sa + sb;
-    const int32_t out = quant::MultiplyByQuantizedMultiplierSmallerThanOneExp(
-                            raw, p.output.multiplier, p.output.shift) +
-                        p.output_offset;
+    const int32_t out = ApplyMultiplier(raw, p.output, p.single_rounding) + p.output_offset;
     output[static_cast<size_t>(o)] =
         static_cast<T>(std::clamp(out, p.activation.min, p.activation.max));
   });
@@ -70,9 +67,7 @@ void Mul(const MulParams& p, const BroadcastPlan& plan, std::span<const T> input
   ForEachBroadcastIndex(plan, [&](int64_t i1, int64_t i2, int64_t o) {
     const int32_t a = p.input1_offset + input1[static_cast<size_t>(i1)];
     const int32_t b = p.input2_offset + input2[static_cast<size_t>(i2)];
-    const int32_t out =
-        quant::MultiplyByQuantizedMultiplier(a * b, p.output.multiplier, p.output.shift) +
-        p.output_offset;
+    const int32_t out = ApplyMultiplier(a * b, p.output, p.single_rounding) + p.output_offset;
     output[static_cast<size_t>(o)] =
         static_cast<T>(std::clamp(out, p.activation.min, p.activation.max));
   });
@@ -92,6 +87,7 @@ Result<AddSubParams> PrepareAddSub(IntType type, quant::QuantParams input1,
   p.output_offset = output.zero_point;
   // 255 << 20 and 65535 << 15 both leave the sum of two operands inside int32.
   p.left_shift = type == IntType::kInt8 ? 20 : 15;
+  p.single_rounding = type == IntType::kInt8;
   // As TFLite: the max and the doubling happen in float, the divisions in double,
   // and (1 << left_shift) * output_scale is a float product.
   const double twice_max = 2.0f * std::max(input1.scale, input2.scale);
@@ -115,6 +111,7 @@ Result<MulParams> PrepareMul(IntType type, quant::QuantParams input1, quant::Qua
   const double real = static_cast<double>(input1.scale) * static_cast<double>(input2.scale) /
                       static_cast<double>(output.scale);
   LITEQ_ASSIGN_OR_RETURN(p.output, PrepareMultiplier(real, 30, "MUL output"));
+  p.single_rounding = type == IntType::kInt8;
   const Limits l = LimitsOf(type);
   p.activation = QuantizedActivationRange(activation, output, l.min, l.max);
   return p;

@@ -5,10 +5,13 @@
 // 2 * max(s1, s2) after a left shift (20 bits for int8, 15 for int16 — TFLite's
 // general_scale_int16 path, selected when AddOptions/SubOptions.pot_scale_int16 is
 // false, which liteq's writer must set), then
-//   a' = MBQMSmallerThanOneExp((a - zp1) << left_shift, m1, s1)   (same for b)
-//   out = MBQMSmallerThanOneExp(a' +/- b', m_out, s_out) + zp_out, clamped
-// MUL: out = MBQM((a - zp1) * (b - zp2), m, shift) + zp_out with
+//   a' = R((a - zp1) << left_shift, m1, s1)   (same for b)
+//   out = R(a' +/- b', m_out, s_out) + zp_out, clamped
+// MUL: out = R((a - zp1) * (b - zp2), m, shift) + zp_out with
 //   m, shift = QuantizeMultiplier(double(s1) * double(s2) / double(s_out)).
+// R rounds once for int8 (ApplyMultiplier, quantized_common.h: what LiteRT's XNNPACK
+// delegate gives on ties) and twice for int16 (TFLite's MultiplyByQuantizedMultiplier
+// / ...SmallerThanOneExp, the kernels LiteRT runs for int16).
 // int16 requires zero points 0 (TFLite checks this for int16 ADD/SUB/MUL).
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_ELEMENTWISE_INT_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_ELEMENTWISE_INT_H_
@@ -33,6 +36,7 @@ struct AddSubParams {
   quant::QuantizedMultiplier input2;
   quant::QuantizedMultiplier output;
   ActivationRange activation;
+  bool single_rounding = true;  // int8 (XNNPACK in LiteRT); int16: TFLite's double
 };
 
 struct MulParams {
@@ -41,6 +45,7 @@ struct MulParams {
   int32_t output_offset = 0;
   quant::QuantizedMultiplier output;
   ActivationRange activation;
+  bool single_rounding = true;  // as AddSubParams
 };
 
 Result<AddSubParams> PrepareAddSub(IntType type, quant::QuantParams input1,

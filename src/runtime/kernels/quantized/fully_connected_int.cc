@@ -58,8 +58,7 @@ Result<FullyConnectedIntParams> PrepareFullyConnected16x8(quant::QuantParams inp
   if (input.zero_point != 0 || output.zero_point != 0) {
     return InvalidArgumentError("16x8 FULLY_CONNECTED needs zero points 0 (symmetric int16)");
   }
-  // The int64 MultiplyByQuantizedMultiplier supports shifts up to 7.
-  return Prepare(input, weight_scales, output, activation, -32768, 32767, 7);
+  return Prepare(input, weight_scales, output, activation, -32768, 32767, 30);
 }
 
 void FullyConnectedInt8(const FullyConnectedIntParams& params, const FullyConnectedShape& shape,
@@ -80,7 +79,7 @@ void FullyConnectedInt8(const FullyConnectedIntParams& params, const FullyConnec
       if (!bias.empty()) sum += bias[static_cast<size_t>(c)];
       const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
       const quant::QuantizedMultiplier& m = params.multipliers[per_channel ? c : 0];
-      int32_t out = quant::MultiplyByQuantizedMultiplier(acc, m.multiplier, m.shift);
+      int32_t out = ApplyMultiplier(acc, m);
       out += params.output_offset;
       out = std::clamp(out, params.activation.min, params.activation.max);
       output[static_cast<size_t>(b * shape.out_channels + c)] = static_cast<int8_t>(out);
@@ -103,7 +102,7 @@ void FullyConnected16x8(const FullyConnectedIntParams& params, const FullyConnec
       }
       if (!bias.empty()) acc += bias[static_cast<size_t>(c)];
       const quant::QuantizedMultiplier& m = params.multipliers[per_channel ? c : 0];
-      int32_t out = quant::MultiplyByQuantizedMultiplier(acc, m.multiplier, m.shift);
+      int32_t out = ApplyMultiplier(acc, m);
       out = std::clamp(out, params.activation.min, params.activation.max);
       output[static_cast<size_t>(b * shape.out_channels + c)] = static_cast<int16_t>(out);
     }

@@ -1,9 +1,10 @@
 // FULLY_CONNECTED with integer activations (TFLite reference_integer_ops
 // FullyConnected / FullyConnectedPerChannel):
 //   int8:  acc = sum((x + input_offset) * w) + bias           (int32)
-//          out = clamp(MultiplyByQuantizedMultiplier(acc, m[c], shift[c]) + output_zp)
+//          out = clamp(ApplyMultiplier(acc, m[c], shift[c]) + output_zp)
 //   16x8:  acc = sum(x * w) + bias                            (int64; zero points 0)
-//          out = clamp(MultiplyByQuantizedMultiplier(int64 acc, m[c], shift[c]))
+//          out = clamp(ApplyMultiplier(int64 acc, m[c], shift[c]))
+// (ApplyMultiplier: quantized_common.h, the runtime's single rounding.)
 // with m[c], shift[c] = QuantizeMultiplier(double(s_in) * double(s_w[c]) / double(s_out)).
 // Layouts: input [batches, depth], weights [out_channels, depth] (zero point 0),
 // bias [out_channels] (may be empty), output [batches, out_channels].

@@ -5,6 +5,8 @@
 #include <limits>
 #include <numbers>
 
+#include "runtime/kernels/quantized/rsqrt_int.h"
+
 namespace liteq::runtime::quantized {
 namespace {
 
@@ -84,9 +86,13 @@ Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
     case LutFunction::kGeluApproximate:
       PopulateInt8Lut(input, output, GeluApproximate, lut);
       break;
-    case LutFunction::kRsqrt:
-      PopulateInt8Lut(input, output, Rsqrt, lut);
+    case LutFunction::kRsqrt: {
+      // TFLite's integer algorithm, tabulated (rsqrt_int.h); inputs below the zero
+      // point have no value (the runtime's RSQRT rejects them at Eval).
+      LITEQ_ASSIGN_OR_RETURN(RsqrtInt8Table table, PrepareRsqrtInt8(input, output));
+      lut = table.values;
       break;
+    }
   }
   return lut;
 }

@@ -5,10 +5,8 @@
 //     lut[uint8(q)] = clamp((int)(round(f(s_in * (q - zp_in)) * (1 / s_out)) + zp_out))
 // with the float arithmetic in that order.
 //
-// RSQRT is provided the same way (QUANT_SPEC lists it among the LUT ops), but note
-// TFLite's int8 RSQRT kernel (elementwise.cc) computes 1/sqrt with integer
-// arithmetic per element instead, so its results may differ by one step from this
-// table.
+// RSQRT is tabulated too, but from TFLite's integer algorithm (elementwise.cc
+// RsqrtEvalQuantized, see rsqrt_int.h), not from the float function.
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_LUT_INT_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_LUT_INT_H_
 

@@ -70,9 +70,7 @@ void MeanInt8(const MeanInt8Params& p, std::span<const int8_t> input, std::span<
   for (size_t o = 0; o < sums.size(); ++o) {
     const auto centered =
         static_cast<int32_t>(sums[o] - static_cast<int64_t>(p.input_zero_point) * p.reduced_count);
-    const int32_t q = quant::MultiplyByQuantizedMultiplier(centered, p.multiplier.multiplier,
-                                                           p.multiplier.shift) +
-                      p.output_zero_point;
+    const int32_t q = ApplyMultiplier(centered, p.multiplier) + p.output_zero_point;
     output[o] = static_cast<int8_t>(std::clamp(q, -128, 127));
   }
 }

@@ -2,7 +2,7 @@
 // optimized_ops::QuantizedMeanOrSum — the path the builtin runtime takes):
 //   m, shift = QuantizeMultiplier(double(s_in) / double(s_out))
 //   k = min(floor(log2 n), 32, 31 + shift);  m' = (m << k) / n;  shift' = shift - k
-//   out = clamp(MBQM(sum(q) - zp_in * n, m', shift') + zp_out)
+//   out = clamp(ApplyMultiplier(sum(q) - zp_in * n, m', shift') + zp_out)
 // where n is the number of reduced elements. (reference_ops::QuantizedMeanOrSum,
 // used by the kReference kernel, does the division in float instead.)
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_MEAN_INT_H_

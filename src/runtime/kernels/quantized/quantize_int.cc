@@ -18,9 +18,8 @@ void RequantizeImpl(const RequantizeParams& p, std::span<const In> input, std::s
               p.output_max <= std::numeric_limits<Out>::max());
   for (size_t i = 0; i < input.size(); ++i) {
     const int32_t centered = static_cast<int32_t>(input[i]) - p.input_zero_point;
-    const int32_t q = quant::MultiplyByQuantizedMultiplier(centered, p.multiplier.multiplier,
-                                                           p.multiplier.shift) +
-                      p.output_zero_point;
+    const int32_t q =
+        ApplyMultiplier(centered, p.multiplier, p.single_rounding) + p.output_zero_point;
     output[i] = static_cast<Out>(std::clamp(q, p.output_min, p.output_max));
   }
 }
@@ -52,6 +51,7 @@ Result<RequantizeParams> PrepareRequantize(IntType input_type, quant::QuantParam
   p.input_zero_point = input.zero_point;
   p.output_zero_point = output.zero_point;
   Limits(output_type, &p.output_min, &p.output_max);
+  p.single_rounding = input_type == IntType::kInt8 && output_type == IntType::kInt8;
   const double real = static_cast<double>(input.scale) / static_cast<double>(output.scale);
   LITEQ_ASSIGN_OR_RETURN(p.multiplier, PrepareMultiplier(real, 30, "QUANTIZE"));
   return p;

@@ -1,7 +1,7 @@
 // QUANTIZE and DEQUANTIZE (TFLite quantize.cc / dequantize.cc, reference
 // AffineQuantize / Requantize / Dequantize / PerChannelDequantize).
 //   float -> int:  q = clamp(round(x / scale) + zp)   (division in float, std::round)
-//   int -> int:    q = clamp(MBQM(x - zp_in, m, shift) + zp_out),
+//   int -> int:    q = clamp(R(x - zp_in, m, shift) + zp_out), R as RequantizeParams says,
 //                  m, shift = QuantizeMultiplier(double(s_in) / double(s_out))
 //   int -> float:  float(double(scale) * (q - zp))    per tensor
 //                  (q - zp[c]) * scale[c] in float     per channel (along `axis`)
@@ -28,6 +28,9 @@ struct RequantizeParams {
   quant::QuantizedMultiplier multiplier;
   int32_t output_min = -128;
   int32_t output_max = 127;
+  // int8 -> int8 runs in XNNPACK under LiteRT (single rounding, ApplyMultiplier);
+  // the int16 conversions in TFLite's Requantize (double rounding).
+  bool single_rounding = true;
 };
 Result<RequantizeParams> PrepareRequantize(IntType input_type, quant::QuantParams input,
                                            IntType output_type, quant::QuantParams output);

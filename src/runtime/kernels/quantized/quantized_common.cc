@@ -68,6 +68,24 @@ Status CheckZeroPoint(int32_t zero_point, int32_t qmin, int32_t qmax, const std:
   return Status::Ok();
 }
 
+int32_t ApplyMultiplier(int64_t x, quant::QuantizedMultiplier m) {
+  LITEQ_CHECK(m.shift >= -31 && m.shift <= 30);
+  const int total_shift = 31 - m.shift;  // in [1, 62]
+  const __int128 rounded =
+      static_cast<__int128>(x) * m.multiplier + (static_cast<__int128>(1) << (total_shift - 1));
+  const __int128 result = rounded >> total_shift;  // arithmetic shift: floor
+  constexpr int32_t kMin = std::numeric_limits<int32_t>::min();
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  if (result < kMin) return kMin;
+  if (result > kMax) return kMax;
+  return static_cast<int32_t>(result);
+}
+
+int32_t ApplyMultiplier(int32_t x, quant::QuantizedMultiplier m, bool single) {
+  return single ? ApplyMultiplier(int64_t{x}, m)
+                : quant::MultiplyByQuantizedMultiplier(x, m.multiplier, m.shift);
+}
+
 Result<quant::QuantizedMultiplier> PrepareMultiplier(double real, int max_shift,
                                                      const std::string& what) {
   if (!std::isfinite(real) || real < 0) {

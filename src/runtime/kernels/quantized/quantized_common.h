@@ -34,6 +34,30 @@ Status CheckScale(float scale, const std::string& what);
 // InvalidArgument unless zero_point is in [qmin, qmax].
 Status CheckZeroPoint(int32_t zero_point, int32_t qmin, int32_t qmax, const std::string& what);
 
+// x * real for a multiplier from QuantizeMultiplier with ONE rounding of the exact
+// product, the full 31-bit multiplier also for int64 accumulators:
+//   (x * multiplier + 2^(30 - shift)) >> (31 - shift)      (ties towards +infinity)
+// This is ruy's MultiplyByQuantizedMultiplier (TFLite's optimized FULLY_CONNECTED
+// runs on ruy) and matches XNNPACK's integer requantization on ties. LiteRT
+// (@litertjs/core, TFLite built with gemmlowp double rounding plus the XNNPACK
+// delegate) was measured op by op in tests/e2e/litert_int_conformance_test.cc:
+//   - FULLY_CONNECTED 16x8 matches only this (the 16-bit reduced multiplier of
+//     TFLite's int64 MultiplyByQuantizedMultiplier misses ~10% of outputs);
+//   - int8 FULLY_CONNECTED, ADD, requantization (XNNPACK) round exact ties like this
+//     (-1.5 -> -1, 0.25 -> 0), not like double rounding;
+//   - BATCH_MATMUL and the int16 ops run TFLite's double rounding instead
+//     (quant::MultiplyByQuantizedMultiplier).
+// The product is formed in 128 bits, so no input overflows; a result outside int32
+// (impossible for validated multipliers and real accumulators) saturates.
+// shift in [-31, 30].
+int32_t ApplyMultiplier(int64_t x, quant::QuantizedMultiplier m);
+
+// x * real by the rounding `single` selects: ApplyMultiplier (true) or TFLite's
+// default-build double rounding, quant::MultiplyByQuantizedMultiplier (false). Which
+// one an op uses follows what LiteRT runs for it: XNNPACK for int8 ADD/SUB/MUL and
+// int8 requantization, TFLite's kernels (double rounding) for the int16 ones.
+int32_t ApplyMultiplier(int32_t x, quant::QuantizedMultiplier m, bool single);
+
 // QuantizeMultiplier(real) with the shift range the integer kernels can apply
 // ([-31, max_shift]); an out-of-range multiplier is an InvalidArgument naming `what`.
 Result<quant::QuantizedMultiplier> PrepareMultiplier(double real, int max_shift,

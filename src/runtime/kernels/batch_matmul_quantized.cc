@@ -1,0 +1,61 @@
+// BATCH_MATMUL int8 x int8 -> int8 and int16 x int16 -> int16, per-tensor parameters
+// (QUANT_SPEC.md), with adj_x / adj_y and broadcast batch dimensions like the float
+// kernel. Arithmetic: runtime/kernels/quantized/batch_matmul_int.
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/batch_matmul_int.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+template <typename T>
+class BatchMatMulIntKernel : public Kernel {
+ public:
+  explicit BatchMatMulIntKernel(quantized::BatchMatMulInt8Params p) : p_(std::move(p)) {}
+  Status Eval(const EvalContext& ctx) override {
+    const auto lhs_n = static_cast<size_t>(p_.batches.input1_size * p_.rows * p_.depth);
+    const auto rhs_n = static_cast<size_t>(p_.batches.input2_size * p_.depth * p_.cols);
+    const auto out_n = static_cast<size_t>(p_.batches.output_size * p_.rows * p_.cols);
+    std::span<const T> lhs(this->template In<T>(ctx, 0), lhs_n);
+    std::span<const T> rhs(this->template In<T>(ctx, 1), rhs_n);
+    std::span<T> out(this->template Out<T>(ctx, 0), out_n);
+    if constexpr (std::is_same_v<T, int8_t>) {
+      quantized::BatchMatMulInt8(p_, lhs, rhs, out);
+    } else {
+      quantized::BatchMatMulInt16(p_, lhs, rhs, out);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  quantized::BatchMatMulInt8Params p_;
+};
+
+}  // namespace
+
+PrepareResult PrepareBatchMatMulInteger(PrepareContext& ctx) {
+  const graph::DType t = ctx.input(0).dtype;
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {t}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, t));
+  graph::BatchMatMulOptions opts;
+  if (const auto* o = std::get_if<graph::BatchMatMulOptions>(&ctx.op().options)) opts = *o;
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams lhs_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams rhs_q, InputParams(ctx, 1));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  const std::vector<int64_t> lhs = Dims64(ctx.input(0).shape), rhs = Dims64(ctx.input(1).shape);
+  Result<quantized::BatchMatMulInt8Params> p =
+      t == graph::DType::kInt8
+          ? quantized::PrepareBatchMatMulInt8(lhs_q, lhs, rhs_q, rhs, out_q, opts.adj_x, opts.adj_y)
+          : quantized::PrepareBatchMatMulInt16(lhs_q, lhs, rhs_q, rhs, out_q, opts.adj_x,
+                                               opts.adj_y);
+  if (!p.ok()) return WithOpLabel(ctx, p.status());
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckOutputShape(0, Shape(p->output_shape.begin(), p->output_shape.end())));
+  if (t == graph::DType::kInt8) {
+    return PrepareResult(std::make_unique<BatchMatMulIntKernel<int8_t>>(std::move(*p)));
+  }
+  return PrepareResult(std::make_unique<BatchMatMulIntKernel<int16_t>>(std::move(*p)));
+}
+
+}  // namespace liteq::runtime

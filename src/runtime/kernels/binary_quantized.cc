@@ -1,0 +1,84 @@
+// ADD, SUB and MUL on int8 / int16 tensors with broadcasting (TFLite add.cc, sub.cc,
+// mul.cc; the arithmetic is runtime/kernels/quantized/elementwise_int). int16 ADD/SUB
+// use TFLite's general-scale path (pot_scale_int16 = false, which liteq's writer sets).
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/elementwise_int.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+template <typename T, bool kMul>
+class ArithmeticIntKernel : public Kernel {
+ public:
+  using Params = std::conditional_t<kMul, quantized::MulParams, quantized::AddSubParams>;
+  ArithmeticIntKernel(Params params, quantized::BroadcastPlan plan)
+      : params_(params), plan_(std::move(plan)) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    std::span<const T> a(this->template In<T>(ctx, 0), static_cast<size_t>(plan_.input1_size));
+    std::span<const T> b(this->template In<T>(ctx, 1), static_cast<size_t>(plan_.input2_size));
+    std::span<T> out(this->template Out<T>(ctx, 0), static_cast<size_t>(plan_.output_size));
+    if constexpr (kMul && std::is_same_v<T, int8_t>) {
+      quantized::MulInt8(params_, plan_, a, b, out);
+    } else if constexpr (kMul) {
+      quantized::MulInt16(params_, plan_, a, b, out);
+    } else if constexpr (std::is_same_v<T, int8_t>) {
+      quantized::AddSubInt8(params_, plan_, a, b, out);
+    } else {
+      quantized::AddSubInt16(params_, plan_, a, b, out);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Params params_;
+  quantized::BroadcastPlan plan_;
+};
+
+template <bool kMul, typename Params>
+PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan plan) {
+  if (t == graph::DType::kInt8) {
+    return PrepareResult(
+        std::make_unique<ArithmeticIntKernel<int8_t, kMul>>(params, std::move(plan)));
+  }
+  return PrepareResult(
+      std::make_unique<ArithmeticIntKernel<int16_t, kMul>>(params, std::move(plan)));
+}
+
+}  // namespace
+
+PrepareResult PrepareArithmeticInteger(PrepareContext& ctx) {
+  const graph::DType t = ctx.input(0).dtype;
+  const graph::OpCode code = ctx.op().code;
+  if (code != graph::OpCode::kAdd && code != graph::OpCode::kSub && code != graph::OpCode::kMul) {
+    return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) + " kernel for this op");
+  }
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {t}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, t));
+  graph::Activation act = graph::Activation::kNone;
+  if (const auto* opts = std::get_if<graph::BinaryOptions>(&ctx.op().options)) {
+    act = opts->activation;
+  }
+  LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation fused, ToFusedActivation(ctx, act));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams a_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams b_q, InputParams(ctx, 1));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  Result<quantized::BroadcastPlan> plan =
+      quantized::MakeBroadcastPlan(Dims64(ctx.input(0).shape), Dims64(ctx.input(1).shape));
+  if (!plan.ok()) return WithOpLabel(ctx, plan.status());
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckOutputShape(0, Shape(plan->output_shape.begin(), plan->output_shape.end())));
+  if (code == graph::OpCode::kMul) {
+    Result<quantized::MulParams> p = quantized::PrepareMul(ToIntType(t), a_q, b_q, out_q, fused);
+    if (!p.ok()) return WithOpLabel(ctx, p.status());
+    return MakeKernel<true>(t, *p, std::move(*plan));
+  }
+  Result<quantized::AddSubParams> p =
+      quantized::PrepareAddSub(ToIntType(t), a_q, b_q, out_q, fused, code == graph::OpCode::kSub);
+  if (!p.ok()) return WithOpLabel(ctx, p.status());
+  return MakeKernel<false>(t, *p, std::move(*plan));
+}
+
+}  // namespace liteq::runtime

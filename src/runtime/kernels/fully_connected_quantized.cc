@@ -1,0 +1,151 @@
+// FULLY_CONNECTED with quantized weights (QUANT_SPEC.md "Per-op requirements" and
+// "Hybrid"): int8 x int8 -> int8 (int32 bias), int16 x int8 -> int16 (int64 bias)
+// and the hybrid float x int8 -> float kernel. The arithmetic is the reference
+// kernels' (runtime/kernels/quantized); this file validates the tensors, fixes the
+// multipliers at Prepare and flattens the input like the float kernel.
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/fully_connected_int.h"
+#include "runtime/kernels/quantized/hybrid_fully_connected.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+using graph::DType;
+
+template <typename T, typename Bias>
+class FullyConnectedIntKernel : public Kernel {
+ public:
+  FullyConnectedIntKernel(quantized::FullyConnectedIntParams params,
+                          quantized::FullyConnectedShape shape, bool has_bias)
+      : params_(std::move(params)), shape_(shape), has_bias_(has_bias) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const auto in_n = static_cast<size_t>(shape_.batches * shape_.depth);
+    const auto w_n = static_cast<size_t>(shape_.out_channels * shape_.depth);
+    const auto out_n = static_cast<size_t>(shape_.batches * shape_.out_channels);
+    std::span<const Bias> bias;
+    if (has_bias_)
+      bias = {this->template In<Bias>(ctx, 2), static_cast<size_t>(shape_.out_channels)};
+    std::span<const T> in(this->template In<T>(ctx, 0), in_n);
+    std::span<const int8_t> w(this->template In<int8_t>(ctx, 1), w_n);
+    std::span<T> out(this->template Out<T>(ctx, 0), out_n);
+    if constexpr (std::is_same_v<T, int8_t>) {
+      quantized::FullyConnectedInt8(params_, shape_, in, w, bias, out);
+    } else {
+      quantized::FullyConnected16x8(params_, shape_, in, w, bias, out);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  quantized::FullyConnectedIntParams params_;
+  quantized::FullyConnectedShape shape_;
+  bool has_bias_;
+};
+
+class HybridFullyConnectedKernel : public Kernel {
+ public:
+  HybridFullyConnectedKernel(quantized::HybridFullyConnectedParams params,
+                             quantized::FullyConnectedShape shape, bool has_bias)
+      : params_(std::move(params)), shape_(shape), has_bias_(has_bias) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    std::span<const float> bias;
+    if (has_bias_) bias = {In<float>(ctx, 2), static_cast<size_t>(shape_.out_channels)};
+    quantized::HybridFullyConnected(
+        params_, shape_, {In<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.depth)},
+        {In<int8_t>(ctx, 1), static_cast<size_t>(shape_.out_channels * shape_.depth)}, bias,
+        {Out<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.out_channels)},
+        {reinterpret_cast<int8_t*>(ctx.scratch), static_cast<size_t>(shape_.depth)});
+    return Status::Ok();
+  }
+
+ private:
+  quantized::HybridFullyConnectedParams params_;
+  quantized::FullyConnectedShape shape_;
+  bool has_bias_;
+};
+
+// Flattens the input to [batches, depth] as the float kernel does.
+Result<quantized::FullyConnectedShape> FullyConnectedShapes(PrepareContext& ctx,
+                                                            bool keep_num_dims) {
+  const Shape& in = ctx.input(0).shape;
+  const Shape& w = ctx.input(1).shape;
+  if (w.size() != 2) {
+    return ctx.Error("weights '" + ctx.input(1).name + "' must be [out, in], got " +
+                     ShapeToString(w));
+  }
+  const int64_t out_ch = w[0], in_ch = w[1];
+  if (in.empty() || in.back() != in_ch) {
+    return ctx.Error("input '" + ctx.input(0).name + "' " + ShapeToString(in) +
+                     " does not end in the weights' input size " + std::to_string(in_ch));
+  }
+  const int64_t batch = in_ch == 0 ? 0 : NumElements(in) / in_ch;
+  if (ctx.has_input(2) && ctx.input(2).shape != Shape{static_cast<int32_t>(out_ch)}) {
+    return ctx.Error("bias '" + ctx.input(2).name + "' is " + ShapeToString(ctx.input(2).shape) +
+                     ", expected [" + std::to_string(out_ch) + "]");
+  }
+  Shape out;
+  if (keep_num_dims) {
+    out = in;
+    out.back() = static_cast<int32_t>(out_ch);
+  } else {
+    out = {static_cast<int32_t>(batch), static_cast<int32_t>(out_ch)};
+  }
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
+  return quantized::FullyConnectedShape{batch, in_ch, out_ch};
+}
+
+}  // namespace
+
+PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
+                                           const graph::FullyConnectedOptions& opts) {
+  const DType t = ctx.input(0).dtype;
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {DType::kInt8}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, t));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
+                         FullyConnectedShapes(ctx, opts.keep_num_dims));
+  const bool has_bias = ctx.has_input(2);
+  if (has_bias) {
+    // TFLite: int32 bias for int8 activations, int64 for 16x8 (QUANT_SPEC "Bias").
+    LITEQ_RETURN_IF_ERROR(
+        ctx.CheckInputDType(2, {t == DType::kInt8 ? DType::kInt32 : DType::kInt64}));
+  }
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,
+                         SymmetricWeightScales(ctx, 1, shape.out_channels, 0));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation act, ToFusedActivation(ctx, opts.activation));
+  Result<quantized::FullyConnectedIntParams> params =
+      t == DType::kInt8 ? quantized::PrepareFullyConnectedInt8(in_q, w_scales, out_q, act)
+                        : quantized::PrepareFullyConnected16x8(in_q, w_scales, out_q, act);
+  if (!params.ok()) return WithOpLabel(ctx, params.status());
+  if (t == DType::kInt8) {
+    return PrepareResult(std::make_unique<FullyConnectedIntKernel<int8_t, int32_t>>(
+        std::move(*params), shape, has_bias));
+  }
+  return PrepareResult(std::make_unique<FullyConnectedIntKernel<int16_t, int64_t>>(
+      std::move(*params), shape, has_bias));
+}
+
+PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
+                                          const graph::FullyConnectedOptions& opts) {
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, DType::kFloat32));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
+                         FullyConnectedShapes(ctx, opts.keep_num_dims));
+  const bool has_bias = ctx.has_input(2);
+  if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {DType::kFloat32}));
+  LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,
+                         SymmetricWeightScales(ctx, 1, shape.out_channels, 0));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation act, ToFusedActivation(ctx, opts.activation));
+  Result<quantized::HybridFullyConnectedParams> params =
+      quantized::PrepareHybridFullyConnected(w_scales, opts.asymmetric_quantize_inputs, act);
+  if (!params.ok()) return WithOpLabel(ctx, params.status());
+  ctx.RequestScratch(static_cast<size_t>(shape.depth));
+  return PrepareResult(
+      std::make_unique<HybridFullyConnectedKernel>(std::move(*params), shape, has_bias));
+}
+
+}  // namespace liteq::runtime

@@ -1,0 +1,62 @@
+// Hybrid EMBEDDING_LOOKUP (TFLite embedding_lookup.cc EvalHybrid): int32 ids, an int8
+// or int4 table [rows, ...] quantized per tensor or per row (quantized_dimension 0,
+// zero point 0), float32 output = the dequantized rows (quantized/gather_int.h).
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/gather_int.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+class HybridLookupKernel : public Kernel {
+ public:
+  HybridLookupKernel(graph::DType table_type, int64_t rows, int64_t row_size, int64_t count,
+                     std::vector<float> scales)
+      : table_type_(table_type),
+        rows_(rows),
+        row_size_(row_size),
+        count_(count),
+        scales_(std::move(scales)) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const std::span<const int32_t> ids(In<int32_t>(ctx, 0), static_cast<size_t>(count_));
+    const std::span<float> out(Out<float>(ctx, 0), static_cast<size_t>(count_ * row_size_));
+    const auto values = static_cast<size_t>(rows_ * row_size_);
+    Status s = table_type_ == graph::DType::kInt8
+                   ? quantized::EmbeddingLookupHybridInt8({In<int8_t>(ctx, 1), values}, rows_,
+                                                          row_size_, scales_, ids, out)
+                   : quantized::EmbeddingLookupHybridInt4({In<uint8_t>(ctx, 1), (values + 1) / 2},
+                                                          rows_, row_size_, scales_, ids, out);
+    if (!s.ok()) return EvalError(s.code(), s.message());
+    return Status::Ok();
+  }
+
+ private:
+  graph::DType table_type_;
+  int64_t rows_, row_size_, count_;
+  std::vector<float> scales_;
+};
+
+}  // namespace
+
+PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
+  const graph::Tensor& table = ctx.input(1);
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kInt8, graph::DType::kInt4}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
+  const Shape& ids = ctx.input(0).shape;
+  if (ids.size() != 1) return ctx.Error("ids must be 1-D, got " + ShapeToString(ids));
+  if (table.shape.empty()) return ctx.Error("the table must have rank >= 1");
+  Shape out = table.shape;
+  out[0] = ids[0];
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
+  const int64_t rows = table.shape[0];
+  const int64_t row_size = rows == 0 ? 0 : NumElements(table.shape) / rows;
+  // Symmetric: one scale, or one per row along dimension 0 (TFLite reads the per-row
+  // scales of a per-channel table the same way).
+  LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
+  return PrepareResult(
+      std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales)));
+}
+
+}  // namespace liteq::runtime

@@ -1,0 +1,60 @@
+// Shared by the interpreter's integer kernels: reading and validating the
+// quantization parameters of a tensor at Prepare (QUANT_SPEC.md "Representation"),
+// and mapping graph enums onto the reference kernels' (runtime/kernels/quantized).
+#ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_TENSOR_H_
+#define LITEQ_RUNTIME_KERNELS_QUANTIZED_TENSOR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/kernel.h"
+#include "runtime/kernels/quantized/elementwise_int.h"
+#include "runtime/kernels/quantized/quantized_common.h"
+
+namespace liteq::runtime {
+
+inline bool IsQuantizedInt(graph::DType t) {
+  return t == graph::DType::kInt8 || t == graph::DType::kInt16;
+}
+
+inline quantized::IntType ToIntType(graph::DType t) {
+  return t == graph::DType::kInt16 ? quantized::IntType::kInt16 : quantized::IntType::kInt8;
+}
+
+// "input 0 'x'" / "output 0 'y'" for error messages.
+std::string InputLabel(const PrepareContext& ctx, size_t i);
+std::string OutputLabel(const PrepareContext& ctx, size_t i);
+
+// The per-tensor (scale, zero point) of an int8/int16 tensor: exactly one scale,
+// finite and positive, a zero point inside the type (0 for int16, which TFLite's
+// 16-bit kernels require). `what` names the tensor in errors.
+Result<quant::QuantParams> PerTensorParams(const PrepareContext& ctx, const graph::Tensor& t,
+                                           const std::string& what);
+inline Result<quant::QuantParams> InputParams(const PrepareContext& ctx, size_t i) {
+  return PerTensorParams(ctx, ctx.input(i), InputLabel(ctx, i));
+}
+inline Result<quant::QuantParams> OutputParams(const PrepareContext& ctx, size_t i) {
+  return PerTensorParams(ctx, ctx.output(i), OutputLabel(ctx, i));
+}
+
+// Scales of symmetric int8 weights: one (per tensor) or `channels` along
+// quantized_dimension `axis`; every zero point must be 0.
+Result<std::vector<float>> SymmetricWeightScales(const PrepareContext& ctx, size_t input,
+                                                 int64_t channels, int32_t axis);
+
+// Fused activations the integer kernels take (TANH and unknown values are rejected).
+Result<quantized::FusedActivation> ToFusedActivation(const PrepareContext& ctx,
+                                                     graph::Activation act);
+
+// A failed reference Prepare (its message names the op family, not the tensors)
+// becomes an error with this op's label.
+inline Status WithOpLabel(const PrepareContext& ctx, const Status& s) {
+  return ctx.Error(s.message());
+}
+
+std::vector<int64_t> Dims64(const std::vector<int32_t>& shape);
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_TENSOR_H_

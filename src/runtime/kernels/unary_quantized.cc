@@ -1,0 +1,98 @@
+// int8 LOGISTIC, TANH and GELU through a 256-entry table built at Prepare from the
+// float function (TFLite activations.cc / gelu.cc LUTPopulate; quantized/lut_int.h;
+// LOGISTIC outputs scale 1/256 and zero point -128 as TFLite requires), and int8
+// RSQRT through a table of TFLite's integer algorithm (quantized/rsqrt_int.h).
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/lut_int.h"
+#include "runtime/kernels/quantized/rsqrt_int.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace liteq::runtime {
+namespace {
+
+// RSQRT: the table of quantized/rsqrt_int.h; an input below the zero point (a
+// negative real value) is an error, as in TFLite.
+class RsqrtInt8Kernel : public Kernel {
+ public:
+  RsqrtInt8Kernel(const quantized::RsqrtInt8Table& table, size_t count)
+      : table_(table), count_(count) {}
+  Status Eval(const EvalContext& ctx) override {
+    const int8_t* in = In<int8_t>(ctx, 0);
+    int8_t* out = Out<int8_t>(ctx, 0);
+    for (size_t i = 0; i < count_; ++i) {
+      if (in[i] < table_.input_zero_point) {
+        return EvalError(StatusCode::kInvalidArgument,
+                         "RSQRT of a negative value (q = " + std::to_string(in[i]) +
+                             " below the zero point " + std::to_string(table_.input_zero_point) +
+                             ") at element " + std::to_string(i));
+      }
+      out[i] = table_.values[static_cast<uint8_t>(in[i])];
+    }
+    return Status::Ok();
+  }
+
+ private:
+  quantized::RsqrtInt8Table table_;
+  size_t count_;
+};
+
+class Int8LutKernel : public Kernel {
+ public:
+  Int8LutKernel(const quantized::Int8Lut& lut, size_t count) : lut_(lut), count_(count) {}
+  Status Eval(const EvalContext& ctx) override {
+    quantized::ApplyInt8Lut(lut_, {In<int8_t>(ctx, 0), count_}, {Out<int8_t>(ctx, 0), count_});
+    return Status::Ok();
+  }
+
+ private:
+  quantized::Int8Lut lut_;
+  size_t count_;
+};
+
+}  // namespace
+
+PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
+  const graph::DType t = ctx.input(0).dtype;
+  using graph::OpCode;
+  quantized::LutFunction function;
+  switch (ctx.op().code) {
+    case OpCode::kLogistic:
+      function = quantized::LutFunction::kLogistic;
+      break;
+    case OpCode::kTanh:
+      function = quantized::LutFunction::kTanh;
+      break;
+    case OpCode::kRsqrt:
+      function = quantized::LutFunction::kRsqrt;
+      break;
+    case OpCode::kGelu: {
+      bool approximate = false;
+      if (const auto* o = std::get_if<graph::GeluOptions>(&ctx.op().options)) {
+        approximate = o->approximate;
+      }
+      function =
+          approximate ? quantized::LutFunction::kGeluApproximate : quantized::LutFunction::kGelu;
+      break;
+    }
+    default:
+      return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) + " kernel for this op");
+  }
+  if (t != graph::DType::kInt8) {
+    return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) +
+                           " kernel for this op (liteq has the int8 one)");
+  }
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  const auto count = static_cast<size_t>(NumElements(ctx.input(0).shape));
+  if (function == quantized::LutFunction::kRsqrt) {
+    Result<quantized::RsqrtInt8Table> table = quantized::PrepareRsqrtInt8(in_q, out_q);
+    if (!table.ok()) return WithOpLabel(ctx, table.status());
+    return PrepareResult(std::make_unique<RsqrtInt8Kernel>(*table, count));
+  }
+  Result<quantized::Int8Lut> lut = quantized::PrepareInt8Lut(function, in_q, out_q);
+  if (!lut.ok()) return WithOpLabel(ctx, lut.status());
+  return PrepareResult(std::make_unique<Int8LutKernel>(*lut, count));
+}
+
+}  // namespace liteq::runtime
