@@ -274,10 +274,13 @@ class SubgraphRewriter {
         if (!float_input(0) || !float_input(1)) return "inputs are not float";
         if (IsConst(op.inputs[0]) && IsConst(op.inputs[1])) return "both inputs are constant";
         return "";
-      case OpCode::kMean:
       case OpCode::kSoftmax:
+        return float_input(0) ? "" : "input is not float";
+      case OpCode::kMean:
       case OpCode::kLogistic:
       case OpCode::kTanh:
+        // TFLite has int16 kernels for these; liteq's runtime does not yet.
+        if (int16) return "liteq has no int16 kernel for this op yet";
         return float_input(0) ? "" : "input is not float";
       case OpCode::kRsqrt:
         if (int16) return "no int16 RSQRT kernel (TFLite has int8 only)";

@@ -159,8 +159,15 @@ Status RunQuantize(const QuantizeArgs& args) {
     return Status::Ok();
   }
   std::printf("quantized %s -> %s\n", args.model.c_str(), args.output.c_str());
-  std::printf("  recipe %s, weights per %s (embedding per %s)\n", quant::RecipeName(recipe.recipe),
-              quant::GranularityName(recipe.granularity), quant::GranularityName(embedding));
+  if (quant::NeedsCalibration(recipe.recipe)) {
+    // The integer GATHER needs one scale for the table (QUANT_SPEC.md).
+    std::printf("  recipe %s, weights per %s (embedding table per tensor)\n",
+                quant::RecipeName(recipe.recipe), quant::GranularityName(recipe.granularity));
+  } else {
+    std::printf("  recipe %s, weights per %s (embedding per %s)\n",
+                quant::RecipeName(recipe.recipe), quant::GranularityName(recipe.granularity),
+                quant::GranularityName(embedding));
+  }
   if (quant::NeedsCalibration(recipe.recipe)) {
     std::printf("  calibration %s, observer %s, %.1f s\n", recipe.calibration.c_str(),
                 recipe.observer.c_str(), calibrated.stats.seconds);
