@@ -3,12 +3,13 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <regex>
 #include <set>
 
 #include "graph/prune.h"
 #include "quant/quant_params.h"
 #include "quant/rewrite_util.h"
+#include "tokenizer/regex.h"
+#include "tokenizer/unicode.h"
 
 namespace liteq::quant {
 namespace {
@@ -36,7 +37,7 @@ struct ModelContext {
   const StaticOptions& options;
   DType act_dtype;
   int32_t qmin, qmax;
-  std::optional<std::regex> float_ops, float_tensors;
+  std::optional<tokenizer::Regex> float_ops, float_tensors;
   std::set<uint32_t> table_buffers;  // float buffers read by integer GATHERs
   std::map<std::pair<uint32_t, ConstScheme>, QuantizedBuffer> buffers;
   StaticReport report;
@@ -241,11 +242,12 @@ class SubgraphRewriter {
   // Why `op` stays float ("" when it runs on integers).
   std::string FloatReason(const graph::Op& op) const {
     const bool int16 = c_.act_dtype == DType::kInt16;
-    if (c_.float_ops && std::regex_search(graph::OpCodeName(op.code), *c_.float_ops)) {
+    if (c_.float_ops && !c_.float_ops->FindAll(graph::OpCodeName(op.code)).empty()) {
       return "matches --float-ops";
     }
     for (int32_t t : op.outputs) {
-      if (t >= 0 && c_.float_tensors && std::regex_search(sg_.tensors[t].name, *c_.float_tensors)) {
+      if (t >= 0 && c_.float_tensors &&
+          !c_.float_tensors->FindAll(tokenizer::ToValidUtf8Lossy(sg_.tensors[t].name)).empty()) {
         return "output matches --float-tensors";
       }
       if (t >= 0 && !IsFloat(t)) return "has a non-float output";
@@ -676,12 +678,17 @@ Result<StaticReport> QuantizeStatic(graph::Model& model, const ActivationRanges&
                  .table_buffers = {},
                  .buffers = {},
                  .report = {}};
-  try {
-    if (!options.float_ops.empty()) c.float_ops.emplace(options.float_ops);
-    if (!options.float_tensors.empty()) c.float_tensors.emplace(options.float_tensors);
-  } catch (const std::regex_error& e) {
-    return InvalidArgumentError(std::string("invalid --float-ops/--float-tensors regex: ") +
-                                e.what());
+  // PCRE2 (the tokenizer's engine): GCC 12's std::regex trips -Wmaybe-uninitialized
+  // under the sanitizer build.
+  if (!options.float_ops.empty()) {
+    auto re = tokenizer::Regex::Compile(options.float_ops);
+    if (!re.ok()) return re.status().WithContext("--float-ops");
+    c.float_ops.emplace(std::move(re).value());
+  }
+  if (!options.float_tensors.empty()) {
+    auto re = tokenizer::Regex::Compile(options.float_tensors);
+    if (!re.ok()) return re.status().WithContext("--float-tensors");
+    c.float_tensors.emplace(std::move(re).value());
   }
   std::vector<SubgraphRewriter> rewriters;
   rewriters.reserve(model.subgraphs.size());
