@@ -6,10 +6,10 @@
 #include <set>
 
 #include "graph/prune.h"
+#include "quant/integer_ops.h"
 #include "quant/quant_params.h"
 #include "quant/rewrite_util.h"
 #include "tokenizer/regex.h"
-#include "tokenizer/unicode.h"
 
 namespace liteq::quant {
 namespace {
@@ -79,38 +79,22 @@ class SubgraphRewriter {
     }
   }
 
-  // Ops computing normalization statistics: RSQRT(ADD(MEAN(MUL(a, a)), const)).
-  std::set<int> NormStatisticsOps() const {
-    std::set<int> ops;
-    auto producer_of = [&](int32_t t, OpCode code) -> int {
-      if (t < 0 || producer_[t] < 0 || sg_.ops[producer_[t]].code != code) return -1;
-      return producer_[t];
-    };
-    for (size_t i = 0; i < sg_.ops.size(); ++i) {
-      const graph::Op& rsqrt = sg_.ops[i];
-      if (rsqrt.code != OpCode::kRsqrt || rsqrt.inputs.empty()) continue;
-      const int add = producer_of(rsqrt.inputs[0], OpCode::kAdd);
-      if (add < 0) continue;
-      const graph::Op& add_op = sg_.ops[add];
-      const int mean =
-          IsConst(add_op.inputs[1]) ? producer_of(add_op.inputs[0], OpCode::kMean) : -1;
-      if (mean < 0) continue;
-      const int square = producer_of(sg_.ops[mean].inputs[0], OpCode::kMul);
-      if (square < 0 || sg_.ops[square].inputs[0] != sg_.ops[square].inputs[1]) continue;
-      ops.insert({static_cast<int>(i), add, mean, square});
-    }
-    return ops;
-  }
-
   // Decides which ops run on integers; records GATHER tables for the model-wide pass.
   void ClassifyOps() {
     is_int_.assign(sg_.ops.size(), false);
     const std::set<int> norm_statistics =
-        c_.options.float_norm_statistics ? NormStatisticsOps() : std::set<int>();
+        c_.options.float_norm_statistics ? NormStatisticsOps(sg_, producer_) : std::set<int>();
     for (size_t i = 0; i < sg_.ops.size(); ++i) {
       const graph::Op& op = sg_.ops[i];
       if (!HasFloatActivation(op)) continue;  // integer/bool index arithmetic
-      std::string reason = FloatReason(op);
+      const IntegerOpContext context{
+          .subgraph = sg_,
+          .activations = c_.act_dtype,
+          .kv_cache_int = c_.options.kv_cache_int,
+          .cache_inputs = cache_inputs_,
+          .float_ops = c_.float_ops ? &*c_.float_ops : nullptr,
+          .float_tensors = c_.float_tensors ? &*c_.float_tensors : nullptr};
+      std::string reason = FloatReason(context, op);
       if (reason.empty() && norm_statistics.count(static_cast<int>(i)) != 0) {
         reason = "normalization statistics stay float (--int8-norm-statistics to change)";
       }
@@ -237,84 +221,6 @@ class SubgraphRewriter {
     if (!op.outputs.empty() && op.outputs[0] >= 0)
       out += " '" + sg_.tensors[op.outputs[0]].name + "'";
     return out;
-  }
-
-  // Why `op` stays float ("" when it runs on integers).
-  std::string FloatReason(const graph::Op& op) const {
-    const bool int16 = c_.act_dtype == DType::kInt16;
-    if (c_.float_ops && !c_.float_ops->FindAll(graph::OpCodeName(op.code)).empty()) {
-      return "matches --float-ops";
-    }
-    for (int32_t t : op.outputs) {
-      if (t >= 0 && c_.float_tensors &&
-          !c_.float_tensors->FindAll(tokenizer::ToValidUtf8Lossy(sg_.tensors[t].name)).empty()) {
-        return "output matches --float-tensors";
-      }
-      if (t >= 0 && !IsFloat(t)) return "has a non-float output";
-    }
-    auto float_input = [&](size_t i) {
-      return i < op.inputs.size() && op.inputs[i] >= 0 && IsFloat(op.inputs[i]);
-    };
-    switch (op.code) {
-      case OpCode::kFullyConnected: {
-        if (!float_input(0) || IsConst(op.inputs[0])) return "input is not a float activation";
-        if (op.inputs.size() < 2 || !IsConst(op.inputs[1]) || !IsFloat(op.inputs[1]) ||
-            sg_.tensors[op.inputs[1]].shape.size() != 2) {
-          return "weights are not a float constant [out, in]";
-        }
-        if (op.inputs.size() > 2 && op.inputs[2] >= 0 && !IsConst(op.inputs[2])) {
-          return "bias is not a constant";
-        }
-        const auto* o = std::get_if<graph::FullyConnectedOptions>(&op.options);
-        if (o != nullptr && o->activation != graph::Activation::kNone) return "fused activation";
-        return "";
-      }
-      case OpCode::kBatchMatmul:
-      case OpCode::kAdd:
-      case OpCode::kSub:
-      case OpCode::kMul:
-        if (!float_input(0) || !float_input(1)) return "inputs are not float";
-        if (IsConst(op.inputs[0]) && IsConst(op.inputs[1])) return "both inputs are constant";
-        return "";
-      case OpCode::kSoftmax:
-        return float_input(0) ? "" : "input is not float";
-      case OpCode::kMean:
-      case OpCode::kLogistic:
-      case OpCode::kTanh:
-        // TFLite has int16 kernels for these; liteq's runtime does not yet.
-        if (int16) return "liteq has no int16 kernel for this op yet";
-        return float_input(0) ? "" : "input is not float";
-      case OpCode::kRsqrt:
-        if (int16) return "no int16 RSQRT kernel (TFLite has int8 only)";
-        return float_input(0) ? "" : "input is not float";
-      case OpCode::kGelu:
-        if (int16) return "no int16 GELU kernel (TFLite has int8 only)";
-        return float_input(0) ? "" : "input is not float";
-      case OpCode::kGather:
-        if (!float_input(0)) return "params are not float";
-        if (op.inputs.size() < 2 || sg_.tensors[op.inputs[1]].dtype != DType::kInt32) {
-          return "indices are not int32";
-        }
-        return "";
-      case OpCode::kReshape:
-      case OpCode::kSqueeze:
-      case OpCode::kTranspose:
-      case OpCode::kSlice:
-      case OpCode::kStridedSlice:
-        if (!float_input(0) || IsConst(op.inputs[0])) return "input is not a float activation";
-        return "";
-      case OpCode::kConcatenation:
-        for (size_t i = 0; i < op.inputs.size(); ++i) {
-          if (!float_input(i)) return "inputs are not float";
-        }
-        return "";
-      case OpCode::kDynamicUpdateSlice:
-        if (!c_.options.kv_cache_int) return "the KV cache is float32 (--kv-dtype float32)";
-        if (cache_inputs_.count(op.inputs[0]) == 0) return "operand is not a KV cache input";
-        return float_input(1) ? "" : "update is not float";
-      default:
-        return std::string("liteq has no integer kernel for ") + graph::OpCodeName(op.code);
-    }
   }
 
   bool IsCacheWrittenByIntDus(int32_t t) const {
