@@ -13,14 +13,11 @@
 // reported as wasm_build.
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
-import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 import {performance} from 'node:perf_hooks';
+import {loadLiteRtInNode} from '../../tests/conformance/litert_node.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PACKAGE_DIR = path.join(HERE, 'node_modules', '@litertjs', 'core');
-const WASM_DIR = path.join(PACKAGE_DIR, 'wasm');
 
 function parseArgs(argv) {
   const args = {threads: 1, reps: 3, pp: [128, 512], tg: 128, depths: [0]};
@@ -46,36 +43,6 @@ const median = (v) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const summary = (v) => ({median: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length});
-
-// The Emscripten loader expects a browser worker (self, importScripts) and, in Node,
-// `require` and `__dirname` to read the .wasm next to it (as in
-// tests/conformance/litert_run.mjs). Its log lines go to stderr.
-async function loadRuntime() {
-  if (!fs.existsSync(PACKAGE_DIR)) throw new Error(`${PACKAGE_DIR} not found: run 'npm ci' in ${HERE}`);
-  let wasmBuild;
-  globalThis.self = globalThis;
-  globalThis.importScripts = (file) => {
-    wasmBuild = path.basename(file);
-    vm.runInThisContext(fs.readFileSync(file, 'utf8'), {filename: file});
-  };
-  globalThis.require = createRequire(path.join(WASM_DIR, 'loader.cjs'));
-  globalThis.__dirname = WASM_DIR;
-  globalThis.Module = {
-    print: (text) => process.stderr.write(`${text}\n`),
-    printErr: (text) => process.stderr.write(`${text}\n`),
-  };
-  const litert = await import(path.join(PACKAGE_DIR, 'dist', 'index.js'));
-  const warn = console.warn;
-  console.warn = (...a) => {
-    if (!String(a[0]).startsWith('Failed to create default WebGPU device')) warn(...a);
-  };
-  try {
-    await litert.loadLiteRt(WASM_DIR + '/');
-  } finally {
-    console.warn = warn;
-  }
-  return {litert, wasmBuild};
-}
 
 function promptIds(n, vocab) {
   const ids = [];
@@ -141,7 +108,7 @@ class Runner {
 async function main() {
   const args = parseArgs(process.argv);
   const t0 = performance.now();
-  const {litert, wasmBuild} = await loadRuntime();
+  const {litert, wasmBuild} = await loadLiteRtInNode(HERE);
   const t1 = performance.now();
   const bytes = new Uint8Array(fs.readFileSync(args.model));
   const model = await litert.loadAndCompile(bytes, {accelerator: 'wasm', cpuOptions: {numThreads: args.threads}});

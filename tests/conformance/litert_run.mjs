@@ -36,14 +36,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
-import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 import {performance} from 'node:perf_hooks';
+import {loadLiteRtInNode} from './litert_node.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PACKAGE_DIR = path.join(HERE, 'node_modules', '@litertjs', 'core');
-const WASM_DIR = path.join(PACKAGE_DIR, 'wasm');
 
 // The LiteRT.js JS API only maps these element types (DATATYPES in
 // @litertjs/core dist/index.d.ts); other signature dtypes fail to load.
@@ -165,48 +162,6 @@ function readSteps(args) {
     if (typeof step?.signature !== 'string') fail(`${where}: missing "signature"`);
     return {signature: step.signature, inputs: readInputList(step.inputs ?? [], baseDir, where)};
   });
-}
-
-// The package is written for browsers and workers. In Node it needs:
-// - `self`: the loader stores and reads `self.ModuleFactory`;
-// - `importScripts`: how @litertjs/wasm-utils runs the Emscripten loader script when
-//   there is no DOM; running it in this context makes its top-level
-//   `var ModuleFactory` a global, i.e. `self.ModuleFactory`;
-// - `require` and `__dirname`: the Emscripten script detects Node, loads `node:fs`
-//   with `require` and reads `<__dirname>/litert_wasm_*.wasm` from disk.
-async function loadRuntime() {
-  if (!fs.existsSync(PACKAGE_DIR)) {
-    fail(`${PACKAGE_DIR} not found: run 'npm ci' in ${HERE}`);
-  }
-  let wasmBuild;
-  globalThis.self = globalThis;
-  globalThis.importScripts = (file) => {
-    wasmBuild = path.basename(file);
-    vm.runInThisContext(fs.readFileSync(file, 'utf8'), {filename: file});
-  };
-  globalThis.require = createRequire(path.join(WASM_DIR, 'loader.cjs'));
-  globalThis.__dirname = WASM_DIR;
-  // @litertjs/wasm-utils passes `self.Module` to the Emscripten factory as its
-  // module argument: the runtime's log lines (which it prints to stdout) go to
-  // stderr, so stdout carries only this script's own output (--describe).
-  globalThis.Module = {
-    print: (text) => process.stderr.write(`${text}\n`),
-    printErr: (text) => process.stderr.write(`${text}\n`),
-  };
-  const litert = await import(path.join(PACKAGE_DIR, 'dist', 'index.js'));
-  // Node has no WebGPU, so creating the default environment warns that it could
-  // not make a WebGPU device; only the 'wasm' (XNNPACK) accelerator is used here.
-  const warn = console.warn;
-  console.warn = (...args) => {
-    if (!String(args[0]).startsWith('Failed to create default WebGPU device')) warn(...args);
-  };
-  try {
-    // A directory path: the package picks the relaxed-SIMD or compat build itself.
-    await litert.loadLiteRt(WASM_DIR + '/');
-  } finally {
-    console.warn = warn;
-  }
-  return {litert, wasmBuild};
 }
 
 function tensorDetailsJson(details) {
@@ -358,7 +313,7 @@ async function main() {
   }
 
   const t0 = performance.now();
-  const {litert, wasmBuild} = await loadRuntime();
+  const {litert, wasmBuild} = await loadLiteRtInNode(HERE);
   const t1 = performance.now();
   let model;
   try {
