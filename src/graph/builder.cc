@@ -173,6 +173,15 @@ TensorId GraphBuilder::LazyConstant(const std::string& key, DType dtype, Shape s
       key, dtype, std::move(shape), [&] { return Buffer::Lazy(bytes, std::move(producer)); }, name);
 }
 
+TensorId GraphBuilder::LazyRangedConstant(
+    const std::string& key, DType dtype, Shape shape,
+    std::function<Status(size_t, std::span<uint8_t>)> range_producer, const std::string& name) {
+  const size_t bytes = TensorBytes(dtype, NumElements(shape));
+  return Constant(
+      key, dtype, std::move(shape),
+      [&] { return Buffer::LazyRanged(bytes, std::move(range_producer)); }, name);
+}
+
 TensorId GraphBuilder::ConstFloat(const std::vector<float>& values, Shape shape,
                                   const std::string& name) {
   if (static_cast<int64_t>(values.size()) != NumElements(shape)) {

@@ -93,6 +93,10 @@ class GraphBuilder {
   TensorId LazyConstant(const std::string& key, DType dtype, Shape shape,
                         std::function<Status(std::span<uint8_t>)> producer,
                         const std::string& name = "");
+  // Lazy constant whose producer can make any byte range (Buffer::LazyRanged).
+  TensorId LazyRangedConstant(const std::string& key, DType dtype, Shape shape,
+                              std::function<Status(size_t, std::span<uint8_t>)> range_producer,
+                              const std::string& name = "");
   // Small resident constants; the key is derived from the values so equal constants
   // share one buffer and (per subgraph) one tensor.
   TensorId ConstFloat(const std::vector<float>& values, Shape shape, const std::string& name = "");

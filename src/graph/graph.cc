@@ -102,6 +102,33 @@ Result<std::span<const uint8_t>> Buffer::Materialize(std::vector<uint8_t>& scrat
   return std::span<const uint8_t>(scratch.data(), size);
 }
 
+Status Buffer::ReadRange(size_t offset, std::span<uint8_t> out) const {
+  if (offset > size || out.size() > size - offset) {
+    return OutOfRangeError("buffer range [" + std::to_string(offset) + ", +" +
+                           std::to_string(out.size()) + ") outside its " + std::to_string(size) +
+                           " bytes");
+  }
+  if (out.empty()) return Status::Ok();
+  if (resident()) {
+    std::memcpy(out.data(), data + offset, out.size());
+    return Status::Ok();
+  }
+  if (range_producer) return range_producer(offset, out);
+  std::vector<uint8_t> whole(size);
+  LITEQ_RETURN_IF_ERROR(producer(std::span<uint8_t>(whole)));
+  std::memcpy(out.data(), whole.data() + offset, out.size());
+  return Status::Ok();
+}
+
+Buffer Buffer::LazyRanged(size_t size,
+                          std::function<Status(size_t, std::span<uint8_t>)> range_producer) {
+  Buffer b;
+  b.size = size;
+  b.producer = [range_producer](std::span<uint8_t> out) { return range_producer(0, out); };
+  b.range_producer = std::move(range_producer);
+  return b;
+}
+
 Buffer Buffer::FromVector(std::vector<uint8_t> bytes) {
   auto owned = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
   Buffer b;

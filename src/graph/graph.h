@@ -114,11 +114,18 @@ struct Buffer {
   const uint8_t* data = nullptr;             // set when the bytes are resident
   std::shared_ptr<const void> keep_alive;    // owns `data` (vector, mapped file...)
   std::function<Status(std::span<uint8_t>)> producer;  // set for lazy buffers
+  // Optional, for lazy buffers: bytes [offset, offset + out.size()) without producing
+  // the rest, so a large tensor can be processed a slice at a time (this is what keeps
+  // `quantize`'s peak memory near one slice instead of one whole float tensor).
+  std::function<Status(size_t offset, std::span<uint8_t> out)> range_producer;
 
   bool empty() const { return size == 0; }
   bool resident() const { return data != nullptr || size == 0; }
   // Bytes of this buffer: resident data, or the producer's output into `scratch`.
   Result<std::span<const uint8_t>> Materialize(std::vector<uint8_t>& scratch) const;
+  // Bytes [offset, offset + out.size()): from the resident data, the range producer or,
+  // for a lazy buffer without one, the whole producer's output (memory of the whole).
+  Status ReadRange(size_t offset, std::span<uint8_t> out) const;
 
   static Buffer FromVector(std::vector<uint8_t> bytes);
   template <typename T>
@@ -128,6 +135,9 @@ struct Buffer {
     return FromVector(std::move(bytes));
   }
   static Buffer Lazy(size_t size, std::function<Status(std::span<uint8_t>)> producer);
+  // A lazy buffer that can also produce any byte range.
+  static Buffer LazyRanged(size_t size,
+                           std::function<Status(size_t, std::span<uint8_t>)> range_producer);
 };
 
 struct Tensor {

@@ -136,6 +136,27 @@ Result<std::vector<float>> Checkpoint::ReadFloat32(const std::string& name) cons
   return values;
 }
 
+Status Checkpoint::ReadFloat32Range(const std::string& name, uint64_t first,
+                                    std::span<float> out) const {
+  const TensorInfo* info = Find(name);
+  if (info == nullptr) return NotFoundError(path() + ": no tensor named '" + name + "'");
+  const auto count = static_cast<uint64_t>(info->num_elements());
+  if (first > count || out.size() > count - first) {
+    return InvalidArgumentError(TensorContext(*info) + ": elements [" + std::to_string(first) +
+                                ", +" + std::to_string(out.size()) + ") outside its " +
+                                std::to_string(count));
+  }
+  if (info->raw_layout_differs) {
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> all, ReadFloat32(name));
+    std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(first), out.size(), out.begin());
+    return Status::Ok();
+  }
+  LITEQ_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, RawBytes(name));
+  const size_t element = WeightDTypeSize(info->dtype);
+  ConvertToFloat32(info->dtype, bytes.subspan(first * element, out.size() * element), out);
+  return Status::Ok();
+}
+
 Result<std::vector<int32_t>> Checkpoint::ReadInt32(const std::string& name) const {
   const TensorInfo* info = Find(name);
   if (info == nullptr) return NotFoundError(path() + ": no tensor named '" + name + "'");

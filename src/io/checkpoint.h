@@ -63,6 +63,9 @@ class Checkpoint {
   // equal the element count. Errors name the file and the tensor.
   virtual Status ReadFloat32(const std::string& name, std::span<float> out) const;
   Result<std::vector<float>> ReadFloat32(const std::string& name) const;
+  // Elements [first, first + out.size()) of ReadFloat32(name), converting only those
+  // (a tensor whose raw layout differs is read whole, then sliced).
+  Status ReadFloat32Range(const std::string& name, uint64_t first, std::span<float> out) const;
   // Integer tensors (I32/I64) as int32, e.g. token ids in reference files.
   Result<std::vector<int32_t>> ReadInt32(const std::string& name) const;
 };

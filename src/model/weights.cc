@@ -1,5 +1,6 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -15,44 +16,53 @@ std::string ShapeOf(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
-// Fills `dst` (float32 bytes) with the selected rows of `spec.tensor`, transformed.
-Status Produce(const io::Checkpoint& ckpt, const WeightSpec& spec, int64_t row_elems,
-               std::span<uint8_t> dst) {
-  const size_t count = dst.size() / sizeof(float);
-  std::vector<float> scratch;
-  std::span<float> out;
-  const bool aligned = reinterpret_cast<uintptr_t>(dst.data()) % alignof(float) == 0;
+// Fills `out` with elements [first, first + out.size()) of the selected rows of
+// `spec.tensor` (concatenated), transformed.
+Status ProduceFloats(const io::Checkpoint& ckpt, const WeightSpec& spec, int64_t row_elems,
+                     uint64_t first, std::span<float> out) {
   if (spec.rows.empty()) {
-    if (aligned) {
-      out = std::span<float>(reinterpret_cast<float*>(dst.data()), count);
-      LITEQ_RETURN_IF_ERROR(ckpt.ReadFloat32(spec.tensor, out));
-    } else {
-      LITEQ_ASSIGN_OR_RETURN(scratch, ckpt.ReadFloat32(spec.tensor));
-      out = std::span<float>(scratch);
-    }
+    LITEQ_RETURN_IF_ERROR(ckpt.ReadFloat32Range(spec.tensor, first, out));
   } else {
-    LITEQ_ASSIGN_OR_RETURN(std::vector<float> all, ckpt.ReadFloat32(spec.tensor));
-    scratch.reserve(count);
+    // Walk the row ranges in selection order; `begin` is where range r starts among
+    // the selected elements.
+    uint64_t begin = 0;
+    size_t filled = 0;
     for (const RowRange& r : spec.rows) {
-      const size_t begin = static_cast<size_t>(r.start * row_elems);
-      const size_t end = static_cast<size_t>((r.start + r.count) * row_elems);
-      if (end > all.size()) {
-        return InternalError("row selection of '" + spec.tensor + "' out of range");
+      const auto range_elems = static_cast<uint64_t>(r.count * row_elems);
+      const uint64_t want_lo = first + filled, want_hi = first + out.size();
+      if (want_lo < begin + range_elems && want_lo < want_hi) {
+        const uint64_t n = std::min(want_hi, begin + range_elems) - want_lo;
+        const auto source = static_cast<uint64_t>(r.start * row_elems) + (want_lo - begin);
+        LITEQ_RETURN_IF_ERROR(ckpt.ReadFloat32Range(spec.tensor, source, out.subspan(filled, n)));
+        filled += n;
       }
-      scratch.insert(scratch.end(), all.begin() + begin, all.begin() + end);
+      begin += range_elems;
     }
-    out = std::span<float>(scratch);
-  }
-  if (out.size() != count) {
-    return InternalError("weight '" + spec.Key() + "' produced " + std::to_string(out.size()) +
-                         " values, expected " + std::to_string(count));
+    if (filled != out.size()) {
+      return InternalError("weight '" + spec.Key() + "': elements [" + std::to_string(first) +
+                           ", +" + std::to_string(out.size()) + ") outside the selected rows");
+    }
   }
   if (spec.transform == WeightTransform::kPlusOne) {
     for (float& v : out) v = 1.0f + v;  // GemmaRMSNorm: (1.0 + weight.float()) in fp32
   }
-  if (out.data() != reinterpret_cast<float*>(dst.data())) {
-    std::memcpy(dst.data(), out.data(), dst.size());
+  return Status::Ok();
+}
+
+// The byte range [offset, offset + dst.size()) of the weight as float32.
+Status ProduceBytes(const io::Checkpoint& ckpt, const WeightSpec& spec, int64_t row_elems,
+                    size_t offset, std::span<uint8_t> dst) {
+  if (offset % sizeof(float) != 0 || dst.size() % sizeof(float) != 0) {
+    return InternalError("weight '" + spec.Key() + "': byte range not on float boundaries");
   }
+  const size_t count = dst.size() / sizeof(float);
+  if (reinterpret_cast<uintptr_t>(dst.data()) % alignof(float) == 0) {
+    return ProduceFloats(ckpt, spec, row_elems, offset / sizeof(float),
+                         std::span<float>(reinterpret_cast<float*>(dst.data()), count));
+  }
+  std::vector<float> scratch(count);
+  LITEQ_RETURN_IF_ERROR(ProduceFloats(ckpt, spec, row_elems, offset / sizeof(float), scratch));
+  std::memcpy(dst.data(), scratch.data(), dst.size());
   return Status::Ok();
 }
 
@@ -103,10 +113,10 @@ graph::TensorId Weights::Get(const WeightSpec& spec, const graph::Shape& shape) 
     return placeholder();
   }
   std::shared_ptr<const io::Checkpoint> ckpt = ckpt_;
-  return b_.LazyConstant(
+  return b_.LazyRangedConstant(
       key, graph::DType::kFloat32, shape,
-      [ckpt, spec, row_elems](std::span<uint8_t> dst) {
-        return Produce(*ckpt, spec, row_elems, dst);
+      [ckpt, spec, row_elems](size_t offset, std::span<uint8_t> dst) {
+        return ProduceBytes(*ckpt, spec, row_elems, offset, dst);
       },
       key);
 }

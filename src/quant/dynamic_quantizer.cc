@@ -62,13 +62,10 @@ class DynamicRewriter {
                                   "' is not float32 of its shape");
     }
     const bool per_tensor = PerTensor(t.buffer);
-    LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-    Result<SymmetricWeights> q = QuantizeSymmetric(values, rows, per_tensor, 8);
-    if (!q.ok()) return q.status().WithContext("quantizing '" + t.name + "'");
+    const WeightLayout layout{rows, count / rows, per_tensor, 8, 0};
     Int8Buffer out;
-    out.scales = std::move(q->scales);
-    out.buffer = model_.AddBuffer(
-        LazySymmetricWeights(original, rows, count / rows, per_tensor, 8, 0, t.name));
+    LITEQ_ASSIGN_OR_RETURN(out.scales, StreamedSymmetricScales(original, layout, t.name));
+    out.buffer = model_.AddBuffer(LazySymmetricWeights(original, layout, t.name));
     ++report_.quantized_buffers;
     if (per_tensor) ++report_.per_tensor_buffers;
     report_.float_bytes += original.size;

@@ -102,12 +102,24 @@ float SymmetricScale(float abs_max, int32_t qmax) {
 
 Result<SymmetricWeights> QuantizeWeightsPerTensor(std::span<const float> weights, int bits) {
   LITEQ_RETURN_IF_ERROR(CheckBits(bits));
+  return QuantizeWeightsWithScale(weights, SymmetricScale(AbsMax(weights), SymmetricQMax(bits)),
+                                  bits);
+}
+
+float WeightsAbsMax(std::span<const float> weights) { return AbsMax(weights); }
+
+Result<SymmetricWeights> QuantizeWeightsWithScale(std::span<const float> weights, float scale,
+                                                  int bits) {
+  LITEQ_RETURN_IF_ERROR(CheckBits(bits));
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    return InvalidArgumentError("weight scale " + std::to_string(scale) + " is not positive");
+  }
   const int32_t qmax = SymmetricQMax(bits);
   SymmetricWeights out;
-  out.scales = {SymmetricScale(AbsMax(weights), qmax)};
+  out.scales = {scale};
   out.values.resize(weights.size());
   for (size_t i = 0; i < weights.size(); ++i) {
-    out.values[i] = QuantizeSymmetric(weights[i], out.scales[0], qmax);
+    out.values[i] = QuantizeSymmetric(weights[i], scale, qmax);
   }
   return out;
 }

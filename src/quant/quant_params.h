@@ -50,6 +50,11 @@ struct SymmetricWeights {
 };
 // bits is 8 or 4.
 Result<SymmetricWeights> QuantizeWeightsPerTensor(std::span<const float> weights, int bits);
+// The pieces of QuantizeWeightsPerTensor, for tensors processed a slice at a time:
+// the largest finite magnitude, and the values quantized with a given scale.
+float WeightsAbsMax(std::span<const float> weights);
+Result<SymmetricWeights> QuantizeWeightsWithScale(std::span<const float> weights, float scale,
+                                                  int bits);
 // weights is [rows, cols] row-major; one scale per row (quantized_dimension 0).
 Result<SymmetricWeights> QuantizeWeightsPerChannel(std::span<const float> weights, int64_t rows,
                                                    int64_t cols, int bits);

@@ -93,15 +93,11 @@ Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyO
                                   plan.tensor_name + "' has " + std::to_string(original.size) +
                                   " bytes, not float32 of its shape");
     }
-    LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-    Result<SymmetricWeights> q =
-        plan.block_size > 0
-            ? QuantizeWeightsBlockwise(values, rows, cols, plan.block_size, plan.bits)
-            : QuantizeSymmetric(values, rows, plan.per_tensor, plan.bits);
-    if (!q.ok()) return q.status().WithContext("quantizing '" + plan.tensor_name + "'");
-    scales_of[index] = std::make_shared<const std::vector<float>>(std::move(q->scales));
-    model.buffers[index] = LazySymmetricWeights(original, rows, cols, plan.per_tensor, plan.bits,
-                                                plan.block_size, plan.tensor_name);
+    const WeightLayout layout{rows, cols, plan.per_tensor, plan.bits, plan.block_size};
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales,
+                           StreamedSymmetricScales(original, layout, plan.tensor_name));
+    scales_of[index] = std::make_shared<const std::vector<float>>(std::move(scales));
+    model.buffers[index] = LazySymmetricWeights(original, layout, plan.tensor_name);
     ++report.quantized_buffers;
     if (plan.per_tensor) ++report.per_tensor_buffers;
     report.float_bytes += original.size;

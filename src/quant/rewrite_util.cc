@@ -43,50 +43,6 @@ Result<std::vector<float>> ReadFloats(const graph::Buffer& buffer) {
   return values;
 }
 
-Result<SymmetricWeights> QuantizeSymmetric(std::span<const float> values, int64_t rows,
-                                           bool per_tensor, int bits) {
-  if (per_tensor) return QuantizeWeightsPerTensor(values, bits);
-  return QuantizeWeightsPerChannel(values, rows, static_cast<int64_t>(values.size()) / rows, bits);
-}
-
-namespace {
-
-Result<SymmetricWeights> QuantizeLayout(std::span<const float> values, int64_t rows, int64_t cols,
-                                        bool per_tensor, int bits, int64_t block_size) {
-  if (block_size > 0) return QuantizeWeightsBlockwise(values, rows, cols, block_size, bits);
-  return QuantizeSymmetric(values, rows, per_tensor, bits);
-}
-
-}  // namespace
-
-graph::Buffer LazySymmetricWeights(graph::Buffer original, int64_t rows, int64_t cols,
-                                   bool per_tensor, int bits, int64_t block_size,
-                                   std::string name) {
-  const int64_t count = rows * cols;
-  const size_t bytes = graph::TensorBytes(bits == 4 ? DType::kInt4 : DType::kInt8, count);
-  return graph::Buffer::Lazy(
-      bytes,
-      [original = std::move(original), rows, cols, per_tensor, bits, block_size,
-       name = std::move(name)](std::span<uint8_t> out) -> Status {
-        LITEQ_ASSIGN_OR_RETURN(std::vector<float> floats, ReadFloats(original));
-        Result<SymmetricWeights> w =
-            QuantizeLayout(floats, rows, cols, per_tensor, bits, block_size);
-        if (!w.ok()) return w.status().WithContext("quantizing '" + name + "'");
-        if (bits == 4) {
-          const std::vector<uint8_t> packed = PackInt4(w->values);
-          if (packed.size() != out.size())
-            return InternalError("quantizing '" + name + "': size changed");
-          std::memcpy(out.data(), packed.data(), out.size());
-          return Status::Ok();
-        }
-        if (w->values.size() != out.size()) {
-          return InternalError("quantizing '" + name + "': size changed");
-        }
-        std::memcpy(out.data(), w->values.data(), out.size());
-        return Status::Ok();
-      });
-}
-
 graph::QuantParams TensorParams(QuantParams params) {
   graph::QuantParams q;
   q.scale = {params.scale};

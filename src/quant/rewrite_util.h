@@ -11,6 +11,7 @@
 #include "graph/graph.h"
 #include "liteq/status.h"
 #include "quant/quant_params.h"
+#include "quant/streamed_weights.h"
 
 namespace liteq::quant {
 
@@ -24,16 +25,6 @@ std::set<int32_t> TokenTensors(const graph::Model& model, uint32_t sg_index);
 // The float values of a buffer, streamed from its producer (or copied if resident).
 Result<std::vector<float>> ReadFloats(const graph::Buffer& buffer);
 
-// Symmetric weights of a [rows, cols] float tensor: per row, or one scale.
-Result<SymmetricWeights> QuantizeSymmetric(std::span<const float> values, int64_t rows,
-                                           bool per_tensor, int bits);
-
-// A buffer whose bytes are the int8 (bits 8) or packed int4 (bits 4) symmetric
-// quantization of `original` (float32 [rows, cols]), produced when the writer streams
-// it: the float tensor is read again then, so the model is never held twice.
-// block_size > 0 quantizes blocks of that many columns (scales [rows, cols/block]).
-graph::Buffer LazySymmetricWeights(graph::Buffer original, int64_t rows, int64_t cols,
-                                   bool per_tensor, int bits, int64_t block_size, std::string name);
 
 // QuantParams for a graph tensor from one (scale, zero point).
 graph::QuantParams TensorParams(QuantParams params);

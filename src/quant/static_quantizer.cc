@@ -487,13 +487,10 @@ class SubgraphRewriter {
         (scheme == ConstScheme::kTable && c_.act_dtype == DType::kInt8)) {
       const bool per_tensor = scheme != ConstScheme::kWeightPerChannel;
       const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
-      LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-      Result<SymmetricWeights> w = QuantizeSymmetric(values, rows, per_tensor, 8);
-      if (!w.ok()) return w.status().WithContext("quantizing '" + t.name + "'");
-      qb.params.scale = w->scales;
-      qb.params.zero_point.assign(w->scales.size(), 0);
-      qb.buffer = c_.model.AddBuffer(LazySymmetricWeights(
-          original, rows, count / std::max<int64_t>(rows, 1), per_tensor, 8, 0, t.name));
+      const WeightLayout layout{rows, count / std::max<int64_t>(rows, 1), per_tensor, 8, 0};
+      LITEQ_ASSIGN_OR_RETURN(qb.params.scale, StreamedSymmetricScales(original, layout, t.name));
+      qb.params.zero_point.assign(qb.params.scale.size(), 0);
+      qb.buffer = c_.model.AddBuffer(LazySymmetricWeights(original, layout, t.name));
       c_.report.int_weight_bytes += static_cast<size_t>(count);
     } else {
       // Small operands (norm weights, scalars, int16 tables): quantized now.
