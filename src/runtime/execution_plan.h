@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/aligned_buffer.h"
+#include "runtime/attention_fusion.h"
 #include "runtime/interpreter.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/thread_pool.h"
@@ -85,6 +86,8 @@ class PlanBuilder {
 
   Status ValidateTensors();
   Status ValidateOps();
+  // Finds the attention blocks to fuse and takes their inner tensors out of the plan.
+  void PlanAttentionFusion();
   Status PrepareKernels();
   // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
   Status FoldDequantize(int op_index, Kernel& kernel);
@@ -110,6 +113,9 @@ class PlanBuilder {
   // State tensors of this signature: input tensor -> name, output tensor -> name.
   std::map<int32_t, std::string> state_inputs_, state_outputs_;
   std::map<int32_t, bool> state_input_snapshot_;
+  std::vector<AttentionMatch> attention_;  // fused attention blocks
+  std::vector<int> attention_at_;          // per op: index into attention_, or -1
+  std::vector<uint8_t> absorbed_op_;       // per op: run inside a fused kernel
 };
 
 }  // namespace liteq::runtime

@@ -38,6 +38,10 @@ struct InterpreterOptions {
   // Debug: give every intermediate its own memory so TensorByName can read all of
   // them after Invoke (disables arena reuse and in-place views of intermediates).
   bool preserve_all_tensors = false;
+  // Run each attention block (QK^T, mask, softmax, V over the KV cache) as one kernel
+  // that visits only the live cache positions (runtime/attention_fusion.h). Off, or
+  // with preserve_all_tensors, every op runs as written.
+  bool fuse_attention = true;
 };
 
 struct TensorView {
@@ -62,6 +66,7 @@ struct PlanReport {
   std::vector<std::string> snapshot_states;  // state inputs read after the update: copied
                                              // into a snapshot at the start of Invoke
   int aliased_tensors = 0;                   // views/in-place outputs sharing storage
+  int fused_attention = 0;                   // attention blocks run by the fused kernel
 };
 
 // Counters since Create (cheap; incremented at Eval).

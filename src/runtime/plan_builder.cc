@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/execution_plan.h"
+#include "runtime/kernels/fused_attention.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/memory_planner.h"
 
@@ -243,9 +244,51 @@ Status PlanBuilder::ValidateOps() {
   return Status::Ok();
 }
 
+void PlanBuilder::PlanAttentionFusion() {
+  const int num_ops = static_cast<int>(subgraph_->ops.size());
+  attention_at_.assign(num_ops, -1);
+  absorbed_op_.assign(num_ops, 0);
+  const InterpreterOptions& options = interpreter_.options_;
+  if (!options.fuse_attention || options.preserve_all_tensors) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  attention_ = FindAttentionPatterns(*subgraph_, plain, constant_);
+  for (size_t a = 0; a < attention_.size(); ++a) {
+    const AttentionMatch& m = attention_[a];
+    attention_at_[m.out_op] = static_cast<int>(a);
+    for (int op : m.absorbed_ops) absorbed_op_[op] = 1;
+    // The inner tensors are never written; the fused kernel reads its operands at
+    // the last op of the block, so they must live until then.
+    for (int32_t t : m.absorbed_tensors) {
+      role_[t] = Role::kUnused;
+      last_read_[t] = -1;
+    }
+    for (int32_t t : {m.q, m.k_cache, m.v_cache, m.mask}) {
+      last_read_[t] = std::max(last_read_[t], m.out_op);
+    }
+  }
+  plan_->report.fused_attention = static_cast<int>(attention_.size());
+}
+
 Status PlanBuilder::PrepareKernels() {
   const int num_ops = static_cast<int>(subgraph_->ops.size());
   for (int i = 0; i < num_ops; ++i) {
+    if (absorbed_op_[i]) continue;
+    if (attention_at_[i] >= 0) {
+      const AttentionMatch& m = attention_[attention_at_[i]];
+      size_t scratch = 0;
+      std::unique_ptr<Kernel> kernel =
+          MakeFusedAttentionKernel(m, interpreter_.options_.num_threads, &scratch);
+      graph::Op fused;
+      fused.code = graph::OpCode::kBatchMatmul;
+      fused.inputs = {m.q, m.k_cache, m.v_cache, m.mask};
+      fused.outputs = {m.out};
+      kernel->Bind(fused, "op " + std::to_string(i) + " fused attention (output '" +
+                              subgraph_->tensors[m.out].name + "')");
+      plan_->scratch_bytes = std::max(plan_->scratch_bytes, scratch);
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
     PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads);
     PrepareFn prepare = FindPrepareFn(ctx.op().code);
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
@@ -492,7 +535,10 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
   plan_->subgraph = subgraph_;
   Status status = ValidateTensors();
   if (status.ok()) status = ValidateOps();
-  if (status.ok()) status = PrepareKernels();
+  if (status.ok()) {
+    PlanAttentionFusion();
+    status = PrepareKernels();
+  }
   if (status.ok()) status = BindStates();
   if (status.ok()) {
     PlanAliases();

@@ -33,6 +33,7 @@ struct BenchArgs {
   int decode_steps = 128;
   std::vector<int> depths = {0, 1024};
   bool bandwidth = true;
+  bool fuse_attention = true;
   bool json = false;
 };
 
@@ -179,7 +180,9 @@ Status Measure(const BenchArgs& args, generate::Session& session, BenchResult* r
 Status RunBench(const BenchArgs& args) {
   const auto t = Clock::now();
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
+                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads,
+                                                                 .fuse_attention =
+                                                                     args.fuse_attention}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   BenchResult r;
   r.load_seconds = Since(t);
@@ -266,6 +269,9 @@ void SetupBench(CLI::App& app, Status* result) {
       ->delimiter(',')
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("!--no-bandwidth", args->bandwidth, "Skip the memory bandwidth probe");
+  cmd->add_flag("!--no-fused-attention", args->fuse_attention,
+                "Run attention as the file's ops over every cache row (the baseline the fused "
+                "live-positions kernel is measured against)");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunBench(*args); });
 }

@@ -1,0 +1,46 @@
+// Finds the attention pattern liteq's graph builder writes (model/blocks.cc
+// AttendToCache) so the runtime can run it as one kernel that visits only the live
+// cache positions. The graph itself must stay plain builtin ops (LiteRT runs the same
+// file), so it multiplies queries with all `max_seq` cache rows, masks the unwritten
+// ones with the float minimum and lets softmax give them weight 0. Computed that way,
+// a decode step at position 100 costs as much with --max-seq 8192 as at the end of the
+// cache. The fused kernel gives the same result: a masked position contributes exp(x -
+// max) == 0 exactly to the softmax sum and 0 * v to the context.
+//
+// The pattern, all float32, every intermediate read by the next op only:
+//   keys   = TRANSPOSE(k_cache [1, S, kv, hd], perm [0, 2, 1, 3])
+//   values = TRANSPOSE(v_cache [1, S, kv, hd], perm [0, 2, 1, 3])
+//   scores = BATCH_MATMUL(q [1, kv, G*T, hd], keys, adj_y)      [1, kv, G*T, S]
+//            (optionally RESHAPE to [kv, G, T, S])
+//   masked = ADD(scores, mask [T, S])                           no activation
+//   probs  = SOFTMAX(masked, beta 1)  (optionally RESHAPE back to [1, kv, G*T, S])
+//   out    = BATCH_MATMUL(probs, values)                        [1, kv, G*T, hd]
+#ifndef LITEQ_RUNTIME_ATTENTION_FUSION_H_
+#define LITEQ_RUNTIME_ATTENTION_FUSION_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace liteq::runtime {
+
+struct AttentionMatch {
+  int out_op = -1;               // the final BATCH_MATMUL: the fused kernel runs here
+  std::vector<int> absorbed_ops;  // the pattern's other ops: not run
+  std::vector<int32_t> absorbed_tensors;  // their outputs: never written
+  int32_t q = -1, k_cache = -1, v_cache = -1, mask = -1, out = -1;
+  int kv_heads = 0, rows = 0, tokens = 0, max_seq = 0, head_dim = 0;  // rows = G * T
+};
+
+// Every match in `sg`. `plain[t]`: tensor t is written by an op and is no signature
+// output or state (nothing outside the pattern can observe it); `constants[t]`: the
+// bytes of constant tensor t, else nullptr.
+std::vector<AttentionMatch> FindAttentionPatterns(const graph::Subgraph& sg,
+                                                  const std::vector<bool>& plain,
+                                                  std::span<const uint8_t* const> constants);
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_ATTENTION_FUSION_H_

@@ -1,0 +1,139 @@
+#include "runtime/kernels/fused_attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/kernels/matmul.h"
+#include "runtime/thread_pool.h"
+
+namespace liteq::runtime {
+namespace {
+
+// Mask values at or below this hide a key (the builder writes the float minimum).
+constexpr float kHiddenBelow = -1e30f;
+// Query rows handled together: one NT and one NN product per block.
+constexpr int kRowBlock = 16;
+
+class FusedAttentionKernel : public Kernel {
+ public:
+  FusedAttentionKernel(const AttentionMatch& m, int tasks)
+      : kv_(m.kv_heads), rows_(m.rows), tokens_(m.tokens), seq_(m.max_seq), hd_(m.head_dim),
+        tasks_(tasks) {}
+
+  size_t ScratchBytes() const {
+    return static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) * sizeof(float);
+  }
+
+  Status Eval(const EvalContext& ctx) override {
+    const float* mask = In<float>(ctx, 3);
+    // The union of the live key ranges of all query tokens. Keys inside it that a
+    // token does not see keep their mask value and get weight 0 from the softmax.
+    int lo = seq_, hi = -1;
+    for (int t = 0; t < tokens_; ++t) {
+      const float* row = mask + static_cast<size_t>(t) * seq_;
+      for (int j = 0; j < lo; ++j) {
+        if (row[j] > kHiddenBelow) {
+          lo = j;
+          break;
+        }
+      }
+      for (int j = seq_ - 1; j > hi; --j) {
+        if (row[j] > kHiddenBelow) {
+          hi = j;
+          break;
+        }
+      }
+    }
+    // Every key hidden for every token: the softmax of equal values is uniform over
+    // all keys, as the unfused ops compute it.
+    if (hi < lo) lo = 0, hi = seq_ - 1;
+    live_lo_ = lo;
+    live_n_ = hi - lo + 1;
+    const int blocks_per_head = (rows_ + kRowBlock - 1) / kRowBlock;
+    const int total = kv_ * blocks_per_head;
+    const int tasks = std::min(tasks_, total);
+    auto run = [&](int task) {
+      float* scores = reinterpret_cast<float*>(ctx.scratch) +
+                      static_cast<size_t>(task) * kRowBlock * static_cast<size_t>(seq_);
+      for (int b = task; b < total; b += tasks) {
+        Block(ctx, b / blocks_per_head, (b % blocks_per_head) * kRowBlock, scores);
+      }
+    };
+    if (ctx.pool != nullptr && tasks > 1) {
+      ctx.pool->ParallelFor(tasks, run);
+    } else {
+      for (int task = 0; task < tasks; ++task) run(task);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // Query rows [row0, row0 + kRowBlock) of kv head h.
+  void Block(const EvalContext& ctx, int h, int row0, float* scores) const {
+    const float* q = In<float>(ctx, 0);
+    const float* k = In<float>(ctx, 1);
+    const float* v = In<float>(ctx, 2);
+    const float* mask = In<float>(ctx, 3);
+    float* out = Out<float>(ctx, 0);
+    const int m = std::min(kRowBlock, rows_ - row0);
+    const size_t head_rows = static_cast<size_t>(h) * rows_ + row0;
+    const size_t cache_stride = static_cast<size_t>(kv_) * hd_;  // between positions
+    const size_t first_key = static_cast<size_t>(live_lo_) * cache_stride + h * hd_;
+    MatMulArgs s;
+    s.a = q + head_rows * hd_;
+    s.lda = hd_;
+    s.b = k + first_key;
+    s.ldb = cache_stride;
+    s.c = scores;
+    s.ldc = live_n_;
+    s.m = m;
+    s.n = live_n_;
+    s.k = hd_;
+    FastMatMulNT(s, 0, live_n_);
+    for (int r = 0; r < m; ++r) {
+      // Rows are (group, token) pairs: token = row % tokens (builder's q_grouped).
+      const int token = (row0 + r) % tokens_;
+      const float* mrow = mask + static_cast<size_t>(token) * seq_ + live_lo_;
+      float* x = scores + static_cast<size_t>(r) * live_n_;
+      float max = x[0] + mrow[0];
+      for (int j = 0; j < live_n_; ++j) {
+        x[j] += mrow[j];
+        max = x[j] > max ? x[j] : max;
+      }
+      // As the SOFTMAX kernel: exp(x - max), then multiply by 1 / sum.
+      float sum = 0.0f;
+      for (int j = 0; j < live_n_; ++j) {
+        x[j] = std::exp(x[j] - max);
+        sum += x[j];
+      }
+      const float inv = 1.0f / sum;
+      for (int j = 0; j < live_n_; ++j) x[j] *= inv;
+    }
+    MatMulArgs c;
+    c.a = scores;
+    c.lda = live_n_;
+    c.b = v + first_key;
+    c.ldb = cache_stride;
+    c.c = out + head_rows * hd_;
+    c.ldc = hd_;
+    c.m = m;
+    c.n = hd_;
+    c.k = live_n_;
+    FastMatMulNN(c);
+  }
+
+  int kv_, rows_, tokens_, seq_, hd_, tasks_;
+  // Set at the start of each Eval, read by the blocks.
+  int live_lo_ = 0, live_n_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> MakeFusedAttentionKernel(const AttentionMatch& match, int num_threads,
+                                                 size_t* scratch_bytes) {
+  auto kernel = std::make_unique<FusedAttentionKernel>(match, std::max(1, num_threads));
+  *scratch_bytes = kernel->ScratchBytes();
+  return kernel;
+}
+
+}  // namespace liteq::runtime

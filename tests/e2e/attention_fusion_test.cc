@@ -1,0 +1,98 @@
+// The fused attention kernel (runtime/attention_fusion.h) against the ops it replaces:
+// the same model run with fusion on and off gives the same logits through chunked
+// prefill and decode, including sliding-window layers whose window has moved past the
+// first cache rows, GQA, KV-sharing (Gemma 3n) and a model whose attention does not
+// match the pattern (Gemma 2's soft-capped scores) and so runs unfused.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "e2e_util.h"
+#include "generate/session.h"
+#include "io/checkpoint.h"
+#include "model/model.h"
+#include "runtime/interpreter.h"
+
+namespace liteq {
+namespace {
+
+struct Case {
+  const char* path;  // under LITEQ_TESTDATA_DIR/families or LITEQ_MODELS_DIR
+  bool family;
+  int layers;       // attention blocks expected fused per signature (0 = none match)
+  int prompt;       // prompt tokens (prefill chunks of 16)
+};
+
+class AttentionFusionTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
+  const Case c = GetParam();
+  const std::string dir = c.family ? std::string(LITEQ_TESTDATA_DIR) + "/families/" + c.path
+                                   : std::string(LITEQ_MODELS_DIR) + "/" + c.path;
+  auto ckpt = io::Checkpoint::Open(dir);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  std::shared_ptr<const io::Checkpoint> shared = std::move(*ckpt);
+  auto built = model::BuildModel(shared, model::ExportOptions{{16}, 96});
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  auto model = std::make_shared<const graph::Model>(std::move(*built));
+
+  std::unique_ptr<runtime::Interpreter> interpreters[2];
+  std::unique_ptr<generate::Session> sessions[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    runtime::InterpreterOptions options;
+    options.fuse_attention = fused == 1;
+    auto interpreter = runtime::Interpreter::Create(model, options);
+    ASSERT_TRUE(interpreter.ok()) << interpreter.status().ToString();
+    interpreters[fused] = std::move(*interpreter);
+    for (const std::string& key : interpreters[fused]->SignatureKeys()) {
+      auto runner = interpreters[fused]->GetSignature(key);
+      ASSERT_TRUE(runner.ok());
+      EXPECT_EQ((*runner)->plan_report().fused_attention, fused ? c.layers : 0) << key;
+    }
+    auto session = generate::Session::Create(interpreters[fused].get());
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    sessions[fused] = std::move(*session);
+  }
+
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < c.prompt; ++i) prompt.push_back(2 + (i * 37) % 900);
+  std::vector<float> logits[2];
+  for (int f = 0; f < 2; ++f) ASSERT_TRUE(sessions[f]->Feed(prompt, &logits[f]).ok());
+  auto expect_close = [&](std::span<const float> unfused, std::span<const float> fused,
+                          const std::string& where) {
+    ASSERT_EQ(unfused.size(), fused.size());
+    float scale = 1.0f, worst = 0.0f;
+    for (size_t i = 0; i < unfused.size(); ++i) {
+      scale = std::max(scale, std::abs(unfused[i]));
+      worst = std::max(worst, std::abs(unfused[i] - fused[i]));
+    }
+    // Float reassociation only (the masked keys add exact zeros): a few ulps of the
+    // largest logit.
+    EXPECT_LE(worst, 1e-5f * scale) << where;
+  };
+  expect_close(logits[0], logits[1], "prefill");
+  // Decode past the prefill: position 80+ is beyond the 16-token sliding windows.
+  for (int step = 0; step < 60; ++step) {
+    const std::span<const float> last = sessions[0]->last_logits();
+    const int32_t next =
+        static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
+    for (int f = 0; f < 2; ++f) ASSERT_TRUE(sessions[f]->Feed({&next, 1}).ok());
+    expect_close(sessions[0]->last_logits(), sessions[1]->last_logits(),
+                 "decode step " + std::to_string(step));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, AttentionFusionTest,
+    ::testing::Values(Case{"gemma3-tiny", false, 6, 33}, Case{"llama-tiny", false, 4, 20},
+                      Case{"gemma3_text", true, 4, 30}, Case{"gemma3n_text", true, 4, 30},
+                      Case{"mistral", true, 3, 17}, Case{"gemma2", true, 0, 17}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      std::string name = info.param.path;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
+
+}  // namespace
+}  // namespace liteq
