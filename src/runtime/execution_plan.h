@@ -11,6 +11,7 @@
 
 #include "runtime/aligned_buffer.h"
 #include "runtime/attention_fusion.h"
+#include "runtime/weight_only_fusion.h"
 #include "runtime/interpreter.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/thread_pool.h"
@@ -88,6 +89,8 @@ class PlanBuilder {
   Status ValidateOps();
   // Finds the attention blocks to fuse and takes their inner tensors out of the plan.
   void PlanAttentionFusion();
+  // Finds the FCs that read int8/int4 weights directly (weight_only_fusion.h).
+  void PlanWeightOnlyFullyConnected();
   Status PrepareKernels();
   // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
   Status FoldDequantize(int op_index, Kernel& kernel);
@@ -116,6 +119,8 @@ class PlanBuilder {
   std::vector<AttentionMatch> attention_;  // fused attention blocks
   std::vector<int> attention_at_;          // per op: index into attention_, or -1
   std::vector<uint8_t> absorbed_op_;       // per op: run inside a fused kernel
+  std::vector<WeightOnlyFc> weight_only_;   // FCs on integer weights
+  std::vector<int> weight_only_at_;         // per op: index into weight_only_, or -1
 };
 
 }  // namespace liteq::runtime

@@ -42,6 +42,9 @@ struct InterpreterOptions {
   // that visits only the live cache positions (runtime/attention_fusion.h). Off, or
   // with preserve_all_tensors, every op runs as written.
   bool fuse_attention = true;
+  // FULLY_CONNECTED reads int8/int4 weights of weight-only models directly instead of
+  // a float copy made at load (runtime/weight_only_fusion.h). Off: fold DEQUANTIZE.
+  bool integer_weights = true;
 };
 
 struct TensorView {
@@ -67,6 +70,7 @@ struct PlanReport {
                                              // into a snapshot at the start of Invoke
   int aliased_tensors = 0;                   // views/in-place outputs sharing storage
   int fused_attention = 0;                   // attention blocks run by the fused kernel
+  int integer_weight_fcs = 0;                // FCs reading int8/int4 weights directly
 };
 
 // Counters since Create (cheap; incremented at Eval).

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/execution_plan.h"
+#include "runtime/kernels/fully_connected_weight_only.h"
 #include "runtime/kernels/fused_attention.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/memory_planner.h"
@@ -270,6 +271,24 @@ void PlanBuilder::PlanAttentionFusion() {
   plan_->report.fused_attention = static_cast<int>(attention_.size());
 }
 
+void PlanBuilder::PlanWeightOnlyFullyConnected() {
+  weight_only_at_.assign(subgraph_->ops.size(), -1);
+  if (!interpreter_.options_.integer_weights || interpreter_.options_.preserve_all_tensors) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  WeightOnlyPlan found = FindWeightOnlyFullyConnected(*subgraph_, plain, constant_);
+  weight_only_ = std::move(found.fcs);
+  for (size_t k = 0; k < weight_only_.size(); ++k) {
+    weight_only_at_[weight_only_[k].fc_op] = static_cast<int>(k);
+  }
+  for (int op : found.absorbed_ops) absorbed_op_[op] = 1;
+  for (int32_t t : found.absorbed_tensors) {
+    role_[t] = Role::kUnused;
+    last_read_[t] = -1;
+  }
+  plan_->report.integer_weight_fcs = static_cast<int>(weight_only_.size());
+}
+
 Status PlanBuilder::PrepareKernels() {
   const int num_ops = static_cast<int>(subgraph_->ops.size());
   for (int i = 0; i < num_ops; ++i) {
@@ -290,6 +309,18 @@ Status PlanBuilder::PrepareKernels() {
       continue;
     }
     PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads);
+    if (weight_only_at_[i] >= 0) {
+      const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
+      Result<std::unique_ptr<Kernel>> kernel =
+          PrepareWeightOnlyFullyConnected(ctx, subgraph_->tensors[fc.weights], fc.block);
+      if (!kernel.ok()) return kernel.status();
+      graph::Op op = ctx.op();
+      op.inputs[1] = fc.weights;
+      (*kernel)->Bind(op, ctx.label() + " on integer weights");
+      plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
+      plan_->kernels.push_back(std::move(*kernel));
+      continue;
+    }
     PrepareFn prepare = FindPrepareFn(ctx.op().code);
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
     Result<std::unique_ptr<Kernel>> kernel = prepare(ctx);
@@ -537,6 +568,7 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
   if (status.ok()) status = ValidateOps();
   if (status.ok()) {
     PlanAttentionFusion();
+    PlanWeightOnlyFullyConnected();
     status = PrepareKernels();
   }
   if (status.ok()) status = BindStates();

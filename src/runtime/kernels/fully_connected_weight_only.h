@@ -1,0 +1,22 @@
+// FULLY_CONNECTED with float activations and int8/int4 symmetric weights read straight
+// from the constant (runtime/weight_only_fusion.h): the same values as DEQUANTIZE
+// then the float kernel, w = float(q) * scale[block], dequantized a few rows at a time.
+#ifndef LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
+#define LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
+
+#include <memory>
+
+#include "runtime/kernels/kernel.h"
+
+namespace liteq::runtime {
+
+// `ctx` is the FULLY_CONNECTED op (inputs x, float weights, optional bias); `q` the
+// integer constant its weights dequantize from, `block` weights per scale along the
+// input dimension. The kernel must be bound to the op with input 1 replaced by q.
+Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& ctx,
+                                                                const graph::Tensor& q,
+                                                                int64_t block);
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_

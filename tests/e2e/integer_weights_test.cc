@@ -1,0 +1,76 @@
+// Weight-only models run with FULLY_CONNECTED reading the int8/int4 constants directly
+// (runtime/weight_only_fusion.h) must give the logits of DEQUANTIZE folded to float
+// weights then the float kernel: the dequantized values are the same floats and the
+// products go through the same float matmul, so the logits are identical.
+#include <gtest/gtest.h>
+
+#include "e2e_util.h"
+#include "generate/session.h"
+#include "runtime/interpreter.h"
+
+namespace liteq {
+namespace {
+
+struct Case {
+  const char* name;
+  int bits;
+  int64_t block;
+  int threads;
+};
+
+class IntegerWeightsTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
+  const Case c = GetParam();
+  const std::string dir = std::string(LITEQ_MODELS_DIR) + "/gemma3-tiny";
+  quant::RecipeOptions recipe;
+  recipe.recipe = c.bits == 4 ? quant::Recipe::kWeightOnlyInt4 : quant::Recipe::kWeightOnlyInt8;
+  recipe.block_size = c.block;
+  const std::string path =
+      e2e::ExportQuantizedOnce(dir, model::ExportOptions{.prefill_lengths = {16}, .max_seq = 64}, recipe);
+  ASSERT_FALSE(path.empty());
+  std::unique_ptr<runtime::Interpreter> interpreters[2];
+  std::unique_ptr<generate::Session> sessions[2];
+  for (int direct = 0; direct < 2; ++direct) {
+    runtime::InterpreterOptions options;
+    options.num_threads = c.threads;
+    options.integer_weights = direct == 1;
+    auto interpreter = runtime::Interpreter::Load(path, options);
+    ASSERT_TRUE(interpreter.ok()) << interpreter.status().ToString();
+    interpreters[direct] = std::move(*interpreter);
+    auto runner = interpreters[direct]->GetSignature("decode");
+    ASSERT_TRUE(runner.ok());
+    // Every linear layer (7 per layer, 6 layers) and the tied lm head.
+    if (direct) {
+      EXPECT_EQ((*runner)->plan_report().integer_weight_fcs, 6 * 7 + 1);
+    } else {
+      EXPECT_EQ((*runner)->plan_report().integer_weight_fcs, 0);
+    }
+    auto session = generate::Session::Create(interpreters[direct].get());
+    ASSERT_TRUE(session.ok());
+    sessions[direct] = std::move(*session);
+  }
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 21; ++i) prompt.push_back(2 + (i * 811) % 4000);
+  std::vector<float> all[2];
+  for (int d = 0; d < 2; ++d) ASSERT_TRUE(sessions[d]->Feed(prompt, &all[d]).ok());
+  EXPECT_EQ(all[0], all[1]) << "prefill";
+  for (int step = 0; step < 12; ++step) {
+    const auto last = sessions[0]->last_logits();
+    const auto next =
+        static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
+    for (int d = 0; d < 2; ++d) ASSERT_TRUE(sessions[d]->Feed({&next, 1}).ok());
+    const auto a = sessions[0]->last_logits(), b = sessions[1]->last_logits();
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << "decode step " << step;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Recipes, IntegerWeightsTest,
+                         ::testing::Values(Case{"int8_channel", 8, 0, 1},
+                                           Case{"int8_channel_2_threads", 8, 0, 2},
+                                           Case{"int4_channel", 4, 0, 1},
+                                           Case{"int4_block32", 4, 32, 2}),
+                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace liteq
