@@ -38,6 +38,10 @@ struct InterpreterOptions {
   // Debug: give every intermediate its own memory so TensorByName can read all of
   // them after Invoke (disables arena reuse and in-place views of intermediates).
   bool preserve_all_tensors = false;
+  // Run the scalar reference kernels instead of the fast (SIMD, threaded) integer
+  // kernels, e.g. to check that both give the same results. The environment variable
+  // LITEQ_REFERENCE_KERNELS=1 sets it for every interpreter (CLI comparisons).
+  bool use_reference_kernels = false;
 };
 
 struct TensorView {

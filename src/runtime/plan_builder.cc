@@ -247,6 +247,7 @@ Status PlanBuilder::PrepareKernels() {
   const int num_ops = static_cast<int>(subgraph_->ops.size());
   for (int i = 0; i < num_ops; ++i) {
     PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads);
+    ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
     PrepareFn prepare = FindPrepareFn(ctx.op().code);
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
     Result<std::unique_ptr<Kernel>> kernel = prepare(ctx);
