@@ -1,6 +1,7 @@
 #include "runtime/interpreter.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -21,6 +22,10 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const g
   std::unique_ptr<Interpreter> interpreter(new Interpreter());
   interpreter->model_ = std::move(model);
   interpreter->options_ = options;
+  if (const char* env = std::getenv("LITEQ_REFERENCE_KERNELS");
+      env != nullptr && std::strcmp(env, "1") == 0) {
+    interpreter->options_.use_reference_kernels = true;
+  }
   Impl& impl = *interpreter->impl_;
   impl.constants.assign(interpreter->model_->buffers.size(), nullptr);
   if (options.num_threads > 1) impl.pool = std::make_unique<ThreadPool>(options.num_threads);

@@ -45,6 +45,10 @@ struct InterpreterOptions {
   // FULLY_CONNECTED reads int8/int4 weights of weight-only models directly instead of
   // a float copy made at load (runtime/weight_only_fusion.h). Off: fold DEQUANTIZE.
   bool integer_weights = true;
+  // Run the scalar reference kernels instead of the fast (SIMD, threaded) integer
+  // kernels, e.g. to check that both give the same results. The environment variable
+  // LITEQ_REFERENCE_KERNELS=1 sets it for every interpreter (CLI comparisons).
+  bool use_reference_kernels = false;
 };
 
 struct TensorView {

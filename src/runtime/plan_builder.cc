@@ -309,6 +309,7 @@ Status PlanBuilder::PrepareKernels() {
       continue;
     }
     PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads);
+    ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
     if (weight_only_at_[i] >= 0) {
       const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
       Result<std::unique_ptr<Kernel>> kernel =

@@ -1,10 +1,16 @@
 // BATCH_MATMUL int8 x int8 -> int8 and int16 x int16 -> int16, per-tensor parameters
 // (QUANT_SPEC.md), with adj_x / adj_y and broadcast batch dimensions like the float
-// kernel. Arithmetic: runtime/kernels/quantized/batch_matmul_int.
+// kernel. Arithmetic: runtime/kernels/quantized/batch_matmul_int (reference) and, for
+// int8 unless InterpreterOptions::use_reference_kernels, batch_matmul_fast (bit-exact).
+#include <algorithm>
+#include <array>
+
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/batch_matmul_fast.h"
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 #include "runtime/kernels/quantized_tensor.h"
 #include "runtime/kernels/shape_util.h"
+#include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
 namespace {
@@ -32,6 +38,51 @@ class BatchMatMulIntKernel : public Kernel {
   quantized::BatchMatMulInt8Params p_;
 };
 
+// int8 on the dot core (quantized/batch_matmul_fast.h, same integers as the
+// reference): operands staged into scratch once, then (output batch, column range)
+// blocks spread over the thread pool.
+class FastBatchMatMulInt8Kernel : public Kernel {
+ public:
+  explicit FastBatchMatMulInt8Kernel(quantized::BatchMatMulInt8Params p)
+      : p_(std::move(p)),
+        batches_(quantized::BatchMatMulBatchIndices(p_)),
+        dots_(quantized::BestInt8Dots()) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const quantized::StagedBatchMatMulInt8 staged = quantized::StageBatchMatMulInt8(
+        p_, In<int8_t>(ctx, 0), In<int8_t>(ctx, 1), ctx.scratch, dots_);
+    int8_t* out = Out<int8_t>(ctx, 0);
+    const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
+    const auto cols = static_cast<size_t>(p_.cols);
+    // Column chunks of ~512K multiply-adds (~25 us; multiples of 16, the dot core's
+    // row block): smaller ones cost more in hand-off than they gain.
+    const size_t per_col = std::max<size_t>(1, static_cast<size_t>(p_.rows * p_.depth));
+    const size_t chunk = threads <= 1 ? std::max<size_t>(1, cols)
+                                      : std::max<size_t>(16, (524288 / per_col + 15) / 16 * 16);
+    const size_t chunks = cols == 0 ? 0 : (cols + chunk - 1) / chunk;
+    const size_t tasks = batches_.size() * chunks;
+    auto task = [&](int t) {
+      const size_t batch = static_cast<size_t>(t) / chunks;
+      const size_t begin = (static_cast<size_t>(t) % chunks) * chunk;
+      const size_t end = std::min(cols, begin + chunk);
+      quantized::FastBatchMatMulInt8Block(p_, staged, batches_[batch], out,
+                                          static_cast<int64_t>(begin), static_cast<int64_t>(end),
+                                          dots_);
+    };
+    if (threads <= 1 || tasks <= 1) {
+      for (size_t t = 0; t < tasks; ++t) task(static_cast<int>(t));
+    } else {
+      ctx.pool->ParallelFor(static_cast<int>(tasks), task);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  quantized::BatchMatMulInt8Params p_;
+  std::vector<std::array<int64_t, 3>> batches_;
+  quantized::Int8DotsFn dots_;
+};
+
 }  // namespace
 
 PrepareResult PrepareBatchMatMulInteger(PrepareContext& ctx) {
@@ -53,6 +104,10 @@ PrepareResult PrepareBatchMatMulInteger(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(
       ctx.CheckOutputShape(0, Shape(p->output_shape.begin(), p->output_shape.end())));
   if (t == graph::DType::kInt8) {
+    if (!ctx.use_reference_kernels()) {
+      ctx.RequestScratch(quantized::FastBatchMatMulInt8ScratchBytes(*p));
+      return PrepareResult(std::make_unique<FastBatchMatMulInt8Kernel>(std::move(*p)));
+    }
     return PrepareResult(std::make_unique<BatchMatMulIntKernel<int8_t>>(std::move(*p)));
   }
   return PrepareResult(std::make_unique<BatchMatMulIntKernel<int16_t>>(std::move(*p)));

@@ -2,7 +2,10 @@
 // "Hybrid"): int8 x int8 -> int8 (int32 bias), int16 x int8 -> int16 (int64 bias)
 // and the hybrid float x int8 -> float kernel. The arithmetic is the reference
 // kernels' (runtime/kernels/quantized); this file validates the tensors, fixes the
-// multipliers at Prepare and flattens the input like the float kernel.
+// multipliers at Prepare and flattens the input like the float kernel. With constant
+// weights the int8 and hybrid forms run the fast kernels (fully_connected_int8_fast.h,
+// bit-exact with the references) unless InterpreterOptions::use_reference_kernels.
+#include "runtime/kernels/fully_connected_int8_fast.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/fully_connected_int.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
@@ -123,6 +126,19 @@ PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
                         : quantized::PrepareFullyConnected16x8(in_q, w_scales, out_q, act);
   if (!params.ok()) return WithOpLabel(ctx, params.status());
   if (t == DType::kInt8) {
+    // Constant weights (and bias): the fast kernel folds the input zero point into
+    // the bias once here; otherwise, or when asked to, the scalar reference runs.
+    const uint8_t* weights = ctx.constant(1);
+    const uint8_t* bias = has_bias ? ctx.constant(2) : nullptr;
+    if (!ctx.use_reference_kernels() && weights != nullptr && (!has_bias || bias != nullptr)) {
+      const auto rows = static_cast<size_t>(shape.out_channels);
+      std::span<const int32_t> bias_values;
+      if (has_bias) bias_values = {reinterpret_cast<const int32_t*>(bias), rows};
+      return PrepareResult(MakeFastFullyConnectedInt8(
+          *params, shape,
+          {reinterpret_cast<const int8_t*>(weights), rows * static_cast<size_t>(shape.depth)},
+          bias_values));
+    }
     return PrepareResult(std::make_unique<FullyConnectedIntKernel<int8_t, int32_t>>(
         std::move(*params), shape, has_bias));
   }
@@ -143,6 +159,14 @@ PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
   Result<quantized::HybridFullyConnectedParams> params =
       quantized::PrepareHybridFullyConnected(w_scales, opts.asymmetric_quantize_inputs, act);
   if (!params.ok()) return WithOpLabel(ctx, params.status());
+  if (const uint8_t* weights = ctx.constant(1);
+      !ctx.use_reference_kernels() && weights != nullptr) {
+    return PrepareResult(
+        MakeFastHybridFullyConnected(ctx, std::move(*params), shape,
+                                     {reinterpret_cast<const int8_t*>(weights),
+                                      static_cast<size_t>(shape.out_channels * shape.depth)},
+                                     has_bias));
+  }
   ctx.RequestScratch(static_cast<size_t>(shape.depth));
   return PrepareResult(
       std::make_unique<HybridFullyConnectedKernel>(std::move(*params), shape, has_bias));

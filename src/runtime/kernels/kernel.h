@@ -96,12 +96,17 @@ class PrepareContext {
   void RequestScratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
   size_t scratch_bytes() const { return scratch_bytes_; }
   int num_threads() const { return num_threads_; }
+  // InterpreterOptions::use_reference_kernels: kernels with a fast variant pick the
+  // scalar reference instead.
+  bool use_reference_kernels() const { return use_reference_kernels_; }
+  void set_use_reference_kernels(bool value) { use_reference_kernels_ = value; }
 
  private:
   const graph::Subgraph& subgraph_;
   const graph::Op& op_;
   std::span<const uint8_t* const> constant_data_;
   int num_threads_;
+  bool use_reference_kernels_ = false;
   size_t scratch_bytes_ = 0;
   std::string label_;
 };

@@ -4,6 +4,7 @@
 // (q = clamp(R(x - zp_in, m, shift) + zp_out), R per quantized/quantize_int.h, m, shift from
 // double(s_in) / double(s_out)). Output parameters are per tensor.
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/quantize_fast.h"
 #include "runtime/kernels/quantized/quantize_int.h"
 #include "runtime/kernels/quantized_tensor.h"
 #include "runtime/kernels/shape_util.h"
@@ -13,11 +14,13 @@ namespace {
 
 class QuantizeFloatKernel : public Kernel {
  public:
-  QuantizeFloatKernel(graph::DType out, quant::QuantParams params, size_t count)
-      : out_(out), params_(params), count_(count) {}
+  QuantizeFloatKernel(graph::DType out, quant::QuantParams params, size_t count, bool fast)
+      : out_(out), params_(params), count_(count), fast_(fast) {}
   Status Eval(const EvalContext& ctx) override {
     std::span<const float> in(In<float>(ctx, 0), count_);
-    if (out_ == graph::DType::kInt8) {
+    if (out_ == graph::DType::kInt8 && fast_) {
+      quantized::FastQuantizeFloatToInt8(in, params_, {Out<int8_t>(ctx, 0), count_});
+    } else if (out_ == graph::DType::kInt8) {
       quantized::QuantizeFloatToInt8(in, params_, {Out<int8_t>(ctx, 0), count_});
     } else {
       quantized::QuantizeFloatToInt16(in, params_, {Out<int16_t>(ctx, 0), count_});
@@ -29,6 +32,7 @@ class QuantizeFloatKernel : public Kernel {
   graph::DType out_;
   quant::QuantParams params_;
   size_t count_;
+  bool fast_;  // SIMD float -> int8 (bit-exact; quantized/quantize_fast.h)
 };
 
 template <typename Src, typename Dst>
@@ -62,7 +66,8 @@ PrepareResult PrepareQuantize(PrepareContext& ctx) {
   LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
   const auto count = static_cast<size_t>(NumElements(ctx.input(0).shape));
   if (in_t == DType::kFloat32) {
-    return PrepareResult(std::make_unique<QuantizeFloatKernel>(out_t, out_q, count));
+    return PrepareResult(
+        std::make_unique<QuantizeFloatKernel>(out_t, out_q, count, !ctx.use_reference_kernels()));
   }
   LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
   Result<quantized::RequantizeParams> p =

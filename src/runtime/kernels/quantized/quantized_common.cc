@@ -71,6 +71,15 @@ Status CheckZeroPoint(int32_t zero_point, int32_t qmin, int32_t qmax, const std:
 int32_t ApplyMultiplier(int64_t x, quant::QuantizedMultiplier m) {
   LITEQ_CHECK(m.shift >= -31 && m.shift <= 30);
   const int total_shift = 31 - m.shift;  // in [1, 62]
+  if (x >= std::numeric_limits<int32_t>::min() && x <= std::numeric_limits<int32_t>::max()) {
+    // The common case (int32 accumulators) in 64 bits, same value: |x * multiplier|
+    // <= 2^62 and the rounding term is <= 2^61, so nothing overflows; the result of a
+    // shift by >= 1 is within (-2^62, 2^62) and saturates below.
+    const int64_t r = (x * m.multiplier + (int64_t{1} << (total_shift - 1))) >> total_shift;
+    if (r < std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::min();
+    if (r > std::numeric_limits<int32_t>::max()) return std::numeric_limits<int32_t>::max();
+    return static_cast<int32_t>(r);
+  }
   const __int128 rounded =
       static_cast<__int128>(x) * m.multiplier + (static_cast<__int128>(1) << (total_shift - 1));
   const __int128 result = rounded >> total_shift;  // arithmetic shift: floor

@@ -1,0 +1,124 @@
+#include "runtime/kernels/fully_connected_int8_fast.h"
+
+#include <algorithm>
+
+#include "runtime/thread_pool.h"
+
+namespace liteq::runtime {
+namespace {
+
+using quantized::FullyConnectedShape;
+
+// ~25 us of int8 work on one core.
+constexpr size_t kMinTaskMacs = size_t{1} << 19;
+
+// Runs f(row_begin, row_end) over the output channels, split across the pool when
+// the op is big enough to pay for the hand-off. Tasks are taken dynamically, so a
+// few more tasks than threads even out a core that is busy with other work.
+template <typename F>
+void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, F&& f) {
+  const auto rows = static_cast<size_t>(shape.out_channels);
+  const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
+  // At least kMinTaskMacs multiply-adds per task: waking a worker costs
+  // microseconds (more on a loaded machine), worth it only for larger slices.
+  const size_t macs_per_row = std::max<size_t>(1, static_cast<size_t>(shape.batches * shape.depth));
+  const size_t min_rows = std::max<size_t>(16, (kMinTaskMacs / macs_per_row + 3) / 4 * 4);
+  const size_t max_tasks = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
+  const size_t tasks = std::min(max_tasks, (rows + min_rows - 1) / min_rows);
+  if (tasks <= 1) {
+    f(int64_t{0}, static_cast<int64_t>(rows));
+    return;
+  }
+  // Multiples of 4 channels keep the 4-row SIMD tiles full.
+  const size_t chunk = ((rows + tasks - 1) / tasks + 3) / 4 * 4;
+  auto task = [&](int t) {
+    const size_t begin = std::min(rows, static_cast<size_t>(t) * chunk);
+    const size_t end = std::min(rows, begin + chunk);
+    if (begin < end) f(static_cast<int64_t>(begin), static_cast<int64_t>(end));
+  };
+  ctx.pool->ParallelFor(static_cast<int>(tasks), task);
+}
+
+class FastFullyConnectedInt8Kernel : public Kernel {
+ public:
+  FastFullyConnectedInt8Kernel(quantized::FastFullyConnectedInt8Params params,
+                               FullyConnectedShape shape)
+      : params_(std::move(params)), shape_(shape), dots_(quantized::BestInt8Dots()) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const int8_t* input = In<int8_t>(ctx, 0);
+    const int8_t* weights = In<int8_t>(ctx, 1);
+    int8_t* output = Out<int8_t>(ctx, 0);
+    ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
+      quantized::FastFullyConnectedInt8Rows(params_, shape_, input, weights, output, begin, end,
+                                            dots_);
+    });
+    return Status::Ok();
+  }
+
+ private:
+  quantized::FastFullyConnectedInt8Params params_;
+  FullyConnectedShape shape_;
+  quantized::Int8DotsFn dots_;
+};
+
+class FastHybridFullyConnectedKernel : public Kernel {
+ public:
+  FastHybridFullyConnectedKernel(quantized::HybridFullyConnectedParams params,
+                                 FullyConnectedShape shape, std::vector<int32_t> row_sums,
+                                 bool has_bias)
+      : params_(std::move(params)),
+        shape_(shape),
+        row_sums_(std::move(row_sums)),
+        has_bias_(has_bias),
+        dots_(quantized::BestInt8Dots()) {}
+
+  // Scratch: the rows' quantization parameters, then the quantized rows.
+  static size_t ScratchBytes(const FullyConnectedShape& shape) {
+    return static_cast<size_t>(shape.batches) * (sizeof(quant::QuantParams) + shape.depth);
+  }
+
+  Status Eval(const EvalContext& ctx) override {
+    auto* row_params = reinterpret_cast<quant::QuantParams*>(ctx.scratch);
+    int8_t* quantized = reinterpret_cast<int8_t*>(ctx.scratch) +
+                        static_cast<size_t>(shape_.batches) * sizeof(quant::QuantParams);
+    quantized::QuantizeHybridRows(params_, shape_, In<float>(ctx, 0), quantized, row_params);
+    const int8_t* weights = In<int8_t>(ctx, 1);
+    const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
+    float* output = Out<float>(ctx, 0);
+    ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
+      quantized::FastHybridFullyConnectedRows(params_, shape_, row_sums_, quantized, row_params,
+                                              weights, bias, output, begin, end, dots_);
+    });
+    return Status::Ok();
+  }
+
+ private:
+  quantized::HybridFullyConnectedParams params_;
+  FullyConnectedShape shape_;
+  std::vector<int32_t> row_sums_;
+  bool has_bias_;
+  quantized::Int8DotsFn dots_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(const quantized::FullyConnectedIntParams& params,
+                                                   const FullyConnectedShape& shape,
+                                                   std::span<const int8_t> weights,
+                                                   std::span<const int32_t> bias) {
+  return std::make_unique<FastFullyConnectedInt8Kernel>(
+      quantized::PrepareFastFullyConnectedInt8(params, shape, weights, bias), shape);
+}
+
+std::unique_ptr<Kernel> MakeFastHybridFullyConnected(PrepareContext& ctx,
+                                                     quantized::HybridFullyConnectedParams params,
+                                                     const FullyConnectedShape& shape,
+                                                     std::span<const int8_t> weights,
+                                                     bool has_bias) {
+  ctx.RequestScratch(FastHybridFullyConnectedKernel::ScratchBytes(shape));
+  return std::make_unique<FastHybridFullyConnectedKernel>(
+      std::move(params), shape, quantized::HybridWeightRowSums(shape, weights), has_bias);
+}
+
+}  // namespace liteq::runtime

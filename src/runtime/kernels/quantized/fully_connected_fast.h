@@ -1,0 +1,78 @@
+// Fast integer FULLY_CONNECTED (static int8 and hybrid) on the int8 dot core
+// (int8_dot.h). Same results as the scalar references, integer for integer and
+// float bit for bit:
+//   int8:   acc = sum(x * w) + folded_bias[c],  folded_bias[c] = bias[c] + input_offset *
+//           sum_d w[c, d] (all modulo 2^32, as the reference's int32 accumulator), then
+//           ApplyMultiplier (in 64-bit arithmetic, exact for int32 accumulators),
+//           output zero point and clamp, as FullyConnectedInt8.
+//   hybrid: rows quantized by QuantizeHybridRow; dot = sum(q * w) - row_sum[c] * zp,
+//           then the reference's float epilogue in the same operation order.
+// Prepare* precompute the per-channel data from the constant weights; the *Rows
+// functions compute output channels [row_begin, row_end) for every batch, so the
+// runtime splits channels across threads. Weights are read in place ([rows, depth]).
+#ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
+#define LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/kernels/quantized/fully_connected_int.h"
+#include "runtime/kernels/quantized/hybrid_fully_connected.h"
+#include "runtime/kernels/quantized/int8_dot.h"
+
+namespace liteq::runtime::quantized {
+
+// x * real as ApplyMultiplier(int64_t{x}, m) for int32 x: |x * multiplier| < 2^62 and
+// the rounding term is <= 2^61, so the sum and shift fit in int64.
+struct FastMultiplier {
+  int64_t multiplier = 0;
+  int64_t rounding = 0;
+  int total_shift = 1;  // in [1, 62]
+};
+FastMultiplier MakeFastMultiplier(quant::QuantizedMultiplier m);
+inline int32_t ApplyFastMultiplier(int32_t x, const FastMultiplier& m) {
+  const int64_t result = (static_cast<int64_t>(x) * m.multiplier + m.rounding) >> m.total_shift;
+  // |result| < 2^31 for multipliers < 2^31 and shifts >= 1; saturate like the reference.
+  if (result < INT32_MIN) return INT32_MIN;
+  if (result > INT32_MAX) return INT32_MAX;
+  return static_cast<int32_t>(result);
+}
+
+struct FastFullyConnectedInt8Params {
+  std::vector<int32_t> folded_bias;         // out_channels
+  std::vector<FastMultiplier> multipliers;  // out_channels (per-tensor expanded)
+  int32_t output_offset = 0;
+  ActivationRange activation;
+};
+
+// weights [out_channels, depth]; bias empty or [out_channels].
+FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedIntParams& params,
+                                                           const FullyConnectedShape& shape,
+                                                           std::span<const int8_t> weights,
+                                                           std::span<const int32_t> bias);
+
+void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
+                                const FullyConnectedShape& shape, const int8_t* input,
+                                const int8_t* weights, int8_t* output, int64_t row_begin,
+                                int64_t row_end, Int8DotsFn dots);
+
+// Per-channel weight sums of the hybrid kernel (int32, as the reference's row_sum).
+std::vector<int32_t> HybridWeightRowSums(const FullyConnectedShape& shape,
+                                         std::span<const int8_t> weights);
+
+// Quantizes every input row: quantized [batches, depth], row_params [batches].
+void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
+                        const float* input, int8_t* quantized, quant::QuantParams* row_params);
+
+// bias may be null.
+void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
+                                  const FullyConnectedShape& shape,
+                                  std::span<const int32_t> row_sums, const int8_t* quantized,
+                                  const quant::QuantParams* row_params, const int8_t* weights,
+                                  const float* bias, float* output, int64_t row_begin,
+                                  int64_t row_end, Int8DotsFn dots);
+
+}  // namespace liteq::runtime::quantized
+
+#endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
