@@ -48,6 +48,10 @@ inline constexpr char kConfigMetadataKey[] = "liteq.config";
 inline constexpr char kExportMetadataKey[] = "liteq.export";
 inline constexpr char kTokenizerMetadataKey[] = "liteq.tokenizer";
 
+// Name of Gemma 3n's per-layer embedding (PLE) table constant in the graph (the
+// checkpoint tensor's name), for recipes that keep it in another precision.
+inline constexpr char kPerLayerEmbeddingTensor[] = "model.embed_tokens_per_layer.weight";
+
 }  // namespace liteq::model
 
 #endif  // LITEQ_MODEL_MODEL_H_

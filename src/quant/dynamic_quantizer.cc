@@ -39,10 +39,14 @@ class DynamicRewriter {
   }
 
  private:
+  bool Quantizable(const graph::Tensor& t) const {
+    return IsFloatConstant(model_, t) && options_.float_buffers.count(t.buffer) == 0;
+  }
+
   bool IsEmbeddingGather(const graph::Subgraph& sg, const graph::Op& op,
                          const std::set<int32_t>& tokens) const {
     return op.code == OpCode::kGather && op.inputs.size() == 2 && op.inputs[0] >= 0 &&
-           tokens.count(op.inputs[1]) != 0 && IsFloatConstant(model_, sg.tensors[op.inputs[0]]) &&
+           tokens.count(op.inputs[1]) != 0 && Quantizable(sg.tensors[op.inputs[0]]) &&
            sg.tensors[op.inputs[0]].shape.size() == 2;
   }
 
@@ -123,9 +127,8 @@ class DynamicRewriter {
     std::vector<graph::Op> old_ops = std::move(sg.ops);
     for (graph::Op& op : old_ops) {
       if (op.code == OpCode::kFullyConnected && op.inputs.size() >= 2 && op.inputs[1] >= 0 &&
-          IsFloatConstant(model_, sg.tensors[op.inputs[1]]) &&
-          sg.tensors[op.inputs[1]].shape.size() == 2 && op.inputs[0] >= 0 &&
-          sg.tensors[op.inputs[0]].dtype == DType::kFloat32) {
+          Quantizable(sg.tensors[op.inputs[1]]) && sg.tensors[op.inputs[1]].shape.size() == 2 &&
+          op.inputs[0] >= 0 && sg.tensors[op.inputs[0]].dtype == DType::kFloat32) {
         LITEQ_ASSIGN_OR_RETURN(op.inputs[1], Int8Tensor(sg, op.inputs[1]));
         if (auto* o = std::get_if<graph::FullyConnectedOptions>(&op.options)) {
           o->asymmetric_quantize_inputs = true;

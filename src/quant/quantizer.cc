@@ -31,6 +31,7 @@ Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyO
   std::map<uint32_t, BufferPlan> plans;
   std::set<uint32_t> embedding_buffers;
   auto want = [&](const graph::Tensor& t, bool embedding) -> Status {
+    if (options.float_buffers.count(t.buffer) != 0) return Status::Ok();
     auto [it, inserted] = plans.try_emplace(t.buffer);
     BufferPlan& plan = it->second;
     if (inserted) {
@@ -72,16 +73,20 @@ Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyO
     if (options.bits == 4 && embedding_buffers.count(index) == 0) {
       plan.bits = 4;
       plan.block_size = options.block_size;
-      if (plan.block_size > 0 && plan.shape[1] % plan.block_size != 0) {
-        return InvalidArgumentError(
-            "weight-only int4: '" + plan.tensor_name + "' has " + std::to_string(plan.shape[1]) +
-            " input columns, not a multiple of --block-size " + std::to_string(plan.block_size));
-      }
+      // A matrix narrower than a block, or not a whole number of blocks (gemma3n's
+      // AltUp coefficients [16, 4], LAuReL [64, 8]), takes int4 per channel instead, as
+      // llama.cpp gives such tensors another type.
+      if (plan.block_size > 0 && plan.shape[1] % plan.block_size != 0) plan.block_size = 0;
+    }
+  }
+  QuantizeReport report;
+  for (const auto& [index, plan] : plans) {
+    if (plan.bits == 4 && options.block_size > 0 && plan.block_size == 0) {
+      ++report.per_channel_fallback_buffers;
     }
   }
 
   // 2. Scales now (one float tensor in memory at a time), integer bytes lazily.
-  QuantizeReport report;
   std::map<uint32_t, std::shared_ptr<const std::vector<float>>> scales_of;
   for (auto& [index, plan] : plans) {
     const graph::Buffer original = model.buffers[index];

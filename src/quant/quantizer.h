@@ -24,6 +24,8 @@
 #define LITEQ_QUANT_QUANTIZER_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <set>
 
 #include "graph/graph.h"
 #include "liteq/status.h"
@@ -42,6 +44,8 @@ struct WeightOnlyOptions {
   // Blocks are stored as per-axis parameters of the [rows * cols / block, block] view
   // followed by DEQUANTIZE and RESHAPE back to [rows, cols].
   int64_t block_size = 0;
+  // Buffers left in float32 (RecipeOptions::float_weights, e.g. --ple-dtype).
+  std::set<uint32_t> float_buffers;
 };
 
 struct QuantizeReport {
@@ -49,6 +53,9 @@ struct QuantizeReport {
   int per_tensor_buffers = 0;  // of which per tensor
   int dequantize_ops = 0;      // DEQUANTIZE ops inserted (over all subgraphs)
   int hybrid_ops = 0;          // dynamic int8: hybrid FULLY_CONNECTED / EMBEDDING_LOOKUP
+  // int4 blockwise: matrices whose columns are not a multiple of the block size,
+  // quantized per channel instead.
+  int per_channel_fallback_buffers = 0;
   size_t float_bytes = 0;      // bytes of the replaced float buffers
   size_t int8_bytes = 0;       // bytes of their int8 replacements
 };

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 namespace liteq::quant {
@@ -15,6 +16,28 @@ constexpr std::array<std::pair<Recipe, const char*>, 6> kRecipes = {{
     {Recipe::kStaticInt8Strict, "static_int8_strict"},
     {Recipe::kStatic16x8, "static_16x8"},
 }};
+
+// The buffers of the float32 constant tensors called `names` (each must exist).
+Result<std::set<uint32_t>> BuffersNamed(const graph::Model& model,
+                                        const std::vector<std::string>& names) {
+  std::set<uint32_t> out;
+  for (const std::string& name : names) {
+    bool found = false;
+    for (const graph::Subgraph& sg : model.subgraphs) {
+      for (const graph::Tensor& t : sg.tensors) {
+        if (t.name == name && t.buffer != 0 && t.dtype == graph::DType::kFloat32) {
+          out.insert(t.buffer);
+          found = true;
+        }
+      }
+    }
+    if (!found) {
+      return InvalidArgumentError("the model has no float32 constant '" + name +
+                                  "' to keep in float");
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -61,10 +84,15 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
     return FailedPreconditionError("the model is already quantized");
   }
   const Granularity embedding = options.embedding_granularity.value_or(options.granularity);
+  std::vector<std::string> kept_float = options.float_weights;
+  kept_float.insert(kept_float.end(), options.float16_weights.begin(),
+                    options.float16_weights.end());
+  LITEQ_ASSIGN_OR_RETURN(std::set<uint32_t> float_buffers, BuffersNamed(model, kept_float));
   const WeightOnlyOptions weights{.granularity = options.granularity,
                                   .embedding_granularity = embedding,
                                   .bits = options.recipe == Recipe::kWeightOnlyInt4 ? 4 : 8,
-                                  .block_size = options.block_size};
+                                  .block_size = options.block_size,
+                                  .float_buffers = float_buffers};
   if (options.recipe != Recipe::kWeightOnlyInt4 && options.block_size != 0) {
     return InvalidArgumentError("--block-size applies to weight_only_int4 only");
   }
@@ -84,6 +112,9 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
                               "zero point 0, round half away from zero"
                             : "int8 symmetric [-127, 127], zero point 0, round half away from zero";
       if (options.recipe == Recipe::kWeightOnlyInt4) meta["block_size"] = options.block_size;
+      if (report.weights.per_channel_fallback_buffers > 0) {
+        meta["per_channel_fallback_buffers"] = report.weights.per_channel_fallback_buffers;
+      }
       break;
     }
     case Recipe::kDynamicInt8: {
@@ -109,6 +140,7 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
       s.float_norm_statistics = !s.strict && !options.int8_norm_statistics;
       s.float_ops = options.float_ops;
       s.float_tensors = options.float_tensors;
+      s.float_buffers = float_buffers;
       LITEQ_ASSIGN_OR_RETURN(report.activations, QuantizeStatic(model, *options.ranges, s));
       const StaticReport& r = report.activations;
       meta["weights"] = "int8 symmetric [-127, 127], zero point 0";
@@ -137,6 +169,11 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
   } else if (options.recipe == Recipe::kDynamicInt8) {
     meta["embedding_granularity"] = GranularityName(embedding);
     meta["quantized_buffers"] = report.weights.quantized_buffers;
+  }
+  if (!options.float_weights.empty()) meta["float_weights"] = options.float_weights;
+  if (!options.float16_weights.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(report.float16, StoreAsFloat16(model, options.float16_weights));
+    meta["float16_weights"] = options.float16_weights;
   }
   model.metadata["liteq.quantization"] = meta.dump();
   return report;

@@ -10,6 +10,7 @@
 
 #include "graph/graph.h"
 #include "liteq/status.h"
+#include "quant/float16_weights.h"
 #include "quant/observers.h"
 #include "quant/quantizer.h"
 #include "quant/static_quantizer.h"
@@ -38,11 +39,19 @@ struct RecipeOptions {
   bool int8_norm_statistics = false;  // static: RMSNorm statistics in integers too
   std::string float_ops, float_tensors;
   std::string calibration;  // description recorded in the metadata
+  // Constant tensors (exact names) the recipe leaves in float32; in the static recipes
+  // the ops reading them stay float. `liteq quantize --ple-dtype float32|fp16` names
+  // Gemma 3n's per-layer embedding table here. A name no tensor has is an error.
+  std::vector<std::string> float_weights;
+  // Constant tensors kept out of the recipe as above, then stored as float16 followed
+  // by DEQUANTIZE (quant/float16_weights.h): `--ple-dtype fp16`.
+  std::vector<std::string> float16_weights;
 };
 
 struct RecipeReport {
   QuantizeReport weights;    // weight-only / dynamic
   StaticReport activations;  // static recipes
+  Float16Report float16;     // float16_weights
 };
 
 // Names accepted by ParseRecipe, in the order `liteq quantize --help` lists them.

@@ -95,6 +95,12 @@ class SubgraphRewriter {
           .float_ops = c_.float_ops ? &*c_.float_ops : nullptr,
           .float_tensors = c_.float_tensors ? &*c_.float_tensors : nullptr};
       std::string reason = FloatReason(context, op);
+      for (int32_t in : op.inputs) {
+        if (reason.empty() && IsConst(in) &&
+            c_.options.float_buffers.count(sg_.tensors[in].buffer)) {
+          reason = "reads '" + sg_.tensors[in].name + "', kept in float";
+        }
+      }
       if (reason.empty() && norm_statistics.count(static_cast<int>(i)) != 0) {
         reason = "normalization statistics stay float (--int8-norm-statistics to change)";
       }

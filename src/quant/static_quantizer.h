@@ -24,6 +24,7 @@
 #define LITEQ_QUANT_STATIC_QUANTIZER_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ struct StaticOptions {
   bool float_norm_statistics = true;
   std::string float_ops;      // regex on op names (e.g. "SOFTMAX|RSQRT"): keep in float
   std::string float_tensors;  // regex on output tensor names: keep their producers float
+  // Constant buffers left in float32 (RecipeOptions::float_weights); the ops reading
+  // them stay float.
+  std::set<uint32_t> float_buffers;
 };
 
 struct FloatOp {

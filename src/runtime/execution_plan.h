@@ -59,6 +59,12 @@ struct Interpreter::Impl {
     graph::DType dtype;
     std::vector<int32_t> shape;
     AlignedBuffer buffer;
+    // Integer states (an int8/int16 KV cache): the zero point, so that an empty cache
+    // holds real zeros as a float cache does (QUANTIZE(0.0) = zero point). Rows not yet
+    // written are masked, but an integer softmax still gives them a tiny weight, so
+    // their content must match the float cache's for the two to agree.
+    int32_t zero_point = 0;
+    void Clear();  // every element = real zero
   };
   std::map<std::string, State> states;
   AlignedBuffer arena;

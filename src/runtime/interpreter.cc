@@ -86,10 +86,22 @@ std::vector<std::string> Interpreter::StateNames() const {
   return names;
 }
 
-void Interpreter::ResetState() {
-  for (auto& [name, state] : impl_->states) {
-    if (state.buffer.size() > 0) std::memset(state.buffer.data(), 0, state.buffer.size());
+void Interpreter::Impl::State::Clear() {
+  if (buffer.size() == 0) return;
+  if (dtype == graph::DType::kInt8 && zero_point != 0) {
+    std::memset(buffer.data(), static_cast<int8_t>(zero_point), buffer.size());
+  } else if (dtype == graph::DType::kInt16 && zero_point != 0) {
+    const auto z = static_cast<int16_t>(zero_point);
+    for (size_t i = 0; i + sizeof(z) <= buffer.size(); i += sizeof(z)) {
+      std::memcpy(buffer.data() + i, &z, sizeof(z));
+    }
+  } else {
+    std::memset(buffer.data(), 0, buffer.size());
   }
+}
+
+void Interpreter::ResetState() {
+  for (auto& [name, state] : impl_->states) state.Clear();
 }
 
 size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }

@@ -132,7 +132,7 @@ class Interpreter {
   // State (KV cache) buffers shared by all signatures, by signature input name.
   Result<TensorView> State(const std::string& name);
   std::vector<std::string> StateNames() const;
-  void ResetState();  // zero all state buffers
+  void ResetState();  // all state buffers to real zero (an integer cache: its zero point)
 
   const graph::Model& model() const { return *model_; }
   const InterpreterOptions& options() const { return options_; }

@@ -397,6 +397,9 @@ Status PlanBuilder::BindStates() {
     if (it == impl.states.end()) {
       Interpreter::Impl::State state{
           in.dtype, in.shape, AlignedBuffer(graph::TensorBytes(in.dtype, NumElements(in.shape)))};
+      if (in.quant.zero_point.size() == 1)
+        state.zero_point = static_cast<int32_t>(in.quant.zero_point[0]);
+      state.Clear();
       it = impl.states.emplace(name, std::move(state)).first;
     } else if (it->second.dtype != in.dtype || it->second.shape != in.shape) {
       return InvalidArgumentError("state '" + name + "' is " + graph::DTypeName(in.dtype) + " " +

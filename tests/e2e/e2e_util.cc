@@ -46,6 +46,8 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
     key.append("|").append(std::to_string(recipe->block_size)).append("|").append(recipe->observer);
     key.append("|").append(recipe->float_ops).append("|").append(recipe->float_tensors);
     key.append("|").append(recipe->kv_cache_int ? "kv8" : "kv32");
+    for (const std::string& w : recipe->float_weights) key.append("|f32:").append(w);
+    for (const std::string& w : recipe->float16_weights) key.append("|f16:").append(w);
   }
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto opened = io::Checkpoint::Open(checkpoint_path);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "io/checkpoint.h"
+#include "model/matformer.h"
 #include "model/model.h"
 
 namespace liteq::cli {
@@ -33,9 +34,17 @@ Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
 
 Result<graph::Model> BuildFloatGraph(const std::string& model_path,
                                      const std::vector<int>& prefill_lengths, int max_seq,
-                                     model::ExportOptions* used_options) {
+                                     model::ExportOptions* used_options,
+                                     const std::string& matformer) {
   LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<io::Checkpoint> opened, io::Checkpoint::Open(model_path));
   std::shared_ptr<const io::Checkpoint> checkpoint = std::move(opened);
+  nlohmann::json matformer_record;
+  if (!matformer.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(model::MatformerLayout layout, model::LoadMatformerLayout(matformer));
+    LITEQ_ASSIGN_OR_RETURN(model::MatformerPlan plan, model::PlanMatformer(*checkpoint, layout));
+    matformer_record = plan.ToJson(layout);
+    LITEQ_ASSIGN_OR_RETURN(checkpoint, model::ExtractMatformer(checkpoint, plan));
+  }
   model::ExportOptions options;
   options.max_seq = max_seq;
   if (!prefill_lengths.empty()) {
@@ -44,7 +53,22 @@ Result<graph::Model> BuildFloatGraph(const std::string& model_path,
     for (int& t : options.prefill_lengths) t = std::min(t, options.max_seq);
   }
   *used_options = options;
-  return model::BuildModel(checkpoint, options);
+  LITEQ_ASSIGN_OR_RETURN(graph::Model model, model::BuildModel(checkpoint, options));
+  if (!matformer_record.is_null()) {
+    model.metadata[model::kMatformerMetadataKey] = matformer_record.dump();
+  }
+  return model;
+}
+
+std::string MatformerHelp() {
+  std::string help =
+      "gemma3n: extract a MatFormer sub-model first: a layout (JSON file or inline JSON) "
+      "{\"ffn_widths\": [k0, k1, ...] or k, \"skip_layers\": [i, ...]} or a preset:";
+  for (const auto& [name, description] : model::MatformerPresets()) {
+    help += " " + name + " (" + description + ");";
+  }
+  help.back() = '.';
+  return help;
 }
 
 Result<std::unique_ptr<runtime::Interpreter>> LoadReferenceInterpreter(

@@ -25,10 +25,16 @@ Result<std::unique_ptr<tokenizer::Tokenizer>> LoadTokenizerForModel(
     const graph::Model& model, const std::string& tokenizer_override);
 
 // Opens `model_path` and builds its float graph with the CLI's export options: the given
-// prefill lengths, or the default shortened to fit `max_seq`.
+// prefill lengths, or the default shortened to fit `max_seq`. A non-empty `matformer`
+// (a preset or a layout file, see model/matformer.h) extracts that sub-model first and
+// records the layout in the metadata ("liteq.matformer").
 Result<graph::Model> BuildFloatGraph(const std::string& model_path,
                                      const std::vector<int>& prefill_lengths, int max_seq,
-                                     model::ExportOptions* used_options);
+                                     model::ExportOptions* used_options,
+                                     const std::string& matformer = "");
+
+// Help text of --matformer (lists the presets).
+std::string MatformerHelp();
 
 // A reference model to compare against: a .tflite file (loaded as is), or a checkpoint
 // (model directory or llama2.c .bin) whose float graph is built in memory, with the

@@ -3,9 +3,15 @@
 // With `--reference REF` (a float .tflite or a checkpoint), both models run the same
 // windows and their next-token distributions are compared (eval/kl_divergence.h), then
 // both continue the first texts' prompts greedily (eval/model_comparison.h).
+// --data may instead hold token ids, {"ids": [...]} per line (for models without a
+// tokenizer, such as the random-weight family fixtures): the documents' ids are
+// concatenated as given (no BOS/EOS added) and cut into windows; greedy prompts are
+// the first --prompt-tokens ids of the first documents.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -33,12 +39,76 @@ struct EvalArgs {
   int gen = 64;
 };
 
+// Windows and greedy prompts of --data, and the tokenizer when there is one (required
+// for text data, optional for id data).
+struct EvalData {
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+  std::vector<std::vector<int32_t>> windows;
+  std::vector<std::vector<int32_t>> prompts;
+};
+
+// The documents of an id file ({"ids": [...]} per line), or nothing if the first
+// non-empty line is not one (a text file).
+Result<std::optional<std::vector<std::vector<int32_t>>>> ReadIdDocuments(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError(path + ": cannot open");
+  std::vector<std::vector<int32_t>> docs;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool is_ids = j.is_object() && j.contains("ids");
+    if (docs.empty() && !is_ids) return std::optional<std::vector<std::vector<int32_t>>>();
+    const std::string where = path + ":" + std::to_string(n);
+    if (!is_ids || !j["ids"].is_array()) {
+      return InvalidArgumentError(where + ": expected {\"ids\": [...]} like the lines before");
+    }
+    std::vector<int32_t> ids;
+    for (const auto& v : j["ids"]) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX) {
+        return InvalidArgumentError(where + ": token ids must be non-negative int32 values");
+      }
+      ids.push_back(v.get<int32_t>());
+    }
+    docs.push_back(std::move(ids));
+  }
+  return std::optional<std::vector<std::vector<int32_t>>>(std::move(docs));
+}
+
+Result<EvalData> LoadEvalData(const EvalArgs& args, const graph::Model& model, int prompts) {
+  EvalData d;
+  LITEQ_ASSIGN_OR_RETURN(auto id_docs, ReadIdDocuments(args.data));
+  auto tok = LoadTokenizerForModel(model, args.tokenizer);
+  if (id_docs.has_value()) {
+    if (tok.ok()) d.tok = std::move(tok).value();
+    std::vector<int32_t> all;
+    for (const auto& doc : *id_docs) all.insert(all.end(), doc.begin(), doc.end());
+    d.windows = tokenizer::MakeWindows(all, args.seq, args.windows);
+    for (const auto& doc : *id_docs) {
+      if (static_cast<int>(d.prompts.size()) >= prompts) break;
+      if (doc.empty()) continue;
+      d.prompts.emplace_back(doc.begin(),
+                             doc.begin() + std::min<size_t>(doc.size(), args.prompt_tokens));
+    }
+    return d;
+  }
+  if (!tok.ok()) return tok.status();
+  d.tok = std::move(tok).value();
+  LITEQ_ASSIGN_OR_RETURN(d.windows,
+                         tokenizer::LoadCorpusWindows(*d.tok, args.data, args.seq, args.windows));
+  if (prompts > 0) {
+    LITEQ_ASSIGN_OR_RETURN(std::vector<std::string> texts, tokenizer::ReadJsonlTexts(args.data));
+    d.prompts = eval::MakePrompts(*d.tok, texts, prompts, args.prompt_tokens, d.tok->bos_id());
+  }
+  return d;
+}
+
 void PrintEstimate(const char* label, const eval::Estimate& e, double scale, const char* unit) {
   std::printf("%-18s %12.6f%-2s ± %-10.6f [95%% CI %.6f, %.6f]\n", label, scale * e.value, unit,
               scale * e.std_error, scale * e.ci95_low, scale * e.ci95_high);
 }
 
-void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer& tok,
+void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer* tok,
                      const eval::WindowComparison& c, const eval::GreedyComparison& g) {
   const eval::KlDivergenceStats& s = c.stats;
   std::printf("model              %s\n", args.model.c_str());
@@ -64,7 +134,8 @@ void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer& tok,
               g.seconds);
   for (size_t i = 0; i < g.prompts.size(); ++i) {
     const eval::GreedyDivergence& d = g.prompts[i];
-    std::string text = tok.Decode(d.prompt, /*skip_special=*/true);
+    std::string text = tok != nullptr ? tok->Decode(d.prompt, /*skip_special=*/true)
+                                      : std::to_string(d.prompt.size()) + " ids";
     std::replace(text.begin(), text.end(), '\n', ' ');
     if (text.size() > 40) {
       size_t cut = 37;  // back to a UTF-8 character boundary
@@ -83,7 +154,6 @@ void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer& tok,
 Status RunComparison(const EvalArgs& args) {
   const runtime::InterpreterOptions options{.num_threads = args.threads};
   LITEQ_ASSIGN_OR_RETURN(auto interpreter, runtime::Interpreter::Load(args.model, options));
-  LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(interpreter->model(), args.tokenizer));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   // A checkpoint reference is built with the model's own signature layout.
   std::vector<int> prefill_lengths;
@@ -102,8 +172,8 @@ Status RunComparison(const EvalArgs& args) {
                                 std::to_string(args.gen) + " exceeds the models' max_seq " +
                                 std::to_string(max_seq));
   }
-  LITEQ_ASSIGN_OR_RETURN(auto windows,
-                         tokenizer::LoadCorpusWindows(*tok, args.data, args.seq, args.windows));
+  LITEQ_ASSIGN_OR_RETURN(EvalData data, LoadEvalData(args, interpreter->model(), args.prompts));
+  const auto& windows = data.windows;
   if (windows.empty()) {
     return InvalidArgumentError(args.data + ": fewer than " + std::to_string(args.seq) +
                                 " tokens, no complete window");
@@ -119,8 +189,7 @@ Status RunComparison(const EvalArgs& args) {
   if (!args.json) std::fprintf(stderr, "\n");
   eval::GreedyComparison greedy;
   if (args.prompts > 0) {
-    LITEQ_ASSIGN_OR_RETURN(std::vector<std::string> texts, tokenizer::ReadJsonlTexts(args.data));
-    const auto prompts = eval::MakePrompts(*tok, texts, args.prompts, args.prompt_tokens, tok->bos_id());
+    const auto& prompts = data.prompts;
     LITEQ_ASSIGN_OR_RETURN(greedy, eval::CompareGreedy(*reference, *session, prompts, args.gen,
                                                        progress("prompt", prompts.size())));
     if (!args.json) std::fprintf(stderr, "\n");
@@ -134,7 +203,7 @@ Status RunComparison(const EvalArgs& args) {
     j["greedy"] = eval::GreedyComparisonToJson(greedy);
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    PrintComparison(args, *tok, compared, greedy);
+    PrintComparison(args, data.tok.get(), compared, greedy);
   }
   return Status::Ok();
 }
@@ -143,14 +212,13 @@ Status RunEval(const EvalArgs& args) {
   if (!args.reference.empty()) return RunComparison(args);
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
                          runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
-  LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(interpreter->model(), args.tokenizer));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   if (args.seq > session->shape().max_seq) {
     return InvalidArgumentError("--seq " + std::to_string(args.seq) + " exceeds the model's max_seq " +
                                 std::to_string(session->shape().max_seq));
   }
-  LITEQ_ASSIGN_OR_RETURN(auto windows,
-                         tokenizer::LoadCorpusWindows(*tok, args.data, args.seq, args.windows));
+  LITEQ_ASSIGN_OR_RETURN(EvalData data, LoadEvalData(args, interpreter->model(), 0));
+  const auto& windows = data.windows;
   if (windows.empty()) {
     return InvalidArgumentError(args.data + ": fewer than " + std::to_string(args.seq) +
                                 " tokens, no complete window");
@@ -184,7 +252,9 @@ void SetupEval(CLI::App& app, Status* result) {
   args->data = DefaultEvalData();
   auto* cmd = app.add_subcommand("eval", "Perplexity of a model over fixed windows of text, or its divergence from a reference");
   cmd->add_option("model", args->model, "The .tflite model")->required();
-  cmd->add_option("--data", args->data, "JSONL with a \"text\" field per line (default: bundled Brown eval split)");
+  cmd->add_option(
+      "--data", args->data,
+      "JSONL with a \"text\" (or \"ids\") field per line (default: bundled Brown eval split)");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer (default: from the model's metadata)");
   cmd->add_option("--seq", args->seq, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--windows", args->windows, "Evaluate the first N windows (default 64, as the reference; 0 = all)")->check(CLI::NonNegativeNumber);

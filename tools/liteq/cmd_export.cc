@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "model/matformer.h"
 #include "model/model.h"
 #include "tflite/writer.h"
 
@@ -18,14 +19,16 @@ struct ExportArgs {
   std::string output;
   std::vector<int> prefill_lengths;
   int max_seq = 1024;
+  std::string matformer;
   bool json = false;
 };
 
 Status RunExport(const ExportArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   model::ExportOptions options;
-  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
-                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options));
+  LITEQ_ASSIGN_OR_RETURN(
+      graph::Model model,
+      BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options, args.matformer));
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -53,6 +56,7 @@ void SetupExport(CLI::App& app, Status* result) {
   cmd->add_option("--prefill-len", args->prefill_lengths,
                   "Prefill signature length(s); repeat for several (default 128)");
   cmd->add_option("--max-seq", args->max_seq, "KV cache length (default 1024)")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--matformer", args->matformer, MatformerHelp());
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunExport(*args); });
 }

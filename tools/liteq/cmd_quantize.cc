@@ -38,6 +38,8 @@ struct QuantizeArgs {
   std::string float_ops, float_tensors;
   bool int8_norm_statistics = false;
   std::string tokenizer;
+  std::string matformer;
+  std::string ple_dtype;
   int threads = 1;
   bool json = false;
 };
@@ -51,6 +53,15 @@ void Progress(const char* what, int done, int total) {
   } else if (done == total || (total >= 4 && done % (total / 4) == 0)) {
     std::fprintf(stderr, "%s %d/%d\n", what, done, total);
   }
+}
+
+bool HasPerLayerEmbedding(const graph::Model& model) {
+  for (const graph::Subgraph& sg : model.subgraphs) {
+    for (const graph::Tensor& t : sg.tensors) {
+      if (t.name == model::kPerLayerEmbeddingTensor && t.buffer != 0) return true;
+    }
+  }
+  return false;
 }
 
 struct Calibrated {
@@ -107,18 +118,39 @@ Status RunQuantize(const QuantizeArgs& args) {
   recipe.int8_norm_statistics = args.int8_norm_statistics;
   recipe.float_tensors = args.float_tensors;
   recipe.observer = args.observer;
+  if (!args.ple_dtype.empty() && args.ple_dtype != "int8" && args.ple_dtype != "float32" &&
+      args.ple_dtype != "fp16") {
+    return InvalidArgumentError("--ple-dtype must be float32, fp16 or int8");
+  }
+  if (args.ple_dtype == "float32") recipe.float_weights = {model::kPerLayerEmbeddingTensor};
+  if (args.ple_dtype == "fp16") recipe.float16_weights = {model::kPerLayerEmbeddingTensor};
   if (args.observer == "percentile") recipe.observer += " " + std::to_string(args.percentile);
   const quant::Granularity embedding = recipe.embedding_granularity.value_or(recipe.granularity);
   model::ExportOptions options;
-  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
-                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options));
+  LITEQ_ASSIGN_OR_RETURN(
+      graph::Model model,
+      BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options, args.matformer));
   Calibrated calibrated;
   if (quant::NeedsCalibration(recipe.recipe)) {
     LITEQ_ASSIGN_OR_RETURN(calibrated, CalibrateModel(args, model, options));
     recipe.ranges = &calibrated.ranges;
     recipe.calibration = calibrated.description;
   }
-  LITEQ_ASSIGN_OR_RETURN(quant::RecipeReport report, quant::ApplyRecipe(model, recipe));
+  if (!args.ple_dtype.empty() && !HasPerLayerEmbedding(model)) {
+    return InvalidArgumentError("--ple-dtype: " + args.model +
+                                " has no per-layer embedding table (a Gemma 3n option)");
+  }
+  auto applied = quant::ApplyRecipe(model, recipe);
+  if (!applied.ok()) {
+    return args.ple_dtype.empty() ? applied.status()
+                                  : applied.status().WithContext("--ple-dtype " + args.ple_dtype);
+  }
+  const quant::RecipeReport& report = *applied;
+  if (!args.ple_dtype.empty()) {
+    nlohmann::json meta = MetadataJson(model, "liteq.quantization");
+    meta["ple_dtype"] = args.ple_dtype;
+    model.metadata["liteq.quantization"] = meta.dump();
+  }
   LITEQ_RETURN_IF_ERROR(tflite::WriteTflite(model, args.output));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -135,6 +167,7 @@ Status RunQuantize(const QuantizeArgs& args) {
                           {"seconds", seconds},
                           {"max_seq", options.max_seq},
                           {"prefill_lengths", options.prefill_lengths}};
+    if (!args.ple_dtype.empty()) out["ple_dtype"] = args.ple_dtype;
     if (quant::NeedsCalibration(recipe.recipe)) {
       out["calibration"] = recipe.calibration;
       out["calibration_seconds"] = calibrated.stats.seconds;
@@ -190,6 +223,14 @@ Status RunQuantize(const QuantizeArgs& args) {
     if (w.hybrid_ops > 0) std::printf(", %d hybrid ops", w.hybrid_ops);
     std::printf("\n");
   }
+  if (!args.ple_dtype.empty()) {
+    std::printf("  per-layer embedding table: %s%s\n", args.ple_dtype.c_str(),
+                args.ple_dtype == "fp16" ? " (float16 + DEQUANTIZE)" : "");
+    if (report.float16.buffers > 0) {
+      std::printf("  float16: %.2f MB float32 -> %.2f MB\n", report.float16.float32_bytes / 1e6,
+                  report.float16.float16_bytes / 1e6);
+    }
+  }
   std::printf("  signatures:");
   for (const auto& s : model.signatures) std::printf(" %s", s.key.c_str());
   std::printf("\n  max_seq %d, %.1f MB, %.2f s\n", options.max_seq, bytes / 1e6, seconds);
@@ -242,6 +283,11 @@ void SetupQuantize(CLI::App& app, Status* result) {
                 "(default: float, as int8 loses ~0.4% PPL there; static_int8_strict always does)");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer for --calib text");
   cmd->add_option("--threads", args->threads, "Threads for calibration")->check(CLI::Range(1, 256));
+  cmd->add_option("--matformer", args->matformer, MatformerHelp());
+  cmd->add_option("--ple-dtype", args->ple_dtype,
+                  "gemma3n: precision of the per-layer embedding table: float32, fp16 (float16 "
+                  "+ DEQUANTIZE) or int8 (= the default: the recipe's integer table, int8; "
+                  "static_16x8 keeps its integer GATHER in int16)");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunQuantize(*args); });
 }
