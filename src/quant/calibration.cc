@@ -17,10 +17,13 @@ namespace {
 struct ObservedSignature {
   runtime::SignatureRunner* runner = nullptr;
   std::vector<std::string> tensor_names;
+  // CalibrationOptions::channel_abs_max_tensors present here, with their channel count.
+  std::vector<std::pair<std::string, size_t>> channel_tensors;
 };
 
 Result<ObservedSignature> PrepareSignature(runtime::Interpreter& interpreter,
                                            const std::string& key,
+                                           const CalibrationOptions& options,
                                            std::map<std::string, std::string>& aliases) {
   ObservedSignature out;
   LITEQ_ASSIGN_OR_RETURN(out.runner, interpreter.GetSignature(key));
@@ -53,11 +56,16 @@ Result<ObservedSignature> PrepareSignature(runtime::Interpreter& interpreter,
       skipped.insert(op.outputs[0]);
     }
   }
+  const std::set<std::string> channel_names(options.channel_abs_max_tensors.begin(),
+                                            options.channel_abs_max_tensors.end());
   for (size_t i = 0; i < sg.tensors.size(); ++i) {
     const graph::Tensor& t = sg.tensors[i];
-    if (t.dtype == graph::DType::kFloat32 && t.buffer == 0 &&
-        skipped.count(static_cast<int32_t>(i)) == 0) {
+    if (t.dtype != graph::DType::kFloat32 || t.buffer != 0) continue;
+    if (options.collect_histograms && skipped.count(static_cast<int32_t>(i)) == 0) {
       out.tensor_names.push_back(t.name);
+    }
+    if (channel_names.count(t.name) != 0 && !t.shape.empty() && t.shape.back() > 0) {
+      out.channel_tensors.emplace_back(t.name, static_cast<size_t>(t.shape.back()));
     }
   }
   return out;
@@ -87,6 +95,19 @@ class Collector {
       }
       it->second.sentinels += sentinels;
       it->second.stats.Observe(filtered_);
+    }
+    for (const auto& [name, channels] : sig.channel_tensors) {
+      LITEQ_ASSIGN_OR_RETURN(runtime::TensorView view, sig.runner->TensorByName(name));
+      const std::span<const float> values = view.as<float>();
+      std::vector<float>& maxima = result_.channel_abs_max[name];
+      if (maxima.empty()) maxima.assign(channels, 0.0f);
+      if (maxima.size() != channels || values.size() % channels != 0) {
+        return InternalError("calibration: tensor '" + name + "' changed its channel count");
+      }
+      for (size_t i = 0; i < values.size(); ++i) {
+        const float a = std::fabs(values[i]);
+        if (std::isfinite(a)) maxima[i % channels] = std::max(maxima[i % channels], a);
+      }
     }
     return Status::Ok();
   }
@@ -194,11 +215,11 @@ Result<CalibrationResult> Calibrate(std::shared_ptr<const graph::Model> model,
   Collector collector(options.stats);
   CalibrationResult& result = collector.result();
   LITEQ_ASSIGN_OR_RETURN(ObservedSignature decode,
-                         PrepareSignature(*interpreter, "decode", result.aliases));
+                         PrepareSignature(*interpreter, "decode", options, result.aliases));
   std::vector<std::pair<int, ObservedSignature>> prefills;  // by length, ascending
   for (const generate::PrefillSignature& p : shape.prefill) {
     LITEQ_ASSIGN_OR_RETURN(ObservedSignature sig,
-                           PrepareSignature(*interpreter, p.key, result.aliases));
+                           PrepareSignature(*interpreter, p.key, options, result.aliases));
     prefills.emplace_back(p.length, std::move(sig));
   }
 

@@ -40,6 +40,11 @@ struct CalibrationOptions {
   int decode_tokens = 16;
   StatsOptions stats;
   int num_threads = 1;
+  // Tensors whose per-channel (last dimension) max |x| is also recorded
+  // (CalibrationResult::channel_abs_max), e.g. SmoothQuant's norm outputs.
+  std::vector<std::string> channel_abs_max_tensors;
+  // false: observe only `channel_abs_max_tensors`, without histograms (a cheaper pass).
+  bool collect_histograms = true;
   // Called after each sample (done, total).
   std::function<void(int, int)> progress;
 };
@@ -55,6 +60,8 @@ struct CalibrationResult {
   // cache (state inputs and DYNAMIC_UPDATE_SLICE outputs) -> the update written into
   // it. Observing them would re-read the whole cache after every step.
   std::map<std::string, std::string> aliases;
+  // Per-channel max |x| of CalibrationOptions::channel_abs_max_tensors (by name).
+  std::map<std::string, std::vector<float>> channel_abs_max;
   int samples = 0;
   int64_t prefill_tokens = 0;
   int64_t decode_tokens = 0;

@@ -92,13 +92,55 @@ std::string FloatReason(const IntegerOpContext& c, const graph::Op& op) {
         if (!float_input(i)) return "inputs are not float";
       }
       return "";
+    case OpCode::kSelectV2:
+      // TFLite select.cc copies quantized values: operands share the output's params.
+      if (op.inputs.size() != 3 || op.inputs[0] < 0 ||
+          c.subgraph.tensors[op.inputs[0]].dtype != DType::kBool) {
+        return "condition is not bool";
+      }
+      return float_input(1) && float_input(2) ? "" : "operands are not float";
     case OpCode::kDynamicUpdateSlice:
-      if (!c.kv_cache_int) return "the KV cache is float32 (--kv-dtype float32)";
+      if (!c.kv_cache_int) {
+        return "the KV cache is float32 (--kv-dtype float32; --kv-dtype int8 makes it integer, "
+               "but LiteRT's JavaScript API cannot load int8 signature inputs)";
+      }
       if (c.cache_inputs.count(op.inputs[0]) == 0) return "operand is not a KV cache input";
       return float_input(1) ? "" : "update is not float";
     default:
       return std::string("liteq has no integer kernel for ") + graph::OpCodeName(op.code);
   }
+}
+
+int RewriteNegAsMul(graph::Model& model, const tokenizer::Regex* float_ops,
+                    const tokenizer::Regex* float_tensors) {
+  if (float_ops != nullptr && !float_ops->FindAll("NEG").empty()) return 0;
+  int rewritten = 0;
+  for (graph::Subgraph& sg : model.subgraphs) {
+    for (graph::Op& op : sg.ops) {
+      if (op.code != OpCode::kNeg || op.inputs.size() != 1 || op.outputs.size() != 1) continue;
+      const int32_t x = op.inputs[0];
+      const int32_t y = op.outputs[0];
+      if (x < 0 || y < 0 || IsConstant(sg, x) || !IsFloat32(sg, x) || !IsFloat32(sg, y) ||
+          !sg.tensors[x].quant.empty()) {
+        continue;
+      }
+      const std::string& name = sg.tensors[y].name;
+      if (float_tensors != nullptr &&
+          !float_tensors->FindAll(tokenizer::ToValidUtf8Lossy(name)).empty()) {
+        continue;
+      }
+      graph::Tensor minus_one;
+      minus_one.name = name + "/minus_one";
+      minus_one.dtype = DType::kFloat32;
+      minus_one.buffer = model.AddBuffer(graph::Buffer::FromValues(std::vector<float>{-1.0f}));
+      sg.tensors.push_back(std::move(minus_one));
+      op.code = OpCode::kMul;
+      op.inputs = {x, static_cast<int32_t>(sg.tensors.size() - 1)};
+      op.options = graph::BinaryOptions{};
+      ++rewritten;
+    }
+  }
+  return rewritten;
 }
 
 std::set<int> NormStatisticsOps(const graph::Subgraph& sg, const std::vector<int>& producer) {

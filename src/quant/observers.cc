@@ -142,17 +142,45 @@ bool Smooth(std::vector<double>& dist) {
   return true;
 }
 
-Range KlRange(const TensorStats& stats, int quantized_bins) {
+// |x| below which `fraction` of the mass of the |x| histogram lies (bin-uniform).
+double AbsQuantile(const std::vector<double>& hist, double w, double fraction) {
+  double total = 0;
+  for (double v : hist) total += v;
+  const double target = fraction * total;
+  double cumulative = 0;
+  for (size_t i = 0; i < hist.size(); ++i) {
+    if (hist[i] > 0 && cumulative + hist[i] >= target) {
+      return w * (static_cast<double>(i) + std::clamp((target - cumulative) / hist[i], 0.0, 1.0));
+    }
+    cumulative += hist[i];
+  }
+  return w * static_cast<double>(hist.size());
+}
+
+Range KlRange(const TensorStats& stats, const ObserverOptions& options) {
   double w = 0;
   const std::vector<double> hist = AbsoluteHistogram(stats, &w);
   const int n = static_cast<int>(hist.size());
-  const int levels = std::clamp(quantized_bins, 2, n);
+  // The asymmetric int8 grid of a one-sided tensor spends all its levels on [0, T];
+  // a two-sided one spends half on each side (TensorRT's 128 levels of |x|).
+  const bool one_sided = stats.min() >= 0.0f || stats.max() <= 0.0f;
+  const int wanted_levels = one_sided ? 2 * options.kl_quantized_bins - 1 : options.kl_quantized_bins;
+  const int levels = std::clamp(wanted_levels, 2, n);
+  // KL(P || Q) only sees the shape of the clipped distribution P (the tail is folded
+  // into its last bin), not how far the clipped values move. On tensors that are not
+  // bell-shaped around 0 its minimum clips most of the mass: measured on
+  // gemma3-tiny, x^2 in [1.3, 12.3] -> [1.3, 1.303], the RoPE sin table in [-1, 1]
+  // -> +-0.25, which made the whole model useless (PPL 7836 vs 210). The search
+  // therefore starts at the threshold that keeps options.kl_min_kept_percent of the
+  // values: KL decides how much of the extreme tail to clip, never the bulk.
+  const double floor = AbsQuantile(hist, w, options.kl_min_kept_percent / 100.0);
+  const int first = std::max(levels, std::min(n, static_cast<int>(std::ceil(floor / w))));
   std::vector<double> suffix(static_cast<size_t>(n) + 1, 0.0);
   for (int i = n - 1; i >= 0; --i) suffix[i] = suffix[i + 1] + hist[static_cast<size_t>(i)];
   double best_kl = std::numeric_limits<double>::infinity();
   int best_i = n;
   std::vector<double> p, q;
-  for (int i = levels; i <= n; ++i) {
+  for (int i = first; i <= n; ++i) {
     p.assign(hist.begin(), hist.begin() + i);
     p[static_cast<size_t>(i) - 1] += suffix[static_cast<size_t>(i)];  // fold the tail in
     q.assign(static_cast<size_t>(i), 0.0);
@@ -160,15 +188,18 @@ Range KlRange(const TensorStats& stats, int quantized_bins) {
     for (int j = 0; j < levels; ++j) {
       const int start = j * merged;
       const int stop = j == levels - 1 ? i : start + merged;
+      // Q: the unclipped bins merged into one level, expanded back over the bins
+      // where P is non-zero (TensorRT; MXNet's is_nonzeros is taken from P, which
+      // differs from hist only in the last bin, where the tail was folded in).
       double sum = 0;
       int nonzero = 0;
       for (int k = start; k < stop; ++k) {
         sum += hist[static_cast<size_t>(k)];
-        if (hist[static_cast<size_t>(k)] != 0) ++nonzero;
+        if (p[static_cast<size_t>(k)] != 0) ++nonzero;
       }
       if (nonzero == 0) continue;
       for (int k = start; k < stop; ++k) {
-        if (hist[static_cast<size_t>(k)] != 0) q[static_cast<size_t>(k)] = sum / nonzero;
+        if (p[static_cast<size_t>(k)] != 0) q[static_cast<size_t>(k)] = sum / nonzero;
       }
     }
     if (!Smooth(p) || !Smooth(q)) continue;
@@ -255,7 +286,10 @@ Result<Range> ComputeRange(const TensorStats& stats, ObserverKind kind,
     case ObserverKind::kMse:
       return MseRange(stats, options.bits);
     case ObserverKind::kKl:
-      return KlRange(stats, options.kl_quantized_bins);
+      if (!(options.kl_min_kept_percent >= 0.0 && options.kl_min_kept_percent <= 100.0)) {
+        return InvalidArgumentError("kl_min_kept_percent must be in [0, 100]");
+      }
+      return KlRange(stats, options);
   }
   return InternalError("unhandled observer kind");
 }

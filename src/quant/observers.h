@@ -13,7 +13,8 @@
 //                        threshold, fold the tail into the last bin (P), merge the
 //                        bins into `kl_quantized_bins` levels and expand back (Q),
 //                        pick the threshold minimising KL(P || Q); range [-T, T]
-//                        intersected with [min, max]
+//                        intersected with [min, max]. Only thresholds keeping at
+//                        least kl_min_kept_percent of the values are searched.
 #ifndef LITEQ_QUANT_OBSERVERS_H_
 #define LITEQ_QUANT_OBSERVERS_H_
 
@@ -33,7 +34,11 @@ const char* ObserverKindName(ObserverKind kind);
 struct ObserverOptions {
   double percentile = 99.99;
   int bits = 8;                 // mse: asymmetric integer width
-  int kl_quantized_bins = 128;  // kl: 128 for symmetric int8 (TensorRT), 255 possible
+  int kl_quantized_bins = 128;  // kl: levels of |x| for a two-sided tensor (TensorRT);
+                                // a one-sided one gets 2 * this - 1
+  // kl: thresholds below the one keeping this share of |x| are not searched (see
+  // observers.cc: TensorRT's KL alone clips the bulk of offset or flat tensors).
+  double kl_min_kept_percent = 99.99;
 };
 
 struct Range {

@@ -1,7 +1,6 @@
 #include "quant/static_quantizer.h"
 
-#include <cmath>
-#include <cstring>
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -9,6 +8,7 @@
 #include "quant/integer_ops.h"
 #include "quant/quant_params.h"
 #include "quant/rewrite_util.h"
+#include "quant/static_constants.h"
 #include "tokenizer/regex.h"
 
 namespace liteq::quant {
@@ -369,8 +369,7 @@ class SubgraphRewriter {
 
   // Parameters input `slot` of integer op `op` must have, if the op dictates them.
   Result<std::optional<graph::QuantParams>> RequiredInputParams(const graph::Op& op, size_t slot) {
-    (void)slot;
-    if (op.code == OpCode::kConcatenation) {
+    if (op.code == OpCode::kConcatenation || (op.code == OpCode::kSelectV2 && slot >= 1)) {
       LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(op.outputs[0]));
       return std::optional<graph::QuantParams>(out);
     }
@@ -404,10 +403,21 @@ class SubgraphRewriter {
     const int32_t t = op.inputs[slot];
     if (IsConst(t)) {
       if (op.code == OpCode::kFullyConnected && slot == 2) return t;  // bias: QuantizeFcConstants
+      if (op.code == OpCode::kSelectV2) return SharedParamsConst(t, op.outputs[0]);
       return ConstCopy(t, SchemeFor(op, slot));
     }
     if (home_int_[t]) return t;
     return IntCopy(t);
+  }
+
+  // Constant t quantized with the parameters of activation `like` (SELECT_V2 operands).
+  Result<int32_t> SharedParamsConst(int32_t t, int32_t like) {
+    LITEQ_ASSIGN_OR_RETURN(graph::QuantParams params, ParamsOf(like));
+    LITEQ_ASSIGN_OR_RETURN(graph::Tensor q, QuantizeConstantWith(c_.model, sg_.tensors[t], params,
+                                                                 c_.act_dtype));
+    q.name += "/" + sg_.tensors[like].name;
+    c_.report.int_weight_bytes += graph::TensorBytes(q.dtype, NumElements(q.shape));
+    return AddTensor(std::move(q));
   }
 
   int32_t AddTensor(graph::Tensor t) {
@@ -500,59 +510,25 @@ class SubgraphRewriter {
       c_.report.int_weight_bytes += static_cast<size_t>(count);
     } else {
       // Small operands (norm weights, scalars, int16 tables): quantized now.
-      LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-      float lo = 0.0f, hi = 0.0f;
-      for (float v : values) {
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-      }
-      Result<QuantParams> p = c_.act_dtype == DType::kInt8 && scheme != ConstScheme::kTable
-                                  ? ChooseInt8ActivationParams(lo, hi)
-                                  : ChooseInt16ActivationParams(lo, hi);
-      if (!p.ok()) return p.status().WithContext("constant '" + t.name + "'");
-      qb.params = TensorParams(*p);
-      qb.dtype = c_.act_dtype;
-      if (c_.act_dtype == DType::kInt8) {
-        std::vector<int8_t> q(values.size());
-        QuantizeToInt8(values, *p, q);
-        qb.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(q));
-      } else {
-        std::vector<int16_t> q(values.size());
-        QuantizeToInt16(values, *p, q);
-        qb.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(q));
-      }
-      c_.report.int_weight_bytes += graph::TensorBytes(qb.dtype, count);
+      LITEQ_ASSIGN_OR_RETURN(SmallConstant sc,
+                             QuantizeSmallConstant(c_.model, original, count, t.name, c_.act_dtype,
+                                                   scheme == ConstScheme::kTable));
+      qb = QuantizedBuffer{sc.buffer, c_.act_dtype, sc.params};
+      c_.report.int_weight_bytes += sc.bytes;
     }
     c_.report.float_weight_bytes += original.size;
     c_.buffers[key] = qb;
     return qb;
   }
 
-  // Bias of an integer FULLY_CONNECTED: int32 (int64 for 16x8) with scale
-  // input_scale * weight_scale[c].
+  // Bias of an integer FULLY_CONNECTED (static_constants.h QuantizeFcBias).
   Status QuantizeFcConstants(graph::Op& op) {
     if (op.inputs.size() < 3 || op.inputs[2] < 0) return Status::Ok();
     const graph::Tensor& x = sg_.tensors[op.inputs[0]];
-    const graph::Tensor& w = sg_.tensors[op.inputs[1]];
-    const graph::Tensor bias = sg_.tensors[op.inputs[2]];
-    LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(c_.model.buffers[bias.buffer]));
     const float in_scale = x.quant.empty() ? params_.at(op.inputs[0]).scale[0] : x.quant.scale[0];
-    graph::Tensor q = bias;
-    q.name += "/quantized";
-    q.quant.scale.clear();
-    for (float s : w.quant.scale) q.quant.scale.push_back(BiasScale(in_scale, s));
-    q.quant.zero_point.assign(q.quant.scale.size(), 0);
-    if (c_.act_dtype == DType::kInt8) {
-      LITEQ_ASSIGN_OR_RETURN(std::vector<int32_t> b,
-                             QuantizeBiasInt32(values, in_scale, w.quant.scale));
-      q.dtype = DType::kInt32;
-      q.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(b));
-    } else {
-      LITEQ_ASSIGN_OR_RETURN(std::vector<int64_t> b,
-                             QuantizeBiasInt64(values, in_scale, w.quant.scale));
-      q.dtype = DType::kInt64;
-      q.buffer = c_.model.AddBuffer(graph::Buffer::FromValues(b));
-    }
+    LITEQ_ASSIGN_OR_RETURN(graph::Tensor q,
+                           QuantizeFcBias(c_.model, sg_.tensors[op.inputs[2]], in_scale,
+                                          sg_.tensors[op.inputs[1]].quant.scale, c_.act_dtype));
     op.inputs[2] = AddTensor(std::move(q));
     return Status::Ok();
   }
@@ -598,6 +574,10 @@ Result<StaticReport> QuantizeStatic(graph::Model& model, const ActivationRanges&
     auto re = tokenizer::Regex::Compile(options.float_tensors);
     if (!re.ok()) return re.status().WithContext("--float-tensors");
     c.float_tensors.emplace(std::move(re).value());
+  }
+  if (options.strict) {
+    RewriteNegAsMul(model, c.float_ops ? &*c.float_ops : nullptr,
+                    c.float_tensors ? &*c.float_tensors : nullptr);
   }
   std::vector<SubgraphRewriter> rewriters;
   rewriters.reserve(model.subgraphs.size());

@@ -291,6 +291,24 @@ TEST(LiteRtIntConformance, Int8ActivationsMatchLiteRt) {
   unary("gelu_tanh", OpCode::kGelu, graph::GeluOptions{true}, a, 0.05f, -40);
   unary("rsqrt", OpCode::kRsqrt, graph::NoOptions{}, b, 0.05f, -128);
   unary("softmax", OpCode::kSoftmax, graph::SoftmaxOptions{1.0f}, a, 1.0f / 256, -128);
+  // NEG as the static recipes write it: MUL by a constant -1 (scale 1/255, zero point
+  // 127, q = -128). Not an int8 NEG: LiteRT.js 2.5.3 negates the raw int8 value (-q,
+  // -128 wraps), measured here; TFLite's reference is zp_in + zp_out - q.
+  const int minus_one = g.Const("minus_one", DType::kInt8, {}, std::vector<int8_t>{-128});
+  g.sg().tensors[minus_one].quant = PerTensor(1.0f / 255, 127);
+  const int negated = int8_tensor("neg_as_mul_q", {16, 16}, 0.05f, 0);
+  g.Op(OpCode::kMul, {a, minus_one}, {negated}, graph::BinaryOptions{});
+  DequantizedOutput(g, "neg_as_mul", negated);
+  // SELECT_V2 of int8 operands sharing the output's parameters, bool condition.
+  const int cond = g.Tensor("cond", DType::kBool, {16, 16});
+  g.Op(OpCode::kGreater, {x, pos}, {cond});
+  std::vector<int8_t> fill(256);
+  for (size_t i = 0; i < fill.size(); ++i) fill[i] = static_cast<int8_t>(37 - 3 * (i % 50));
+  const int other = g.Const("other", DType::kInt8, {16, 16}, fill);
+  g.sg().tensors[other].quant = PerTensor(0.05f, 0);
+  const int select = int8_tensor("select_q", {16, 16}, 0.05f, 0);
+  g.Op(OpCode::kSelectV2, {cond, a, other}, {select});
+  DequantizedOutput(g, "select", select);
   const int axes = g.ConstI("axes", {1}, {1});
   const int mean = int8_tensor("mean_q", {16, 1}, 0.03f, 5);
   g.Op(OpCode::kMean, {a, axes}, {mean}, graph::ReducerOptions{true});
@@ -303,7 +321,7 @@ TEST(LiteRtIntConformance, Int8ActivationsMatchLiteRt) {
   const Outputs outputs = RunBoth(*g.model(), "int8_activations.tflite",
                                   {conformance::MakeFloat32Tensor("x", {16, 16}, xv),
                                    conformance::MakeFloat32Tensor("pos", {16, 16}, pv)});
-  ASSERT_EQ(outputs.size(), 7u);
+  ASSERT_EQ(outputs.size(), 9u);
   for (const auto& [name, o] : outputs) {
     // MEAN: LiteRT rounds the tie -67.5 (row 5: mean of -48..-33 at scale 0.05 over
     // scale 0.03) to -67, liteq's TFLite arithmetic (quantized/mean_int.h, whose

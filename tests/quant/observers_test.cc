@@ -118,6 +118,69 @@ TEST(ObserversTest, MseOnUniformKeepsNearlyTheFullRange) {
   EXPECT_LT(r.min, -0.97f);
 }
 
+// Entropy calibration on histograms whose right answer is known.
+TEST(KlObserverTest, GaussianWithFarOutliersClipsTheOutliersOnly) {
+  const std::vector<float> v = GaussianWithOutliers();  // N(0, 1) and +40, -41
+  TensorStats stats;
+  stats.Observe(v);
+  const Range r = MustCompute(stats, ObserverKind::kKl);
+  EXPECT_LT(r.max, 20.0f);
+  EXPECT_GT(r.min, -20.0f);
+  // Keeps more than 3 sigma: clipping at 3 sigma would already move 0.27% of values.
+  EXPECT_GT(r.max, 3.0f);
+  EXPECT_LT(r.min, -3.0f);
+}
+
+TEST(KlObserverTest, OffsetTensorKeepsItsBulk) {
+  // Values far from 0 (x^2 + eps of RMSNorm, an RSQRT): the grid is [0, T] and T
+  // must cover the data. TensorRT's KL alone chose [1.3, 1.303] here (observers.cc).
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(1.3f, 12.3f);
+  std::vector<float> v(200000);
+  for (float& x : v) x = dist(rng);
+  TensorStats stats;
+  stats.Observe(v);
+  const Range r = MustCompute(stats, ObserverKind::kKl);
+  EXPECT_EQ(r.min, stats.min());
+  EXPECT_GT(r.max, 12.0f);
+}
+
+TEST(KlObserverTest, RopeTableIsNotClipped) {
+  // sin(pos * 10000^(-d/32)) for 128 positions: most values are near 0 (slow
+  // frequencies) but +-1 matter. TensorRT's KL alone clipped this at +-0.25.
+  std::vector<float> v;
+  for (int pos = 0; pos < 128; ++pos) {
+    for (int d = 0; d < 32; ++d) v.push_back(std::sin(pos * std::pow(10000.0f, -d / 32.0f)));
+  }
+  TensorStats stats;
+  stats.Observe(v);
+  const Range r = MustCompute(stats, ObserverKind::kKl);
+  EXPECT_GT(r.max, 0.99f);
+  EXPECT_LT(r.min, -0.99f);
+  // Without the floor the search is TensorRT's and does clip it.
+  ObserverOptions tensorrt;
+  tensorrt.kl_min_kept_percent = 0.0;
+  EXPECT_LT(MustCompute(stats, ObserverKind::kKl, tensorrt).max, 0.5f);
+}
+
+TEST(KlObserverTest, OneSidedTensorUsesAllLevels) {
+  // Exponential(1) with 1e6 samples: the tail beyond the 99.99% point (9.2) holds
+  // 100 values; KL may clip some of them, never below the floor.
+  std::mt19937 rng(8);
+  std::exponential_distribution<float> dist(1.0f);
+  std::vector<float> v(1000000);
+  for (float& x : v) x = dist(rng);
+  TensorStats stats;
+  stats.Observe(v);
+  const Range r = MustCompute(stats, ObserverKind::kKl);
+  EXPECT_EQ(r.min, stats.min());
+  EXPECT_GT(r.max, 9.0f);
+  EXPECT_LE(r.max, stats.max());
+  ObserverOptions bad;
+  bad.kl_min_kept_percent = 101;
+  EXPECT_FALSE(ComputeRange(stats, ObserverKind::kKl, bad).ok());
+}
+
 TEST(HistogramTest, RebinningIsExact) {
   std::mt19937 rng(21);
   std::uniform_real_distribution<float> first(-1.0f, 1.0f);

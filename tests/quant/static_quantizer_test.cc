@@ -16,7 +16,7 @@ using graph::DType;
 using graph::OpCode;
 
 // x [1,4] -> FC(w [3,4], bias) -> "fc" -> RESHAPE [3] -> "flat" -> SOFTMAX -> "probs"
-//   "fc" -> NEG (no integer kernel) -> "neg" -> CONCAT("flat3", "neg3") -> "joined"
+//   "fc" -> SIN (no integer kernel) -> "sin" -> CONCAT("fc", "sin") -> "joined"
 // Outputs: probs, joined.
 struct Fixture {
   graph::Model model;
@@ -34,8 +34,8 @@ struct Fixture {
     const auto fc = b.FullyConnected(x, w, bias, true, "fc");
     const auto flat = b.Reshape(fc, {3}, "flat");
     const auto probs = b.Softmax(flat, 1.0f, "probs");
-    const auto neg = b.Neg(fc, "neg");
-    const auto joined = b.Concat({fc, neg}, 1, "joined");
+    const auto sin = b.Sin(fc, "sin");
+    const auto joined = b.Concat({fc, sin}, 1, "joined");
     b.MarkOutput(probs);
     b.MarkOutput(joined);
     EXPECT_TRUE(b.ok()) << b.status().ToString();
@@ -49,7 +49,7 @@ struct Fixture {
     ranges["fc"] = {-3.0f, 5.0f, false, -3.0f, 5.0f};
     ranges["flat"] = {-3.0f, 5.0f, false, -3.0f, 5.0f};
     ranges["probs"] = {0.0f, 1.0f, false, 0.0f, 1.0f};
-    ranges["neg"] = {-5.0f, 3.0f, false, -5.0f, 3.0f};
+    ranges["sin"] = {-1.0f, 1.0f, false, -1.0f, 1.0f};
     ranges["joined"] = {-5.0f, 5.0f, false, -5.0f, 5.0f};
   }
 
@@ -114,22 +114,22 @@ TEST(StaticQuantizerTest, AssignsParametersByRule) {
   const auto* b = reinterpret_cast<const int32_t*>(bias_bytes->data());
   EXPECT_EQ(b[1], static_cast<int32_t>(std::round(-0.2 / bias.quant.scale[1])));
 
-  // NEG has no integer kernel: it reads a DEQUANTIZE of "fc" and its output is
+  // SIN has no integer kernel: it reads a DEQUANTIZE of "fc" and its output is
   // quantized for CONCATENATION with the concatenation's (shared) parameters.
-  EXPECT_EQ(f.Named("neg").dtype, DType::kFloat32);
-  const graph::Tensor& neg_q = f.Named("neg/quantized");
+  EXPECT_EQ(f.Named("sin").dtype, DType::kFloat32);
+  const graph::Tensor& neg_q = f.Named("sin/quantized");
   const graph::Tensor& joined = f.Named("joined");
   EXPECT_EQ(neg_q.quant.scale, joined.quant.scale);
   EXPECT_EQ(joined.quant.scale, fc.quant.scale) << "CONCATENATION takes its integer input's params";
   ASSERT_EQ(report->float_op_list.size(), 1u);
-  EXPECT_EQ(report->float_op_list[0].op, "NEG 'neg'");
+  EXPECT_EQ(report->float_op_list[0].op, "SIN 'sin'");
 
   // Signature tensors stay float32: x is quantized, both outputs dequantized.
   for (const auto& [name, t] : f.model.signatures[0].outputs) {
     EXPECT_EQ(f.sg().tensors[t].dtype, DType::kFloat32) << name;
   }
-  EXPECT_EQ(f.Count(OpCode::kQuantize), 2);    // x, neg
-  EXPECT_EQ(f.Count(OpCode::kDequantize), 3);  // fc (for NEG), probs, joined
+  EXPECT_EQ(f.Count(OpCode::kQuantize), 2);    // x, sin
+  EXPECT_EQ(f.Count(OpCode::kDequantize), 3);  // fc (for SIN), probs, joined
   // The float weights are gone from the model.
   for (const auto& t : f.sg().tensors) {
     EXPECT_FALSE(t.buffer != 0 && t.dtype == DType::kFloat32) << t.name;
@@ -186,9 +186,9 @@ TEST(StaticQuantizerTest, StrictListsFloatOps) {
   Fixture f;
   auto report = QuantizeStatic(f.model, f.ranges, {.strict = true});
   ASSERT_FALSE(report.ok());
-  EXPECT_NE(report.status().message().find("NEG 'neg'"), std::string::npos)
+  EXPECT_NE(report.status().message().find("SIN 'sin'"), std::string::npos)
       << report.status().ToString();
-  EXPECT_NE(report.status().message().find("no integer kernel for NEG"), std::string::npos);
+  EXPECT_NE(report.status().message().find("no integer kernel for SIN"), std::string::npos);
 }
 
 TEST(StaticQuantizerTest, MissingRangeNamesTheTensor) {

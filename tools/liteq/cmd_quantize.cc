@@ -14,7 +14,9 @@
 #include "commands.h"
 #include "model/model.h"
 #include "quant/calibration.h"
+#include "quant/outliers.h"
 #include "quant/recipe.h"
+#include "quant/smoothquant.h"
 #include "tflite/writer.h"
 
 namespace liteq::cli {
@@ -37,6 +39,8 @@ struct QuantizeArgs {
   std::string kv_dtype = "float32";
   std::string float_ops, float_tensors;
   bool int8_norm_statistics = false;
+  std::string inject_outliers;  // LAYERS[:FACTOR]
+  double smoothquant = -1;      // alpha; < 0 = off
   std::string tokenizer;
   std::string matformer;
   std::string ple_dtype;
@@ -70,17 +74,22 @@ struct Calibrated {
   std::string description;
 };
 
-Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& model,
-                                  const model::ExportOptions& export_options) {
-  LITEQ_ASSIGN_OR_RETURN(quant::ObserverKind observer, quant::ParseObserverKind(args.observer));
+Result<std::vector<std::vector<int32_t>>> LoadSamples(const QuantizeArgs& args,
+                                                      const graph::Model& model,
+                                                      const model::ExportOptions& export_options) {
   const std::string path = args.calib.empty() ? DefaultCalibData() : args.calib;
   auto tok = LoadTokenizerForModel(model, args.tokenizer);
   const tokenizer::Tokenizer* tokenizer = tok.ok() ? tok->get() : nullptr;
   const int prefill = *std::max_element(export_options.prefill_lengths.begin(),
                                         export_options.prefill_lengths.end());
-  LITEQ_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> samples,
-                         quant::LoadCalibrationSamples(path, tokenizer, args.calib_samples, prefill,
-                                                       args.calib_decode));
+  return quant::LoadCalibrationSamples(path, tokenizer, args.calib_samples, prefill,
+                                       args.calib_decode);
+}
+
+Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& model,
+                                  const std::vector<std::vector<int32_t>>& samples) {
+  LITEQ_ASSIGN_OR_RETURN(quant::ObserverKind observer, quant::ParseObserverKind(args.observer));
+  const std::string path = args.calib.empty() ? DefaultCalibData() : args.calib;
   quant::CalibrationOptions options;
   options.decode_tokens = args.calib_decode;
   options.num_threads = args.threads;
@@ -98,6 +107,36 @@ Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& 
                     std::to_string(out.stats.prefill_tokens) + " prefill + " +
                     std::to_string(out.stats.decode_tokens) + " decode tokens";
   return out;
+}
+
+// --inject-outliers and --smoothquant: float-graph rewrites before calibration.
+Status PrepareFloatGraph(const QuantizeArgs& args, graph::Model& model,
+                         const std::vector<std::vector<int32_t>>& samples) {
+  if (!args.inject_outliers.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(quant::OutlierOptions outliers,
+                           quant::ParseOutlierSpec(args.inject_outliers));
+    LITEQ_ASSIGN_OR_RETURN(quant::OutlierReport injected,
+                           quant::InjectActivationOutliers(model, outliers));
+    if (!args.json) {
+      std::printf("  injected outliers (x%g on %zu channels) into %zu norm outputs\n",
+                  injected.factor, injected.channels.size(), injected.sites.size());
+    }
+  }
+  if (args.smoothquant >= 0) {
+    quant::SmoothQuantOptions sq;
+    sq.alpha = static_cast<float>(args.smoothquant);
+    sq.calibration.decode_tokens = args.calib_decode;
+    sq.calibration.num_threads = args.threads;
+    if (!args.json) sq.calibration.progress = [](int d, int t) { Progress("smoothquant", d, t); };
+    LITEQ_ASSIGN_OR_RETURN(quant::SmoothQuantReport report,
+                           quant::ApplySmoothQuant(model, samples, sq));
+    if (!args.json) {
+      std::printf("  smoothquant alpha %g: %d norms, scales in [%.3g, %.3g], %.1f s\n",
+                  args.smoothquant, report.sites, report.min_scale, report.max_scale,
+                  report.seconds);
+    }
+  }
+  return Status::Ok();
 }
 
 Status RunQuantize(const QuantizeArgs& args) {
@@ -127,12 +166,21 @@ Status RunQuantize(const QuantizeArgs& args) {
   if (args.observer == "percentile") recipe.observer += " " + std::to_string(args.percentile);
   const quant::Granularity embedding = recipe.embedding_granularity.value_or(recipe.granularity);
   model::ExportOptions options;
-  LITEQ_ASSIGN_OR_RETURN(
-      graph::Model model,
-      BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options, args.matformer));
+  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
+                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options,
+                                         args.matformer));
+  if (args.smoothquant >= 0 && !quant::NeedsCalibration(recipe.recipe)) {
+    return InvalidArgumentError("--smoothquant applies to the static recipes (it helps "
+                                "activation quantization)");
+  }
+  std::vector<std::vector<int32_t>> samples;
+  if (quant::NeedsCalibration(recipe.recipe)) {
+    LITEQ_ASSIGN_OR_RETURN(samples, LoadSamples(args, model, options));
+  }
+  LITEQ_RETURN_IF_ERROR(PrepareFloatGraph(args, model, samples));
   Calibrated calibrated;
   if (quant::NeedsCalibration(recipe.recipe)) {
-    LITEQ_ASSIGN_OR_RETURN(calibrated, CalibrateModel(args, model, options));
+    LITEQ_ASSIGN_OR_RETURN(calibrated, CalibrateModel(args, model, samples));
     recipe.ranges = &calibrated.ranges;
     recipe.calibration = calibrated.description;
   }
@@ -168,11 +216,13 @@ Status RunQuantize(const QuantizeArgs& args) {
                           {"max_seq", options.max_seq},
                           {"prefill_lengths", options.prefill_lengths}};
     if (!args.ple_dtype.empty()) out["ple_dtype"] = args.ple_dtype;
+    if (!args.inject_outliers.empty()) out["inject_outliers"] = args.inject_outliers;
     if (quant::NeedsCalibration(recipe.recipe)) {
       out["calibration"] = recipe.calibration;
       out["calibration_seconds"] = calibrated.stats.seconds;
       out["observer"] = recipe.observer;
       out["kv_dtype"] = args.kv_dtype;
+      if (args.smoothquant >= 0) out["smoothquant_alpha"] = args.smoothquant;
       out["integer_ops"] = a.integer_ops;
       out["float_ops"] = a.float_ops;
       out["quantize_ops"] = a.quantize_ops;
@@ -281,6 +331,14 @@ void SetupQuantize(CLI::App& app, Status* result) {
   cmd->add_flag("--int8-norm-statistics", args->int8_norm_statistics,
                 "static recipes: compute RMSNorm statistics (x*x, mean, rsqrt) in integers too "
                 "(default: float, as int8 loses ~0.4% PPL there; static_int8_strict always does)");
+  cmd->add_option("--inject-outliers", args->inject_outliers,
+                  "Test model: before quantizing, inject function-preserving activation "
+                  "outliers into the pre-attention/pre-MLP norms of LAYERS[:FACTOR] "
+                  "(\"all\" or e.g. \"1,3\"; factor default 30; 2% of channels)");
+  cmd->add_option("--smoothquant", args->smoothquant,
+                  "static recipes: migrate activation outliers into the weights with this "
+                  "alpha (e.g. 0.5) before calibration")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer for --calib text");
   cmd->add_option("--threads", args->threads, "Threads for calibration")->check(CLI::Range(1, 256));
   cmd->add_option("--matformer", args->matformer, MatformerHelp());

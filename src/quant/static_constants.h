@@ -1,0 +1,45 @@
+// Constants of the static recipes quantized at rewrite time: small float operands
+// (norm weights, scalars, SELECT_V2 operands, int16 tables) and FC biases. Split
+// from static_quantizer.cc (the rewrite) to keep that file about graph structure.
+#ifndef LITEQ_QUANT_STATIC_CONSTANTS_H_
+#define LITEQ_QUANT_STATIC_CONSTANTS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "liteq/status.h"
+
+namespace liteq::quant {
+
+struct SmallConstant {
+  uint32_t buffer = 0;  // new buffer in the model
+  graph::QuantParams params;
+  size_t bytes = 0;
+};
+
+// Quantizes the float32 buffer `original` (`count` values) to `dtype` (kInt8 or kInt16).
+// With `params`, those are used (values outside saturate: an operand that must share
+// another tensor's parameters); otherwise they come from the values' range widened to
+// include 0: int8 asymmetric, or int16 symmetric (also when `symmetric` is set).
+Result<SmallConstant> QuantizeSmallConstant(graph::Model& model, const graph::Buffer& original,
+                                            int64_t count, const std::string& name,
+                                            graph::DType dtype, bool symmetric,
+                                            const graph::QuantParams* params = nullptr);
+
+// A copy of float constant tensor `t` quantized to `dtype` with `params` (values
+// outside saturate), its new buffer added to `model`.
+Result<graph::Tensor> QuantizeConstantWith(graph::Model& model, const graph::Tensor& t,
+                                           const graph::QuantParams& params, graph::DType dtype);
+
+// The int32 (int8 activations) or int64 (int16) bias of an integer FULLY_CONNECTED:
+// scale input_scale * weight_scales[c], zero point 0 (QUANT_SPEC.md). Returns the new
+// tensor ("<name>/quantized") with its buffer added to `model`.
+Result<graph::Tensor> QuantizeFcBias(graph::Model& model, const graph::Tensor& bias,
+                                     float input_scale, const std::vector<float>& weight_scales,
+                                     graph::DType activations);
+
+}  // namespace liteq::quant
+
+#endif  // LITEQ_QUANT_STATIC_CONSTANTS_H_
