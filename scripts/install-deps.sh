@@ -10,6 +10,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # tests only: `liteq debug --html` reports are rendered headless (e2e_cli_debug_test)
   libhwy-dev zlib1g-dev libpcre2-dev libutf8proc-dev
   nodejs npm
 )

@@ -9,15 +9,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_util.h"
 #include "commands.h"
+#include "eval/sensitivity.h"
 #include "model/model.h"
 #include "quant/calibration.h"
 #include "quant/outliers.h"
 #include "quant/recipe.h"
 #include "quant/smoothquant.h"
 #include "tflite/writer.h"
+#include "tokenizer/corpus.h"
 
 namespace liteq::cli {
 namespace {
@@ -46,6 +49,12 @@ struct QuantizeArgs {
   std::string ple_dtype;
   int threads = 1;
   bool json = false;
+  // Automatic mixed precision (eval/sensitivity.h).
+  double target_kl = -1.0;  // < 0: off
+  std::string kl_data;
+  int kl_windows = 8;
+  int kl_seq = 128;
+  std::string group_by = "type";
 };
 
 // "calibrating 12/128" on one line on a terminal, one line per quarter otherwise.
@@ -139,6 +148,38 @@ Status PrepareFloatGraph(const QuantizeArgs& args, graph::Model& model,
   return Status::Ok();
 }
 
+// --target-kl: a sensitivity sweep with the calibrated ranges, then the fewest float
+// groups that meet the target (eval/sensitivity.h).
+Result<eval::MixedPrecisionPlan> PlanMixedPrecision(const QuantizeArgs& args,
+                                                    const graph::Model& model,
+                                                    const quant::RecipeOptions& recipe) {
+  if (!quant::NeedsCalibration(recipe.recipe)) {
+    return InvalidArgumentError("--target-kl needs a static recipe (static_int8, static_16x8)");
+  }
+  if (args.group_by != "type" && args.group_by != "layer") {
+    return InvalidArgumentError("--group-by must be type or layer");
+  }
+  LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(model, args.tokenizer));
+  const std::string data = args.kl_data.empty() ? DefaultEvalData() : args.kl_data;
+  LITEQ_ASSIGN_OR_RETURN(auto windows,
+                         tokenizer::LoadCorpusWindows(*tok, data, args.kl_seq, args.kl_windows));
+  LITEQ_ASSIGN_OR_RETURN(auto evaluator,
+                         eval::KlEvaluator::Create(std::make_shared<const graph::Model>(model),
+                                                   std::move(windows), args.threads));
+  const auto groups =
+      eval::DefineOpGroups(model, args.group_by == "layer" ? eval::GroupGranularity::kLayer
+                                                           : eval::GroupGranularity::kType);
+  eval::SweepProgress progress;
+  if (!args.json) {
+    progress = [](const std::string& what, int done, int total) {
+      if (total > 0) Progress(("sensitivity (" + what + ")").c_str(), done, total);
+    };
+  }
+  LITEQ_ASSIGN_OR_RETURN(eval::SensitivityReport sweep,
+                         eval::RunSensitivity(model, groups, recipe, *evaluator, progress));
+  return eval::PlanForTargetKl(model, sweep, recipe, *evaluator, args.target_kl);
+}
+
 Status RunQuantize(const QuantizeArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   quant::RecipeOptions recipe;
@@ -188,12 +229,18 @@ Status RunQuantize(const QuantizeArgs& args) {
     return InvalidArgumentError("--ple-dtype: " + args.model +
                                 " has no per-layer embedding table (a Gemma 3n option)");
   }
+  std::optional<eval::MixedPrecisionPlan> plan;
+  if (args.target_kl >= 0.0) {
+    LITEQ_ASSIGN_OR_RETURN(plan, PlanMixedPrecision(args, model, recipe));
+    recipe.float_tensors = eval::CombineRegex(recipe.float_tensors, plan->float_tensors_regex);
+  }
   auto applied = quant::ApplyRecipe(model, recipe);
   if (!applied.ok()) {
     return args.ple_dtype.empty() ? applied.status()
                                   : applied.status().WithContext("--ple-dtype " + args.ple_dtype);
   }
   const quant::RecipeReport& report = *applied;
+  if (plan) LITEQ_RETURN_IF_ERROR(eval::RecordPlanInMetadata(model, *plan));
   if (!args.ple_dtype.empty()) {
     nlohmann::json meta = MetadataJson(model, "liteq.quantization");
     meta["ple_dtype"] = args.ple_dtype;
@@ -229,6 +276,7 @@ Status RunQuantize(const QuantizeArgs& args) {
       out["dequantize_ops"] = a.dequantize_ops;
       out["float_weight_bytes"] = a.float_weight_bytes;
       out["int_weight_bytes"] = a.int_weight_bytes;
+      if (plan) out["mixed_precision"] = eval::MixedPrecisionPlanToJson(*plan);
     } else {
       out["quantized_buffers"] = w.quantized_buffers;
       out["per_tensor_buffers"] = w.per_tensor_buffers;
@@ -265,6 +313,16 @@ Status RunQuantize(const QuantizeArgs& args) {
                 a.quantize_ops, a.dequantize_ops, args.kv_dtype.c_str());
     std::printf("  weights: %.1f MB float32 -> %.1f MB integer\n", a.float_weight_bytes / 1e6,
                 a.int_weight_bytes / 1e6);
+    if (plan) {
+      std::string names;
+      for (const auto& g : plan->float_groups) names += (names.empty() ? "" : ", ") + g;
+      std::printf(
+          "  mixed precision: target KL %.6g, all-quantized KL %.6f -> %.6f with %zu float "
+          "group(s) [%s] (+%.2f MB float weights, %d plans measured)%s\n",
+          plan->target_kl, plan->baseline_kl, plan->achieved_kl, plan->float_groups.size(),
+          names.empty() ? "none" : names.c_str(), plan->extra_float_bytes / 1e6, plan->measurements,
+          plan->met ? "" : "; TARGET NOT MET with every helpful group float");
+    }
   } else {
     std::printf("  %d weight buffers: %.1f MB float32 -> %.1f MB %s", w.quantized_buffers,
                 w.float_bytes / 1e6, w.int8_bytes / 1e6,
@@ -346,6 +404,19 @@ void SetupQuantize(CLI::App& app, Status* result) {
                   "gemma3n: precision of the per-layer embedding table: float32, fp16 (float16 "
                   "+ DEQUANTIZE) or int8 (= the default: the recipe's integer table, int8; "
                   "static_16x8 keeps its integer GATHER in int16)");
+  cmd->add_option("--target-kl", args->target_kl,
+                  "static recipes: keep the fewest op groups float that bring the mean KL vs the "
+                  "float model on --kl-data down to this (sensitivity sweep; plan in metadata)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kl-data", args->kl_data,
+                  "--target-kl: evaluation JSONL (default: bundled data/brown/eval.jsonl)");
+  cmd->add_option("--kl-windows", args->kl_windows, "--target-kl: windows (default 8)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--kl-seq", args->kl_seq, "--target-kl: window length (default 128)")
+      ->check(CLI::Range(2, 1 << 20));
+  cmd->add_option(
+      "--group-by", args->group_by,
+      "--target-kl: op groups by type across layers (default) or per layer: type|layer");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunQuantize(*args); });
 }

@@ -1,0 +1,185 @@
+// `liteq debug`, `liteq sensitivity` and `liteq quantize --target-kl` as a user runs
+// them on gemma3-tiny: JSON with the documented keys, an HTML report that Chromium
+// (headless) renders with one bar and one table row per tensor, exact zeros for a float
+// file against its checkpoint, and a mixed-precision plan whose file meets the target
+// when `liteq eval` measures it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "e2e_util.h"
+
+namespace liteq::e2e {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+CommandResult RunShell(const std::string& cmd) {
+  CommandResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+CommandResult RunLiteq(const std::string& args) {
+  return RunShell(std::string(LITEQ_BINARY) + " " + args + " 2>/dev/null");
+}
+
+nlohmann::json RunJson(const std::string& args) {
+  CommandResult r = RunLiteq(args);
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  return j;
+}
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+const std::string kModel = ModelDir("gemma3-tiny");
+const std::string kLayout = " --prefill-len 32 --max-seq 256";
+
+struct Files {
+  std::string float_path = TempPath("cli_debug.f32.tflite");
+  std::string int8_path = TempPath("cli_debug.s8.tflite");
+};
+const Files& ExportedFiles() {
+  static const Files files = [] {
+    Files f;
+    EXPECT_EQ(RunLiteq("export " + kModel + " -o " + f.float_path + kLayout).exit_code, 0);
+    EXPECT_EQ(RunLiteq("quantize " + kModel + " --recipe static_int8 --calib-samples 8 -o " +
+                       f.int8_path + kLayout)
+                  .exit_code,
+              0);
+    return f;
+  }();
+  return files;
+}
+
+TEST(CliDebugTest, JsonAndHtmlReportRenderInChromium) {
+  const Files& f = ExportedFiles();
+  const std::string html = TempPath("cli_debug_report.html");
+  std::remove(html.c_str());
+  const nlohmann::json j = RunJson(
+      "debug " + f.int8_path + " --reference " + f.float_path +
+      " --samples 3 --decode 4 --growth-steps 8 --growth-prompts 2 --top 0 --json --html " + html);
+  const size_t n = j["tensor_count"].get<size_t>();
+  ASSERT_GT(n, 100u);
+  ASSERT_EQ(j["tensors"].size(), n);
+  double previous = -1e300;
+  bool seen_exact = false;
+  for (const auto& t : j["tensors"]) {
+    for (const char* key :
+         {"name", "reference", "dtype", "scale", "zero_point", "reference_min", "reference_max",
+          "rmse", "max_abs_error", "clipped_fraction", "values"}) {
+      ASSERT_TRUE(t.contains(key)) << key;
+    }
+    if (t["snr_db"].is_null()) {  // exact: sorted last
+      seen_exact = true;
+      continue;
+    }
+    EXPECT_FALSE(seen_exact) << t["name"];
+    EXPECT_GE(t["snr_db"].get<double>(), previous);
+    previous = t["snr_db"].get<double>();
+  }
+  ASSERT_EQ(j["growth"]["mean_kl"].size(), 8u);
+  EXPECT_EQ(j["growth"]["prompts"].get<int>(), 2);
+
+  // Chromium renders the page (layout and the inline script run): every bar got a box.
+  const char* chromium = std::getenv("LITEQ_CHROMIUM");
+  const std::string browser = chromium != nullptr ? chromium : "chromium";
+  const CommandResult dom =
+      RunShell(browser +
+               " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+               "--disable-background-networking --disable-component-update --disable-sync "
+               "--user-data-dir=$(mktemp -d) --dump-dom file://" +
+               html + " 2>/dev/null");
+  ASSERT_EQ(dom.exit_code, 0) << "chromium is required (scripts/install-deps.sh installs it)";
+  EXPECT_NE(dom.out.find("data-bars-rendered=\"" + std::to_string(n) + "\""), std::string::npos)
+      << dom.out.substr(0, 2000);
+  EXPECT_EQ(Count(dom.out, "class=\"snr-bar\""), n);
+  EXPECT_EQ(Count(dom.out, "<tr class=\"tensor-row\""), n);
+  EXPECT_EQ(Count(dom.out, "class=\"growth-point\""), 8u);
+  const std::string worst = j["tensors"][0]["name"].get<std::string>();
+  EXPECT_NE(dom.out.find("<td>1</td><td>" + worst + "</td>"), std::string::npos) << worst;
+}
+
+TEST(CliDebugTest, FloatFileAgainstItsCheckpointIsExact) {
+  const Files& f = ExportedFiles();
+  const nlohmann::json j = RunJson("debug " + f.float_path + " --reference " + kModel +
+                                   " --samples 2 --decode 4 --growth-steps 8 --json");
+  EXPECT_EQ(j["tensor_count"].get<int>(), 0);
+  ASSERT_EQ(j["growth"]["mean_kl"].size(), 8u);
+  for (const auto& kl : j["growth"]["mean_kl"]) EXPECT_EQ(kl.get<double>(), 0.0);
+}
+
+TEST(CliDebugTest, TargetKlPlanMeetsTheTargetWithFewerGroupsThanAllAttention) {
+  const std::string common = " --recipe static_int8 --calib-samples 8 --max-seq 256";
+  const nlohmann::json sweep =
+      RunJson("sensitivity " + kModel + common + " --windows 2 --seq 64 --json");
+  ASSERT_GE(sweep["groups"].size(), 6u);
+  const double baseline = sweep["baseline_kl"].get<double>();
+  double best = baseline;
+  double previous = 1e300;
+  for (const auto& g : sweep["groups"]) {
+    best = std::min(best, g["mean_kl"].get<double>());
+    EXPECT_LE(g["kl_reduction_per_mb"].get<double>(), previous);
+    previous = g["kl_reduction_per_mb"].get<double>();
+  }
+  ASSERT_GT(baseline, 0.0);
+  ASSERT_LT(best, baseline);
+  const double target = (best + baseline) / 2;
+  const std::string out = TempPath("cli_debug.mp.tflite");
+  char target_text[64];
+  std::snprintf(target_text, sizeof(target_text), "%.9g", target);
+  const nlohmann::json q = RunJson("quantize " + kModel + common + " --target-kl " + target_text +
+                                   " --kl-windows 2 --kl-seq 64 -o " + out + " --json");
+  const nlohmann::json& plan = q["mixed_precision"];
+  EXPECT_TRUE(plan["met"].get<bool>());
+  EXPECT_EQ(plan["baseline_kl"].get<double>(), baseline);  // same calibration, same windows
+  // Cheaper than "all attention in float" (the projections and the core): fewer float
+  // ops and fewer float weight bytes.
+  size_t attention_tensors = 0;
+  int64_t attention_bytes = 0;
+  for (const auto& g : sweep["groups"]) {
+    if (g["kind"] == "attn_proj" || g["kind"] == "attn_core") {
+      attention_tensors += g["tensors"].get<size_t>();
+      attention_bytes += g["extra_float_bytes"].get<int64_t>();
+    }
+  }
+  ASSERT_GT(attention_tensors, 0u);
+  EXPECT_GE(plan["float_groups"].size(), 1u);
+  EXPECT_LT(plan["float_tensor_count"].get<size_t>(), attention_tensors);
+  EXPECT_LT(plan["extra_float_bytes"].get<int64_t>(), attention_bytes);
+  // `liteq eval` measures the written file on the same windows.
+  const nlohmann::json e = RunJson("eval " + out + " --reference " + kModel +
+                                   " --seq 64 --windows 2 --prompts 0 --json");
+  EXPECT_LE(e["kl_divergence"]["mean"]["value"].get<double>(), std::stod(target_text) * (1 + 1e-9));
+  // The plan is in the file's metadata.
+  const CommandResult inspect = RunLiteq("inspect " + out + " --json");
+  ASSERT_EQ(inspect.exit_code, 0);
+  EXPECT_NE(inspect.out.find("mixed_precision"), std::string::npos);
+  EXPECT_NE(inspect.out.find(plan["float_groups"][0].get<std::string>()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace liteq::e2e
