@@ -18,32 +18,15 @@
 namespace liteq::e2e {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CommandResult RunShell(const std::string& cmd) {
-  CommandResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 CommandResult RunLiteq(const std::string& args) {
   return RunShell(std::string(LITEQ_BINARY) + " " + args + " 2>/dev/null");
 }
 
 nlohmann::json RunJson(const std::string& args) {
   CommandResult r = RunLiteq(args);
-  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.out;
-  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << r.output;
   return j;
 }
 
@@ -114,13 +97,13 @@ TEST(CliDebugTest, JsonAndHtmlReportRenderInChromium) {
                "--user-data-dir=$(mktemp -d) --dump-dom file://" +
                html + " 2>/dev/null");
   ASSERT_EQ(dom.exit_code, 0) << "chromium is required (scripts/install-deps.sh installs it)";
-  EXPECT_NE(dom.out.find("data-bars-rendered=\"" + std::to_string(n) + "\""), std::string::npos)
-      << dom.out.substr(0, 2000);
-  EXPECT_EQ(Count(dom.out, "class=\"snr-bar\""), n);
-  EXPECT_EQ(Count(dom.out, "<tr class=\"tensor-row\""), n);
-  EXPECT_EQ(Count(dom.out, "class=\"growth-point\""), 8u);
+  EXPECT_NE(dom.output.find("data-bars-rendered=\"" + std::to_string(n) + "\""), std::string::npos)
+      << dom.output.substr(0, 2000);
+  EXPECT_EQ(Count(dom.output, "class=\"snr-bar\""), n);
+  EXPECT_EQ(Count(dom.output, "<tr class=\"tensor-row\""), n);
+  EXPECT_EQ(Count(dom.output, "class=\"growth-point\""), 8u);
   const std::string worst = j["tensors"][0]["name"].get<std::string>();
-  EXPECT_NE(dom.out.find("<td>1</td><td>" + worst + "</td>"), std::string::npos) << worst;
+  EXPECT_NE(dom.output.find("<td>1</td><td>" + worst + "</td>"), std::string::npos) << worst;
 }
 
 TEST(CliDebugTest, FloatFileAgainstItsCheckpointIsExact) {
@@ -177,8 +160,8 @@ TEST(CliDebugTest, TargetKlPlanMeetsTheTargetWithFewerGroupsThanAllAttention) {
   // The plan is in the file's metadata.
   const CommandResult inspect = RunLiteq("inspect " + out + " --json");
   ASSERT_EQ(inspect.exit_code, 0);
-  EXPECT_NE(inspect.out.find("mixed_precision"), std::string::npos);
-  EXPECT_NE(inspect.out.find(plan["float_groups"][0].get<std::string>()), std::string::npos);
+  EXPECT_NE(inspect.output.find("mixed_precision"), std::string::npos);
+  EXPECT_NE(inspect.output.find(plan["float_groups"][0].get<std::string>()), std::string::npos);
 }
 
 }  // namespace

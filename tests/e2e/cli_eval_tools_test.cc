@@ -13,31 +13,16 @@
 namespace liteq::e2e {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout, and stderr when asked for
-};
-
-// Runs the liteq binary; stderr (progress) is discarded unless `with_stderr`.
 CommandResult RunLiteq(const std::string& args, bool with_stderr = false) {
-  CommandResult r;
-  const std::string cmd =
-      std::string(LITEQ_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return RunShell(std::string(LITEQ_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
+// Runs the liteq binary; stderr (progress) is discarded unless `with_stderr`.
 nlohmann::json RunJson(const std::string& args) {
   CommandResult r = RunLiteq(args);
-  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.out;
-  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << r.output;
   return j;
 }
 
@@ -102,14 +87,14 @@ TEST(CliInspectTest, TensorsOptionListsMatchingTensorsWithScales) {
   }
   CommandResult text = RunLiteq("inspect " + f.int8_path + " --tensors 'q_proj'");
   EXPECT_EQ(text.exit_code, 0);
-  EXPECT_NE(text.out.find("per-axis dim 0: 128 scales"), std::string::npos) << text.out;
+  EXPECT_NE(text.output.find("per-axis dim 0: 128 scales"), std::string::npos) << text.output;
 }
 
 TEST(CliInspectTest, BadRegexIsAClearError) {
   const Files& f = ExportedFiles();
   const CommandResult r = RunLiteq("inspect " + f.float_path + " --tensors '('", true);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("invalid regex '('"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("invalid regex '('"), std::string::npos) << r.output;
 }
 
 TEST(CliEvalReferenceTest, FileAgainstItselfHasZeroKlAndFullAgreement) {
@@ -157,7 +142,7 @@ TEST(CliEvalReferenceTest, MissingReferenceIsAClearError) {
   const CommandResult r =
       RunLiteq("eval " + f.int8_path + " --reference /nonexistent/ref.tflite --windows 1", true);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("/nonexistent/ref.tflite"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("/nonexistent/ref.tflite"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -15,22 +15,8 @@
 namespace liteq::e2e {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
 CommandResult RunLiteq(const std::string& args) {
-  CommandResult r;
-  const std::string cmd = std::string(LITEQ_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return RunShell(std::string(LITEQ_BINARY) + " " + args + " 2>&1");
 }
 
 TEST(CliTest, ExportThenRunGivesTheTransformersGreedyContinuation) {

@@ -1,9 +1,12 @@
 #include "e2e_util.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -118,6 +121,18 @@ std::string ExportQuantizedOnce(const std::string& checkpoint_path,
                                 const model::ExportOptions& options,
                                 const quant::RecipeOptions& recipe) {
   return ExportWith(checkpoint_path, options, &recipe);
+}
+
+CommandResult RunShell(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 LoadedModel LoadTflite(const std::string& path) {

@@ -21,6 +21,13 @@ std::string ModelDir(const std::string& name);   // models/<name>
 std::string FamilyDir(const std::string& name);  // testdata/families/<name>
 std::string TempPath(const std::string& file_name);
 
+// A shell command's exit code and its stdout (add "2>&1" to the command for stderr).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunShell(const std::string& command);
+
 // Exports `checkpoint_path` to a temporary .tflite (written once per test binary and
 // options) and returns its path.
 std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);
