@@ -155,7 +155,7 @@ std::string Table(const QuantDebugReport& report) {
   std::string s =
       "<table id=\"tensor-table\"><thead><tr><th>#</th><th>tensor</th><th>dtype</th>"
       "<th>scale</th><th>zero point</th><th>float min</th><th>float max</th><th>RMSE</th>"
-      "<th>max |err|</th><th>SNR dB</th><th>clipped</th></tr></thead><tbody>\n";
+      "<th>max |err|</th><th>SNR dB</th><th>median channel SNR dB</th><th>clipped</th></tr></thead><tbody>\n";
   const std::vector<size_t> order = report.WorstFirst();
   for (size_t rank = 0; rank < order.size(); ++rank) {
     const TensorError& e = report.tensors[order[rank]];
@@ -164,7 +164,7 @@ std::string Table(const QuantDebugReport& report) {
          std::to_string(e.zero_point) + "</td><td>" + Format("%.4g", e.reference_min) +
          "</td><td>" + Format("%.4g", e.reference_max) + "</td><td>" + Format("%.4g", e.rmse) +
          "</td><td>" + Format("%.4g", e.max_abs_error) + "</td><td>" + SnrText(e.snr_db) +
-         "</td><td>" + Format("%.3f%%", 100.0 * e.clipped_fraction) + "</td></tr>\n";
+         "</td><td>" + SnrText(e.channel_snr_db) + "</td><td>" + Format("%.3f%%", 100.0 * e.clipped_fraction) + "</td></tr>\n";
   }
   return s + "</tbody></table>\n";
 }

@@ -37,6 +37,7 @@ nlohmann::json QuantDebugReportToJson(const QuantDebugReport& report, size_t top
                        {"rmse", e.rmse},
                        {"max_abs_error", e.max_abs_error},
                        {"snr_db", Finite(e.snr_db)},
+                       {"channel_snr_db", Finite(e.channel_snr_db)},
                        {"clipped_fraction", e.clipped_fraction},
                        {"values", e.values},
                        {"sentinels", e.sentinels}});
@@ -64,8 +65,9 @@ std::string FormatQuantDebugReport(const QuantDebugReport& report, size_t top) {
                 static_cast<long long>(report.prefill_tokens),
                 static_cast<long long>(report.decode_tokens), report.seconds);
   out += line;
-  std::snprintf(line, sizeof(line), "%-44s %-5s %10s %5s %22s %10s %10s %8s %8s\n", "tensor",
-                "dtype", "scale", "zp", "float range", "RMSE", "max |err|", "SNR dB", "clipped");
+  std::snprintf(line, sizeof(line), "%-44s %-5s %10s %5s %22s %10s %10s %8s %8s %8s\n", "tensor",
+                "dtype", "scale", "zp", "float range", "RMSE", "max |err|", "SNR dB", "chan SNR",
+                "clipped");
   out += line;
   const std::vector<size_t> order = report.WorstFirst();
   for (size_t i = 0; i < order.size() && (top == 0 || i < top); ++i) {
@@ -74,9 +76,10 @@ std::string FormatQuantDebugReport(const QuantDebugReport& report, size_t top) {
     if (name.size() > 44) name = "..." + name.substr(name.size() - 41);
     char range[64];
     std::snprintf(range, sizeof(range), "[%.3g, %.3g]", e.reference_min, e.reference_max);
-    std::snprintf(line, sizeof(line), "%-44s %-5s %10.4g %5lld %22s %10.4g %10.4g %8s %7.3f%%\n",
-                  name.c_str(), e.dtype.c_str(), e.scale, static_cast<long long>(e.zero_point),
-                  range, e.rmse, e.max_abs_error, Snr(e.snr_db).c_str(),
+    std::snprintf(line, sizeof(line),
+                  "%-44s %-5s %10.4g %5lld %22s %10.4g %10.4g %8s %8s %7.3f%%\n", name.c_str(),
+                  e.dtype.c_str(), e.scale, static_cast<long long>(e.zero_point), range, e.rmse,
+                  e.max_abs_error, Snr(e.snr_db).c_str(), Snr(e.channel_snr_db).c_str(),
                   100.0 * e.clipped_fraction);
     out += line;
   }

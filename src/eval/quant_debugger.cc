@@ -83,7 +83,12 @@ Result<std::vector<Pair>> PairTensors(const graph::Model& quantized, const graph
 }
 
 template <typename Int>
-void Accumulate(std::span<const Int> q, std::span<const float> r, TensorError& e) {
+void Accumulate(std::span<const Int> q, std::span<const float> r, size_t channels,
+                TensorError& e) {
+  if (e.channel_signal2.size() != channels) {
+    e.channel_signal2.assign(channels, 0.0);
+    e.channel_error2.assign(channels, 0.0);
+  }
   const double scale = e.scale;
   const double zp = static_cast<double>(e.zero_point);
   const double lo = (static_cast<double>(std::numeric_limits<Int>::min()) - zp - 0.5) * scale;
@@ -97,6 +102,8 @@ void Accumulate(std::span<const Int> q, std::span<const float> r, TensorError& e
     const double err = (static_cast<double>(q[i]) - zp) * scale - x;
     e.sum_signal2 += x * x;
     e.sum_error2 += err * err;
+    e.channel_signal2[i % channels] += x * x;
+    e.channel_error2[i % channels] += err * err;
     e.max_abs_error = std::max(e.max_abs_error, std::fabs(err));
     e.reference_min = std::min(e.reference_min, x);
     e.reference_max = std::max(e.reference_max, x);
@@ -112,16 +119,18 @@ Status Compare(runtime::SignatureRunner& q_runner, runtime::SignatureRunner& r_r
     LITEQ_ASSIGN_OR_RETURN(runtime::TensorView r, r_runner.TensorByName(p.reference));
     TensorError& e = slots[p.slot];
     const auto rv = r.as<const float>();
+    const size_t channels =
+        q.shape.empty() || q.shape.back() <= 0 ? 1 : static_cast<size_t>(q.shape.back());
     if (q.dtype == graph::DType::kInt8) {
       const auto qv = q.as<const int8_t>();
       if (qv.size() != rv.size())
         return InternalError("tensor '" + p.quantized + "': size mismatch");
-      Accumulate<int8_t>(qv, rv, e);
+      Accumulate<int8_t>(qv, rv, channels, e);
     } else {
       const auto qv = q.as<const int16_t>();
       if (qv.size() != rv.size())
         return InternalError("tensor '" + p.quantized + "': size mismatch");
-      Accumulate<int16_t>(qv, rv, e);
+      Accumulate<int16_t>(qv, rv, channels, e);
     }
   }
   return Status::Ok();
@@ -157,6 +166,24 @@ void Finish(TensorError& e) {
     e.snr_db = -std::numeric_limits<double>::infinity();
   } else {
     e.snr_db = 10.0 * std::log10(e.sum_signal2 / e.sum_error2);
+  }
+  std::vector<double> per_channel;
+  for (size_t c = 0; c < e.channel_error2.size(); ++c) {
+    const double sig = e.channel_signal2[c], err = e.channel_error2[c];
+    // A channel whose reference is all zero has no scale to measure error against.
+    if (sig == 0.0) continue;
+    if (err == 0.0) {
+      per_channel.push_back(std::numeric_limits<double>::infinity());
+    } else {
+      per_channel.push_back(10.0 * std::log10(sig / err));
+    }
+  }
+  if (per_channel.empty()) {
+    e.channel_snr_db = e.snr_db;
+  } else {
+    const size_t mid = per_channel.size() / 2;
+    std::nth_element(per_channel.begin(), per_channel.begin() + mid, per_channel.end());
+    e.channel_snr_db = per_channel[mid];
   }
 }
 
@@ -259,7 +286,7 @@ std::vector<size_t> QuantDebugReport::WorstFirst() const {
   std::stable_sort(order.begin(), order.end(), [this](size_t a, size_t b) {
     const TensorError& x = tensors[a];
     const TensorError& y = tensors[b];
-    if (x.snr_db != y.snr_db) return x.snr_db < y.snr_db;
+    if (x.worst_snr_db() != y.worst_snr_db()) return x.worst_snr_db() < y.worst_snr_db();
     return x.rmse > y.rmse;
   });
   return order;

@@ -20,7 +20,8 @@
 // merged, as calibration merges them by name):
 //   dequantized = (q - zero_point) * scale; error = dequantized - reference;
 //   RMSE = sqrt(mean(error^2)); SNR = 10 log10(sum(reference^2) / sum(error^2)) dB
-//   (+inf when the error is exactly zero); clipped = share of reference values outside
+//   (+inf when the error is exactly zero); channel SNR: the median over the last
+//   dimension's channels of the same ratio per channel; clipped = share of reference values outside
 //   [(qmin - zp - 1/2) * scale, (qmax - zp + 1/2) * scale], i.e. values that round to a
 //   saturated integer. Attention-mask sentinels (|x| >= 1e30, calibration.h) and
 //   non-finite reference values are counted apart and not compared.
@@ -63,6 +64,12 @@ struct TensorError {
   double rmse = 0.0;
   double max_abs_error = 0.0;
   double snr_db = 0.0;  // +inf for an exact match
+  // Median over channels (the last dimension; channels whose reference is all zero
+  // left out) of each channel's SNR. Outlier channels
+  // stretch the scale so that every other channel gets few integer steps; their power
+  // dominates the tensor SNR, which then looks healthy while the median channel's is
+  // poor. Tensors are ranked by the lower of the two.
+  double channel_snr_db = 0.0;
   double clipped_fraction = 0.0;
   uint64_t values = 0;     // compared values
   uint64_t sentinels = 0;  // skipped (mask sentinels, non-finite)
@@ -70,6 +77,9 @@ struct TensorError {
   double sum_signal2 = 0.0;
   double sum_error2 = 0.0;
   uint64_t clipped = 0;
+  std::vector<double> channel_signal2, channel_error2;
+  // min(snr_db, channel_snr_db): the ranking key.
+  double worst_snr_db() const { return snr_db < channel_snr_db ? snr_db : channel_snr_db; }
 };
 
 struct QuantDebugReport {
@@ -83,7 +93,7 @@ struct QuantDebugReport {
   int64_t decode_tokens = 0;
   double seconds = 0.0;
 
-  // Indices into `tensors`, lowest SNR first (ties: larger RMSE first).
+  // Indices into `tensors`, lowest worst_snr_db() first (ties: larger RMSE first).
   std::vector<size_t> WorstFirst() const;
 };
 

@@ -15,6 +15,7 @@
 #include "eval/quant_debugger.h"
 #include "eval/sensitivity.h"
 #include "quant/calibration.h"
+#include "quant/outliers.h"
 #include "tokenizer/tokenizer.h"
 
 namespace liteq::e2e {
@@ -164,8 +165,9 @@ TEST(QuantDebuggerTest, StaticInt8ErrorsArePairedBoundedAndGrowAlongTheGraph) {
   EXPECT_EQ(probs->zero_point, -128);
   EXPECT_GE(probs->reference_min, 0.0);
   EXPECT_LE(probs->reference_max, 1.0);
-  // The mask: hidden keys hold sentinels (skipped), visible ones 0 (exact).
-  const eval::TensorError* mask = Find(r, "causal_mask.additive/quantized");
+  // The mask (SELECT_V2 writes it in int8): hidden keys hold sentinels (skipped),
+  // visible ones 0 (exact).
+  const eval::TensorError* mask = Find(r, "causal_mask.additive");
   ASSERT_NE(mask, nullptr);
   EXPECT_GT(mask->sentinels, 0u);
   EXPECT_EQ(mask->sum_error2, 0.0);
@@ -177,9 +179,9 @@ TEST(QuantDebuggerTest, StaticInt8ErrorsArePairedBoundedAndGrowAlongTheGraph) {
   // Worst first, and the worst are well below the median.
   const std::vector<size_t> worst = r.WorstFirst();
   for (size_t i = 1; i < worst.size(); ++i) {
-    EXPECT_LE(r.tensors[worst[i - 1]].snr_db, r.tensors[worst[i]].snr_db);
+    EXPECT_LE(r.tensors[worst[i - 1]].worst_snr_db(), r.tensors[worst[i]].worst_snr_db());
   }
-  EXPECT_LT(r.tensors[worst[0]].snr_db, MedianSnr(r) - 3.0);
+  EXPECT_LT(r.tensors[worst[0]].worst_snr_db(), MedianSnr(r) - 3.0);
   // Decode growth: quantization changes every step's distribution a little.
   ASSERT_EQ(r.growth_mean_kl.size(), static_cast<size_t>(kGrowthSteps));
   for (int s = 0; s < kGrowthSteps; ++s) {
@@ -192,6 +194,70 @@ TEST(QuantDebuggerTest, StaticInt8ErrorsArePairedBoundedAndGrowAlongTheGraph) {
   ASSERT_EQ(j["tensors"].size(), r.tensors.size());
   EXPECT_EQ(j["tensors"][0]["name"], r.tensors[worst[0]].name);
   EXPECT_TRUE(j["tensors"].back()["snr_db"].is_null());
+}
+
+// The oracle: on gemma3-tiny with injected activation outliers (factor 30 on
+// 2% of the channels of every pre-attention and pre-MLP norm, quant/outliers.h) the
+// debugger ranks the injected norm outputs among the worst tensors; on the plain model
+// the same tensors are not. Their tensor SNR stays high (the outlier channels dominate
+// the signal power); the median channel SNR exposes them.
+std::vector<size_t> RanksOf(const eval::QuantDebugReport& r, const std::set<std::string>& names) {
+  const std::vector<size_t> worst = r.WorstFirst();
+  std::vector<size_t> ranks;
+  for (size_t i = 0; i < worst.size(); ++i) {
+    if (names.count(r.tensors[worst[i]].name) != 0) ranks.push_back(i);
+  }
+  return ranks;
+}
+
+TEST(QuantDebuggerTest, InjectedOutlierNormsRankAmongTheWorst) {
+  auto injected = std::make_shared<graph::Model>(*FloatModel());
+  auto outliers = quant::InjectActivationOutliers(*injected, {});
+  ASSERT_TRUE(outliers.ok()) << outliers.status().ToString();
+  std::set<std::string> norms;
+  for (const auto& site : outliers->sites) norms.insert(site.norm_output);
+  ASSERT_EQ(norms.size(), 12u);  // 6 layers x (attention, MLP)
+
+  auto tok = tokenizer::Tokenizer::Load(ModelDir("gemma3-tiny"));
+  ASSERT_TRUE(tok.ok());
+  auto samples = quant::LoadCalibrationSamples(std::string(LITEQ_DATA_DIR) + "/brown/calib.jsonl",
+                                               tok->get(), 16, kOptions.prefill_lengths[0], 8);
+  ASSERT_TRUE(samples.ok());
+  std::shared_ptr<const graph::Model> injected_float = injected;
+  auto calibration = quant::Calibrate(injected_float, *samples, {});
+  ASSERT_TRUE(calibration.ok());
+  auto ranges = quant::ComputeActivationRanges(*calibration, quant::ObserverKind::kMinMax, {});
+  ASSERT_TRUE(ranges.ok());
+  auto quantized = std::make_shared<graph::Model>(*injected_float);
+  quant::RecipeOptions recipe;
+  recipe.recipe = quant::Recipe::kStaticInt8;
+  recipe.ranges = &*ranges;
+  ASSERT_TRUE(quant::ApplyRecipe(*quantized, recipe).ok());
+
+  eval::QuantDebugOptions options;
+  options.growth_steps = 0;
+  auto report = eval::DebugQuantization(quantized, injected_float, Samples(), {}, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const std::vector<size_t> ranks = RanksOf(*report, norms);
+  ASSERT_EQ(ranks.size(), norms.size());
+  const size_t tenth = report->tensors.size() / 10;
+  const auto in_worst_tenth =
+      std::count_if(ranks.begin(), ranks.end(), [&](size_t k) { return k < tenth; });
+  EXPECT_GE(in_worst_tenth, 10) << "of " << report->tensors.size() << " tensors";
+  for (size_t k : ranks) {
+    const eval::TensorError& e = report->tensors[report->WorstFirst()[k]];
+    // Outliers: the median channel is far worse than the whole tensor.
+    EXPECT_LT(e.channel_snr_db, e.snr_db - 3.0) << e.name;
+  }
+
+  // The plain model: the same tensors are not singled out.
+  const eval::QuantDebugReport plain = Debug(Quantized(quant::Recipe::kStaticInt8));
+  const std::vector<size_t> plain_ranks = RanksOf(plain, norms);
+  ASSERT_EQ(plain_ranks.size(), norms.size());
+  const auto plain_in_worst_tenth =
+      std::count_if(plain_ranks.begin(), plain_ranks.end(),
+                    [&](size_t k) { return k < plain.tensors.size() / 10; });
+  EXPECT_LE(plain_in_worst_tenth, 3);
 }
 
 TEST(QuantDebuggerTest, Int16ActivationsAreFarMoreAccurateThanInt8) {
