@@ -8,6 +8,19 @@
 
 namespace liteq::quant {
 
+Result<SmallConstant> QuantizeWeightConstant(graph::Model& model, const graph::Buffer& original,
+                                             const graph::Tensor& t, bool per_tensor) {
+  const int64_t count = NumElements(t.shape);
+  const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
+  const WeightLayout layout{rows, count / std::max<int64_t>(rows, 1), per_tensor, 8, 0};
+  SmallConstant out;
+  LITEQ_ASSIGN_OR_RETURN(out.params.scale, StreamedSymmetricScales(original, layout, t.name));
+  out.params.zero_point.assign(out.params.scale.size(), 0);
+  out.buffer = model.AddBuffer(LazySymmetricWeights(original, layout, t.name));
+  out.bytes = static_cast<size_t>(count);
+  return out;
+}
+
 Result<SmallConstant> QuantizeSmallConstant(graph::Model& model, const graph::Buffer& original,
                                             int64_t count, const std::string& name,
                                             graph::DType dtype, bool symmetric,

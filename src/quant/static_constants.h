@@ -1,4 +1,4 @@
-// Constants of the static recipes quantized at rewrite time: small float operands
+// Constants of the static recipes: weights (int8, streamed), small float operands
 // (norm weights, scalars, SELECT_V2 operands, int16 tables) and FC biases. Split
 // from static_quantizer.cc (the rewrite) to keep that file about graph structure.
 #ifndef LITEQ_QUANT_STATIC_CONSTANTS_H_
@@ -27,6 +27,12 @@ Result<SmallConstant> QuantizeSmallConstant(graph::Model& model, const graph::Bu
                                             int64_t count, const std::string& name,
                                             graph::DType dtype, bool symmetric,
                                             const graph::QuantParams* params = nullptr);
+
+// Weights of constant `t` (float32 buffer `original`): symmetric int8 per channel
+// along dimension 0 (or per tensor), scales chosen now, bytes produced lazily when the
+// file is written (streamed_weights.h); `bytes` is the int8 size.
+Result<SmallConstant> QuantizeWeightConstant(graph::Model& model, const graph::Buffer& original,
+                                             const graph::Tensor& t, bool per_tensor);
 
 // A copy of float constant tensor `t` quantized to `dtype` with `params` (values
 // outside saturate), its new buffer added to `model`.

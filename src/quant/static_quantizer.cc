@@ -413,8 +413,8 @@ class SubgraphRewriter {
   // Constant t quantized with the parameters of activation `like` (SELECT_V2 operands).
   Result<int32_t> SharedParamsConst(int32_t t, int32_t like) {
     LITEQ_ASSIGN_OR_RETURN(graph::QuantParams params, ParamsOf(like));
-    LITEQ_ASSIGN_OR_RETURN(graph::Tensor q, QuantizeConstantWith(c_.model, sg_.tensors[t], params,
-                                                                 c_.act_dtype));
+    LITEQ_ASSIGN_OR_RETURN(graph::Tensor q,
+                           QuantizeConstantWith(c_.model, sg_.tensors[t], params, c_.act_dtype));
     q.name += "/" + sg_.tensors[like].name;
     c_.report.int_weight_bytes += graph::TensorBytes(q.dtype, NumElements(q.shape));
     return AddTensor(std::move(q));
@@ -501,13 +501,11 @@ class SubgraphRewriter {
     QuantizedBuffer qb;
     if (scheme == ConstScheme::kWeightPerChannel || scheme == ConstScheme::kWeightPerTensor ||
         (scheme == ConstScheme::kTable && c_.act_dtype == DType::kInt8)) {
-      const bool per_tensor = scheme != ConstScheme::kWeightPerChannel;
-      const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
-      const WeightLayout layout{rows, count / std::max<int64_t>(rows, 1), per_tensor, 8, 0};
-      LITEQ_ASSIGN_OR_RETURN(qb.params.scale, StreamedSymmetricScales(original, layout, t.name));
-      qb.params.zero_point.assign(qb.params.scale.size(), 0);
-      qb.buffer = c_.model.AddBuffer(LazySymmetricWeights(original, layout, t.name));
-      c_.report.int_weight_bytes += static_cast<size_t>(count);
+      LITEQ_ASSIGN_OR_RETURN(
+          SmallConstant w,
+          QuantizeWeightConstant(c_.model, original, t, scheme != ConstScheme::kWeightPerChannel));
+      qb = QuantizedBuffer{w.buffer, DType::kInt8, w.params};
+      c_.report.int_weight_bytes += w.bytes;
     } else {
       // Small operands (norm weights, scalars, int16 tables): quantized now.
       LITEQ_ASSIGN_OR_RETURN(SmallConstant sc,
