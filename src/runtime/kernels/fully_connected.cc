@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "runtime/kernels/activation.h"
+#include "runtime/kernels/fully_connected_shape.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/shape_util.h"
@@ -69,36 +70,12 @@ PrepareResult PrepareFullyConnected(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kFloat32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   LITEQ_RETURN_IF_ERROR(CheckActivation(ctx, opts.activation, graph::DType::kFloat32));
-  const Shape& in = ctx.input(0).shape;
-  const Shape& w = ctx.input(1).shape;
-  if (w.size() != 2) {
-    return ctx.Error("weights '" + ctx.input(1).name + "' must be [out, in], got " +
-                     ShapeToString(w));
-  }
-  const int64_t out_ch = w[0], in_ch = w[1];
-  if (in.empty() || in.back() != in_ch) {
-    return ctx.Error("input '" + ctx.input(0).name + "' " + ShapeToString(in) +
-                     " does not end in the weights' input size " + std::to_string(in_ch));
-  }
-  const int64_t batch = in_ch == 0 ? 0 : NumElements(in) / in_ch;
   const bool has_bias = ctx.has_input(2);
-  if (has_bias) {
-    LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
-    if (ctx.input(2).shape != Shape{static_cast<int32_t>(out_ch)}) {
-      return ctx.Error("bias '" + ctx.input(2).name + "' is " + ShapeToString(ctx.input(2).shape) +
-                       ", expected [" + std::to_string(out_ch) + "]");
-    }
-  }
-  Shape out;
-  if (opts.keep_num_dims) {
-    out = in;
-    out.back() = static_cast<int32_t>(out_ch);
-  } else {
-    out = {static_cast<int32_t>(batch), static_cast<int32_t>(out_ch)};
-  }
-  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
-  return PrepareResult(
-      std::make_unique<FullyConnectedKernel>(batch, in_ch, out_ch, has_bias, opts.activation));
+  if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
+                         PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
+  return PrepareResult(std::make_unique<FullyConnectedKernel>(
+      shape.batches, shape.depth, shape.out_channels, has_bias, opts.activation));
 }
 
 }  // namespace liteq::runtime

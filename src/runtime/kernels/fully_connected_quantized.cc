@@ -6,6 +6,7 @@
 // weights the int8 and hybrid forms run the fast kernels (fully_connected_int8_fast.h,
 // bit-exact with the references) unless InterpreterOptions::use_reference_kernels.
 #include "runtime/kernels/fully_connected_int8_fast.h"
+#include "runtime/kernels/fully_connected_shape.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/fully_connected_int.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
@@ -71,36 +72,6 @@ class HybridFullyConnectedKernel : public Kernel {
   bool has_bias_;
 };
 
-// Flattens the input to [batches, depth] as the float kernel does.
-Result<quantized::FullyConnectedShape> FullyConnectedShapes(PrepareContext& ctx,
-                                                            bool keep_num_dims) {
-  const Shape& in = ctx.input(0).shape;
-  const Shape& w = ctx.input(1).shape;
-  if (w.size() != 2) {
-    return ctx.Error("weights '" + ctx.input(1).name + "' must be [out, in], got " +
-                     ShapeToString(w));
-  }
-  const int64_t out_ch = w[0], in_ch = w[1];
-  if (in.empty() || in.back() != in_ch) {
-    return ctx.Error("input '" + ctx.input(0).name + "' " + ShapeToString(in) +
-                     " does not end in the weights' input size " + std::to_string(in_ch));
-  }
-  const int64_t batch = in_ch == 0 ? 0 : NumElements(in) / in_ch;
-  if (ctx.has_input(2) && ctx.input(2).shape != Shape{static_cast<int32_t>(out_ch)}) {
-    return ctx.Error("bias '" + ctx.input(2).name + "' is " + ShapeToString(ctx.input(2).shape) +
-                     ", expected [" + std::to_string(out_ch) + "]");
-  }
-  Shape out;
-  if (keep_num_dims) {
-    out = in;
-    out.back() = static_cast<int32_t>(out_ch);
-  } else {
-    out = {static_cast<int32_t>(batch), static_cast<int32_t>(out_ch)};
-  }
-  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
-  return quantized::FullyConnectedShape{batch, in_ch, out_ch};
-}
-
 }  // namespace
 
 PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
@@ -109,7 +80,7 @@ PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {DType::kInt8}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, t));
   LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
-                         FullyConnectedShapes(ctx, opts.keep_num_dims));
+                         PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
   const bool has_bias = ctx.has_input(2);
   if (has_bias) {
     // TFLite: int32 bias for int8 activations, int64 for 16x8 (QUANT_SPEC "Bias").
@@ -150,7 +121,7 @@ PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
                                           const graph::FullyConnectedOptions& opts) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, DType::kFloat32));
   LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
-                         FullyConnectedShapes(ctx, opts.keep_num_dims));
+                         PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
   const bool has_bias = ctx.has_input(2);
   if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {DType::kFloat32}));
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,

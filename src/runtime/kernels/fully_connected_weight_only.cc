@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/kernels/activation.h"
+#include "runtime/kernels/fully_connected_shape.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/thread_pool.h"
@@ -11,16 +12,25 @@ namespace liteq::runtime {
 namespace {
 
 // Dequantized weight rows per step: about 32 KiB of floats (L1), at least 4.
-size_t RowsPerStep(size_t in) { return std::max<size_t>(4, (8192 / std::max<size_t>(1, in)) & ~size_t{3}); }
+size_t RowsPerStep(size_t in) {
+  return std::max<size_t>(4, (8192 / std::max<size_t>(1, in)) & ~size_t{3});
+}
 
 class WeightOnlyFullyConnectedKernel : public Kernel {
  public:
   WeightOnlyFullyConnectedKernel(size_t batch, size_t in, size_t out, bool int4, size_t block,
                                  std::vector<float> scales, bool has_bias, graph::Activation act,
                                  int threads)
-      : batch_(batch), in_(in), out_(out), int4_(int4), block_(block),
-        scales_(std::move(scales)), has_bias_(has_bias), act_(act),
-        rows_(RowsPerStep(in)), threads_(std::max(1, threads)) {}
+      : batch_(batch),
+        in_(in),
+        out_(out),
+        int4_(int4),
+        block_(block),
+        scales_(std::move(scales)),
+        has_bias_(has_bias),
+        act_(act),
+        rows_(RowsPerStep(in)),
+        threads_(std::max(1, threads)) {}
 
   size_t ScratchBytes() const { return threads_ * rows_ * in_ * sizeof(float); }
 
@@ -117,41 +127,25 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& 
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   LITEQ_RETURN_IF_ERROR(CheckActivation(ctx, opts.activation, graph::DType::kFloat32));
-  const Shape& in = ctx.input(0).shape;
-  const Shape& w = ctx.input(1).shape;
-  if (w.size() != 2) return ctx.Error("weights must be [out, in], got " + ShapeToString(w));
-  const int64_t out_ch = w[0], in_ch = w[1];
-  if (in.empty() || in.back() != in_ch || in_ch == 0 || block <= 0 || in_ch % block != 0) {
-    return ctx.Error("input " + ShapeToString(in) + " does not fit weights " + ShapeToString(w) +
-                     " with blocks of " + std::to_string(block));
-  }
-  if (static_cast<int64_t>(q.quant.scale.size()) * block != out_ch * in_ch) {
+  const bool has_bias = ctx.has_input(2);
+  if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
+  LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
+                         PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
+  const int64_t in_ch = shape.depth;
+  if (in_ch == 0 || block <= 0 || in_ch % block != 0 ||
+      static_cast<int64_t>(q.quant.scale.size()) * block != shape.out_channels * in_ch) {
     return ctx.Error("'" + q.name + "' has " + std::to_string(q.quant.scale.size()) +
-                     " scales for blocks of " + std::to_string(block));
+                     " scales for blocks of " + std::to_string(block) + " of weights [" +
+                     std::to_string(shape.out_channels) + ", " + std::to_string(in_ch) + "]");
   }
   for (float s : q.quant.scale) {
     if (!(s > 0.0f) || !std::isfinite(s)) {
       return ctx.Error("'" + q.name + "' has scale " + std::to_string(s));
     }
   }
-  const bool has_bias = ctx.has_input(2);
-  if (has_bias) {
-    LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
-    if (ctx.input(2).shape != Shape{static_cast<int32_t>(out_ch)})
-      return ctx.Error("bias is " + ShapeToString(ctx.input(2).shape));
-  }
-  const int64_t batch = NumElements(in) / in_ch;
-  Shape out;
-  if (opts.keep_num_dims) {
-    out = in;
-    out.back() = static_cast<int32_t>(out_ch);
-  } else {
-    out = {static_cast<int32_t>(batch), static_cast<int32_t>(out_ch)};
-  }
-  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
   auto kernel = std::make_unique<WeightOnlyFullyConnectedKernel>(
-      batch, in_ch, out_ch, q.dtype == graph::DType::kInt4, block, q.quant.scale, has_bias,
-      opts.activation, ctx.num_threads());
+      shape.batches, in_ch, shape.out_channels, q.dtype == graph::DType::kInt4, block,
+      q.quant.scale, has_bias, opts.activation, ctx.num_threads());
   ctx.RequestScratch(kernel->ScratchBytes());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }
