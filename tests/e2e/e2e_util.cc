@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -133,6 +134,17 @@ CommandResult RunShell(const std::string& command) {
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+std::vector<double> LogSoftmax(std::span<const float> row) {
+  double max = -INFINITY;
+  for (float v : row) max = std::max<double>(max, v);
+  double sum = 0;
+  for (float v : row) sum += std::exp(v - max);
+  const double log_sum = std::log(sum) + max;
+  std::vector<double> out(row.size());
+  for (size_t i = 0; i < row.size(); ++i) out[i] = row[i] - log_sum;
+  return out;
 }
 
 LoadedModel LoadTflite(const std::string& path) {

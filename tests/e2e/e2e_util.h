@@ -28,6 +28,9 @@ struct CommandResult {
 };
 CommandResult RunShell(const std::string& command);
 
+// log-softmax of one row of logits, in double.
+std::vector<double> LogSoftmax(std::span<const float> row);
+
 // Exports `checkpoint_path` to a temporary .tflite (written once per test binary and
 // options) and returns its path.
 std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);

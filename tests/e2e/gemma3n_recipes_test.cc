@@ -106,17 +106,6 @@ std::vector<std::vector<int32_t>> EvalWindows(size_t count) {
   return windows;
 }
 
-std::vector<double> LogSoftmax(std::span<const float> row) {
-  double max = -INFINITY;
-  for (float v : row) max = std::max<double>(max, v);
-  double sum = 0;
-  for (float v : row) sum += std::exp(v - max);
-  const double log_sum = std::log(sum) + max;
-  std::vector<double> out(row.size());
-  for (size_t i = 0; i < row.size(); ++i) out[i] = row[i] - log_sum;
-  return out;
-}
-
 // Top-1 agreement counts the positions where liteq's best logit leads the runner-up by
 // more than kTop1Margin: the fixture's random weights give nearly flat logits, and in
 // the int8 recipes the logits are multiples of one output step (about 0.22 here), so

@@ -59,18 +59,6 @@ std::vector<RecipeCase> Cases() {
   return cases;
 }
 
-// log-softmax of one row, in double.
-std::vector<double> LogSoftmax(std::span<const float> row) {
-  double max = -INFINITY;
-  for (float v : row) max = std::max<double>(max, v);
-  double sum = 0;
-  for (float v : row) sum += std::exp(v - max);
-  const double log_sum = std::log(sum) + max;
-  std::vector<double> out(row.size());
-  for (size_t i = 0; i < row.size(); ++i) out[i] = row[i] - log_sum;
-  return out;
-}
-
 class RecipesLiteRtTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(RecipesLiteRtTest, PerplexityThroughLiteRt) {
