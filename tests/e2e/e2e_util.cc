@@ -25,13 +25,31 @@ std::string FamilyDir(const std::string& name) {
   return std::string(LITEQ_TESTDATA_DIR) + "/families/" + name;
 }
 
+namespace {
+
+// One scratch directory per test process, removed when the process exits: ctest runs
+// every test case in its own process, so leaving them behind filled /tmp with tens of GB.
+class ProcessScratchDir {
+ public:
+  ProcessScratchDir()
+      : path_(std::filesystem::temp_directory_path() / ("liteq_e2e_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ProcessScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
 std::string TempPath(const std::string& file_name) {
-  static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("liteq_e2e_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return (dir / file_name).string();
+  static const ProcessScratchDir dir;
+  return (dir.path() / file_name).string();
 }
 
 namespace {
