@@ -85,13 +85,30 @@ if [[ ! -f "$CKPT/model.safetensors" ]] || ! grep -q "\"liteq_synthetic\": \"$SH
   "$LITEQ" synth --shape "$SHAPE" -o "$CKPT" --seed 0 >&2
 fi
 
+# Static recipes calibrate on text when the checkpoint has a tokenizer; synthetic
+# shapes without one get token ids (the same id formula as the benchmarks).
+CALIB_ARGS=()
+if [[ ! -f "$CKPT/tokenizer.json" && ! -f "$CKPT/tokenizer.model" ]]; then
+  node -e '
+    const fs = require("fs");
+    const vocab = JSON.parse(fs.readFileSync(process.argv[1] + "/config.json")).vocab_size;
+    const lines = [];
+    for (let s = 0; s < 64; ++s) {
+      const ids = [];
+      for (let i = 0; i < 160; ++i) ids.push(300 + ((7919 * (s * 160 + i)) % (vocab - 300)));
+      lines.push(JSON.stringify(ids));
+    }
+    fs.writeFileSync(process.argv[2], lines.join("\n") + "\n");' "$CKPT" "$OUT/calib_ids.jsonl"
+  CALIB_ARGS=(--calib "$OUT/calib_ids.jsonl" --calib-samples 32)
+fi
+
 MODELS=("float")
 log "export float32 (max_seq $MAX_SEQ)"
 "$LITEQ" export "$CKPT" -o "$OUT/float.tflite" --max-seq "$MAX_SEQ" --prefill-len 128 >&2
 for recipe in $RECIPES; do
   log "quantize $recipe"
   if "$LITEQ" quantize "$CKPT" --recipe "$recipe" -o "$OUT/$recipe.tflite" --max-seq "$MAX_SEQ" \
-       --prefill-len 128 >&2; then
+       --prefill-len 128 "${CALIB_ARGS[@]}" >&2; then
     MODELS+=("$recipe")
   else
     log "quantize $recipe failed; skipped"

@@ -32,21 +32,36 @@ Classified Classify(const std::string& name) {
   }
   if (i >= name.size() || name[i] != '.') return {"other"};
   const std::string rest = name.substr(i + 1);
-  auto is_norm = [](const std::string& sub) {
-    return StartsWith(sub, "norm") || StartsWith(sub, "post_norm") || StartsWith(sub, "pre_norm");
+  // The pre-attention / pre-MLP norm ("attn.norm", "mlp.norm" and their statistics)
+  // travels with the projections that read its output: whether that output is int8 is
+  // one quantization step, taken by the norm's last MUL (static int8 output) or by a
+  // QUANTIZE in front of the projections (float norm, int8 projection). Keeping only one
+  // of the pair float removes nothing, so a sweep over them separately finds no gain
+  // (an outlier channel in the norm's weight wrecks exactly that step).
+  // `sub` is the op `base` or one of its parts ("up" and "up.bias").
+  auto is = [](const std::string& sub, const char* base) {
+    return sub == base || StartsWith(sub, std::string(base) + ".");
+  };
+  auto is_pre_norm = [&](const std::string& sub) { return is(sub, "norm"); };
+  auto is_other_norm = [](const std::string& sub) {
+    return StartsWith(sub, "post_norm") || StartsWith(sub, "pre_norm");
   };
   if (StartsWith(rest, "attn.")) {
     const std::string sub = rest.substr(5);
     // The projections themselves; their reshapes into heads ("q_heads") are data
     // movement that follows the projection's output parameters.
-    if (sub == "q" || sub == "k" || sub == "v" || sub == "o" || sub == "qkv") {
-      return {"attn_proj", layer};
+    if (is_pre_norm(sub) || is(sub, "q") || is(sub, "k") || is(sub, "v") || is(sub, "qkv")) {
+      return {"attn_in", layer};
     }
-    if (is_norm(sub)) return {"norm", layer};
+    if (is(sub, "o")) return {"attn_out", layer};
+    if (is_other_norm(sub)) return {"norm", layer};
     return {"attn_core", layer};
   }
   if (StartsWith(rest, "mlp.")) {
-    return {is_norm(rest.substr(4)) ? "norm" : "mlp", layer};
+    const std::string sub = rest.substr(4);
+    if (is_pre_norm(sub) || is(sub, "gate") || is(sub, "up")) return {"mlp_in", layer};
+    if (is_other_norm(sub)) return {"norm", layer};
+    return {"mlp_out", layer};
   }
   return {"residual", layer};
 }

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <set>
+#include <span>
 
 #include "eval/kl_divergence.h"
 #include "generate/session.h"
@@ -33,21 +35,28 @@ Result<std::unique_ptr<KlEvaluator>> KlEvaluator::Create(
       runtime::Interpreter::Create(std::move(float_model), {.num_threads = num_threads}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   e->vocab_ = session->shape().vocab_size;
+  const size_t v = static_cast<size_t>(e->vocab_);
+  double nll_sum = 0.0;
   for (auto& w : windows) {
     if (w.size() < 2) continue;
     session->Reset();
     std::vector<float> logits;
     LITEQ_RETURN_IF_ERROR(session->Feed(w, &logits));
-    logits.resize((w.size() - 1) * static_cast<size_t>(e->vocab_));  // the last row scores nothing
+    logits.resize((w.size() - 1) * v);  // the last row scores nothing
+    for (size_t i = 0; i + 1 < w.size(); ++i) {
+      const auto row = std::span<const float>(logits).subspan(i * v, v);
+      nll_sum += CompareLogitRows(row, row, w[i + 1]).nll_reference;
+    }
     e->tokens_ += static_cast<int64_t>(w.size() - 1);
     e->reference_logits_.push_back(std::move(logits));
     e->windows_.push_back(std::move(w));
   }
   if (e->windows_.empty()) return InvalidArgumentError("no evaluation window of 2 or more tokens");
+  e->reference_ppl_ = std::exp(nll_sum / static_cast<double>(e->tokens_));
   return e;
 }
 
-Result<double> KlEvaluator::MeanKl(std::shared_ptr<const graph::Model> model) const {
+Result<Measurement> KlEvaluator::Measure(std::shared_ptr<const graph::Model> model) const {
   LITEQ_ASSIGN_OR_RETURN(auto interpreter, runtime::Interpreter::Create(
                                                std::move(model), {.num_threads = num_threads_}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
@@ -55,7 +64,8 @@ Result<double> KlEvaluator::MeanKl(std::shared_ptr<const graph::Model> model) co
     return InvalidArgumentError("the model's vocabulary differs from the reference's");
   }
   const size_t v = static_cast<size_t>(vocab_);
-  double sum = 0.0;
+  double kl_sum = 0.0;
+  double nll_sum = 0.0;
   std::vector<float> logits;
   for (size_t w = 0; w < windows_.size(); ++w) {
     const std::vector<int32_t>& window = windows_[w];
@@ -67,10 +77,15 @@ Result<double> KlEvaluator::MeanKl(std::shared_ptr<const graph::Model> model) co
       const TokenComparison c =
           CompareLogitRows(std::span<const float>(ref).subspan(i * v, v),
                            std::span<const float>(logits).subspan(i * v, v), window[i + 1]);
-      sum += c.kl;
+      kl_sum += c.kl;
+      nll_sum += c.nll_quantized;
     }
   }
-  return sum / static_cast<double>(tokens_);
+  Measurement m;
+  m.mean_kl = kl_sum / static_cast<double>(tokens_);
+  m.ppl = std::exp(nll_sum / static_cast<double>(tokens_));
+  m.ppl_delta_percent = (m.ppl / reference_ppl_ - 1.0) * 100.0;
+  return m;
 }
 
 Result<QuantizedVariant> QuantizeAndMeasure(const graph::Model& float_model,
@@ -85,7 +100,9 @@ Result<QuantizedVariant> QuantizeAndMeasure(const graph::Model& float_model,
   LITEQ_ASSIGN_OR_RETURN(out.report, quant::ApplyRecipe(*copy, options));
   out.weight_bytes = ConstantBytes(*copy);
   out.model = std::move(copy);
-  LITEQ_ASSIGN_OR_RETURN(out.mean_kl, evaluator.MeanKl(out.model));
+  LITEQ_ASSIGN_OR_RETURN(Measurement m, evaluator.Measure(out.model));
+  out.mean_kl = m.mean_kl;
+  out.ppl_delta_percent = m.ppl_delta_percent;
   return out;
 }
 
@@ -106,6 +123,7 @@ Result<SensitivityReport> RunSensitivity(const graph::Model& float_model,
   LITEQ_ASSIGN_OR_RETURN(QuantizedVariant base,
                          QuantizeAndMeasure(float_model, recipe, {}, evaluator));
   report.baseline_kl = base.mean_kl;
+  report.baseline_ppl_delta_percent = base.ppl_delta_percent;
   report.baseline_weight_bytes = base.weight_bytes;
   if (progress) progress("all quantized", 1, total);
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -115,6 +133,7 @@ Result<SensitivityReport> RunSensitivity(const graph::Model& float_model,
     g.group = groups[i];
     g.mean_kl = v.mean_kl;
     g.kl_reduction = base.mean_kl - v.mean_kl;
+    g.ppl_delta_percent = v.ppl_delta_percent;
     g.extra_float_bytes = v.weight_bytes - base.weight_bytes;
     g.reduction_per_mb =
         g.kl_reduction / static_cast<double>(std::max<int64_t>(g.extra_float_bytes, 1024)) * 1e6;

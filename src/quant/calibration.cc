@@ -144,7 +144,7 @@ Status RunStep(const ObservedSignature& sig, std::span<const int32_t> tokens, in
 
 Result<std::vector<std::vector<int32_t>>> LoadCalibrationSamples(
     const std::string& path, const tokenizer::Tokenizer* tokenizer, int num_samples,
-    int prefill_length, int decode_tokens) {
+    int prefill_length, int decode_tokens, const std::vector<int32_t>& skip_ids) {
   if (num_samples <= 0) return InvalidArgumentError("--calib-samples must be positive");
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open calibration file '" + path + "'");
@@ -169,7 +169,10 @@ Result<std::vector<std::vector<int32_t>>> LoadCalibrationSamples(
         if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX) {
           return InvalidArgumentError(where + ": token ids must be non-negative int32 values");
         }
-        stream.push_back(static_cast<int32_t>(v.get<int64_t>()));
+        const auto id = static_cast<int32_t>(v.get<int64_t>());
+        if (std::find(skip_ids.begin(), skip_ids.end(), id) == skip_ids.end()) {
+          stream.push_back(id);
+        }
       }
       continue;
     }

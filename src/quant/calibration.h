@@ -74,10 +74,13 @@ struct CalibrationResult {
 // every fourth sample is short (prefill_length / 8 tokens, decoded one by one), the
 // others long (prefill_length + decode_tokens). Fewer
 // samples come back when the file runs out. `tokenizer` may be null when the file
-// holds ids only.
+// holds ids only. Ids in `skip_ids` (the pad token) are dropped from id lines before
+// the stream is cut: a pad position is masked out of attention in the source
+// framework and its embedding row is often zero, which calibration would record as a
+// norm input of 0 (a 1/sqrt(eps) normalization factor stretching every range).
 Result<std::vector<std::vector<int32_t>>> LoadCalibrationSamples(
     const std::string& path, const tokenizer::Tokenizer* tokenizer, int num_samples,
-    int prefill_length, int decode_tokens);
+    int prefill_length, int decode_tokens, const std::vector<int32_t>& skip_ids = {});
 
 // Runs `model` (float, liteq's signature layout) on the samples and collects the
 // statistics of every float32 non-constant tensor of every signature.

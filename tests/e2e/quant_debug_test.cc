@@ -285,7 +285,8 @@ TEST(SensitivityTest, SweepCountsFloatBytesAndThePlanMeetsItsTarget) {
   const auto groups = eval::DefineOpGroups(float_model, eval::GroupGranularity::kType);
   std::set<std::string> names;
   for (const auto& g : groups) names.insert(g.name);
-  for (const char* expected : {"attn_proj", "attn_core", "mlp", "norm", "embedding", "lm_head"}) {
+  for (const char* expected : {"attn_in", "attn_out", "attn_core", "mlp_in", "mlp_out", "norm",
+                               "embedding", "lm_head"}) {
     EXPECT_EQ(names.count(expected), 1u) << expected;
   }
   const quant::RecipeOptions recipe = Recipe(quant::Recipe::kStaticInt8);
@@ -296,20 +297,28 @@ TEST(SensitivityTest, SweepCountsFloatBytesAndThePlanMeetsItsTarget) {
   for (size_t i = 1; i < sweep->groups.size(); ++i) {
     EXPECT_GE(sweep->groups[i - 1].reduction_per_mb, sweep->groups[i].reduction_per_mb);
   }
-  // Keeping the MLP float keeps its FULLY_CONNECTED weights float32 instead of int8:
-  // 3 more bytes per weight (scales live in the tensors' parameters, not in buffers).
-  int64_t mlp_weights = 0;
+  // Keeping the MLP input float keeps its constants (the gate/up weights and the norm's
+  // weight) float32 instead of int8: 3 more bytes per value (scales live in the
+  // tensors' parameters, not in buffers). Each buffer counts once; scalars (the norm's
+  // epsilon) feed the RMS statistics, which static_int8 keeps float anyway.
+  std::set<uint32_t> mlp_in_buffers;
   const graph::Subgraph& sg = float_model.subgraphs[0];
   for (const graph::Op& op : sg.ops) {
-    if (op.code != graph::OpCode::kFullyConnected) continue;
     const std::string& out = sg.tensors[op.outputs[0]].name;
-    if (out.find(".mlp.") != std::string::npos)
-      mlp_weights += sg.tensors[op.inputs[1]].num_elements();
+    const bool mlp_in = out.ends_with(".mlp.gate") || out.ends_with(".mlp.up") ||
+                        out.find(".mlp.norm") != std::string::npos;
+    if (!mlp_in) continue;
+    for (int32_t in : op.inputs) {
+      if (in >= 0 && sg.tensors[in].buffer != 0 && sg.tensors[in].num_elements() > 1)
+        mlp_in_buffers.insert(sg.tensors[in].buffer);
+    }
   }
-  ASSERT_GT(mlp_weights, 0);
+  int64_t mlp_in_values = 0;
+  for (uint32_t b : mlp_in_buffers) mlp_in_values += float_model.buffers[b].size / 4;
+  ASSERT_GT(mlp_in_values, 0);
   for (const auto& g : sweep->groups) {
-    if (g.group.name == "mlp") {
-      EXPECT_EQ(g.extra_float_bytes, 3 * mlp_weights);
+    if (g.group.name == "mlp_in") {
+      EXPECT_EQ(g.extra_float_bytes, 3 * mlp_in_values);
     }
     if (g.group.name == "attn_core") {
       EXPECT_LT(g.extra_float_bytes, 100000);  // no big weights

@@ -41,20 +41,30 @@ bool FullMatch(const tokenizer::Regex& re, const std::string& s) {
 
 TEST(OpGroupsTest, BuilderNamesFallIntoTheirGroups) {
   const graph::Model model = ModelWithOutputs(
-      {"embedding.lookup", "layers.0.attn.norm.rsqrt", "layers.0.attn.q", "layers.0.attn.q_heads",
-       "layers.0.attn.probs", "layers.0.attn.o", "layers.0.attn_residual", "layers.0.mlp.up",
-       "layers.0.mlp.post_norm", "layers.1.attn.k", "layers.12.mlp.down", "final_norm.output",
-       "logits", "rope.cos"});
+      {"embedding.lookup", "layers.0.attn.norm.rsqrt", "layers.0.attn.norm", "layers.0.attn.q",
+       "layers.0.attn.q_heads", "layers.0.attn.q_norm.rsqrt", "layers.0.attn.probs",
+       "layers.0.attn.o", "layers.0.attn.post_norm", "layers.0.attn_residual",
+       "layers.0.mlp.norm", "layers.0.mlp.up", "layers.0.mlp.up.bias", "layers.0.mlp.gated",
+       "layers.0.mlp.post_norm", "layers.1.attn.k", "layers.12.mlp.down", "layers.12.mlp.gate",
+       "final_norm.output", "logits", "rope.cos"});
   std::map<std::string, std::vector<std::string>> by_type;
   for (const OpGroup& g : DefineOpGroups(model, GroupGranularity::kType))
     by_type[g.name] = g.tensors;
-  EXPECT_EQ(by_type["attn_proj"],
-            (std::vector<std::string>{"layers.0.attn.o", "layers.0.attn.q", "layers.1.attn.k"}));
+  // A pre-norm travels with the projections that read it (one quantization step).
+  EXPECT_EQ(by_type["attn_in"],
+            (std::vector<std::string>{"layers.0.attn.norm", "layers.0.attn.norm.rsqrt",
+                                      "layers.0.attn.q", "layers.1.attn.k"}));
+  EXPECT_EQ(by_type["attn_out"], (std::vector<std::string>{"layers.0.attn.o"}));
   EXPECT_EQ(by_type["attn_core"],
-            (std::vector<std::string>{"layers.0.attn.probs", "layers.0.attn.q_heads"}));
+            (std::vector<std::string>{"layers.0.attn.probs", "layers.0.attn.q_heads",
+                                      "layers.0.attn.q_norm.rsqrt"}));
+  EXPECT_EQ(by_type["mlp_in"],
+            (std::vector<std::string>{"layers.0.mlp.norm", "layers.0.mlp.up",
+                                      "layers.0.mlp.up.bias", "layers.12.mlp.gate"}));
+  EXPECT_EQ(by_type["mlp_out"],
+            (std::vector<std::string>{"layers.0.mlp.gated", "layers.12.mlp.down"}));
   EXPECT_EQ(by_type["norm"],
-            (std::vector<std::string>{"layers.0.attn.norm.rsqrt", "layers.0.mlp.post_norm"}));
-  EXPECT_EQ(by_type["mlp"], (std::vector<std::string>{"layers.0.mlp.up", "layers.12.mlp.down"}));
+            (std::vector<std::string>{"layers.0.attn.post_norm", "layers.0.mlp.post_norm"}));
   EXPECT_EQ(by_type["residual"], (std::vector<std::string>{"layers.0.attn_residual"}));
   EXPECT_EQ(by_type["embedding"], (std::vector<std::string>{"embedding.lookup"}));
   EXPECT_EQ(by_type["final_norm"], (std::vector<std::string>{"final_norm.output"}));
@@ -64,13 +74,13 @@ TEST(OpGroupsTest, BuilderNamesFallIntoTheirGroups) {
   std::map<std::string, const OpGroup*> by_layer;
   const auto layered = DefineOpGroups(model, GroupGranularity::kLayer);
   for (const OpGroup& g : layered) by_layer[g.name] = &g;
-  ASSERT_EQ(by_layer.count("layers.12.mlp"), 1u);
-  EXPECT_EQ(by_layer["layers.12.mlp"]->layer, 12);
-  EXPECT_EQ(by_layer["layers.1.attn_proj"]->tensors, (std::vector<std::string>{"layers.1.attn.k"}));
+  ASSERT_EQ(by_layer.count("layers.12.mlp_out"), 1u);
+  EXPECT_EQ(by_layer["layers.12.mlp_out"]->layer, 12);
+  EXPECT_EQ(by_layer["layers.1.attn_in"]->tensors, (std::vector<std::string>{"layers.1.attn.k"}));
 }
 
 TEST(OpGroupsTest, RegexMatchesExactlyTheGroupsNames) {
-  OpGroup a{.name = "a", .kind = "attn_proj", .layer = 0, .tensors = {"layers.0.attn.q", "x+1(y)"}};
+  OpGroup a{.name = "a", .kind = "attn_in", .layer = 0, .tensors = {"layers.0.attn.q", "x+1(y)"}};
   const std::string pattern = FloatTensorsRegex({&a});
   auto re = tokenizer::Regex::Compile(pattern);
   ASSERT_TRUE(re.ok()) << pattern;

@@ -94,4 +94,21 @@ int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok
   return -1;
 }
 
+std::vector<int32_t> CalibrationSkipIds(const graph::Model& model) {
+  nlohmann::json t = MetadataJson(model, model::kTokenizerMetadataKey);
+  if (!t.contains("pad_token_id") || !t["pad_token_id"].is_number_integer()) return {};
+  const int64_t pad = t["pad_token_id"].get<int64_t>();
+  // Some checkpoints reuse BOS or EOS as the pad token; those are real positions.
+  if (pad < 0 || pad > INT32_MAX) return {};
+  for (const char* key : {"bos_token_id"}) {
+    if (t.contains(key) && t[key].is_number_integer() && t[key].get<int64_t>() == pad) return {};
+  }
+  if (t.contains("eos_token_ids") && t["eos_token_ids"].is_array()) {
+    for (const auto& e : t["eos_token_ids"]) {
+      if (e.is_number_integer() && e.get<int64_t>() == pad) return {};
+    }
+  }
+  return {static_cast<int32_t>(pad)};
+}
+
 }  // namespace liteq::cli

@@ -46,6 +46,10 @@ Result<std::unique_ptr<runtime::Interpreter>> LoadReferenceInterpreter(
 // End-of-sequence id: the tokenizer's, else the model's metadata, else -1.
 int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok);
 
+// Token ids calibration drops from id samples: the model's pad token, unless it is
+// also its BOS or an EOS (quant::LoadCalibrationSamples).
+std::vector<int32_t> CalibrationSkipIds(const graph::Model& model);
+
 }  // namespace liteq::cli
 
 #endif  // LITEQ_TOOLS_LITEQ_CLI_UTIL_H_

@@ -77,7 +77,8 @@ Status RunDebug(const DebugArgs& args) {
   const std::string calib = args.calib.empty() ? DefaultCalibData() : args.calib;
   LITEQ_ASSIGN_OR_RETURN(
       std::vector<std::vector<int32_t>> samples,
-      quant::LoadCalibrationSamples(calib, tokenizer, args.samples, prefill.back(), args.decode));
+      quant::LoadCalibrationSamples(calib, tokenizer, args.samples, prefill.back(), args.decode,
+                                    CalibrationSkipIds(*quantized)));
   std::vector<std::vector<int32_t>> prompts;
   for (const auto& s : samples) {
     if (static_cast<int>(prompts.size()) >= args.growth_prompts) break;

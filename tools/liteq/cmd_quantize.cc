@@ -51,6 +51,7 @@ struct QuantizeArgs {
   bool json = false;
   // Automatic mixed precision (eval/sensitivity.h).
   double target_kl = -1.0;  // < 0: off
+  std::optional<double> target_ppl_delta;  // percent
   std::string kl_data;
   int kl_windows = 8;
   int kl_seq = 128;
@@ -92,7 +93,7 @@ Result<std::vector<std::vector<int32_t>>> LoadSamples(const QuantizeArgs& args,
   const int prefill = *std::max_element(export_options.prefill_lengths.begin(),
                                         export_options.prefill_lengths.end());
   return quant::LoadCalibrationSamples(path, tokenizer, args.calib_samples, prefill,
-                                       args.calib_decode);
+                                       args.calib_decode, CalibrationSkipIds(model));
 }
 
 Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& model,
@@ -154,7 +155,8 @@ Result<eval::MixedPrecisionPlan> PlanMixedPrecision(const QuantizeArgs& args,
                                                     const graph::Model& model,
                                                     const quant::RecipeOptions& recipe) {
   if (!quant::NeedsCalibration(recipe.recipe)) {
-    return InvalidArgumentError("--target-kl needs a static recipe (static_int8, static_16x8)");
+    return InvalidArgumentError(
+        "--target-kl / --target-ppl-delta need a static recipe (static_int8, static_16x8)");
   }
   if (args.group_by != "type" && args.group_by != "layer") {
     return InvalidArgumentError("--group-by must be type or layer");
@@ -177,7 +179,13 @@ Result<eval::MixedPrecisionPlan> PlanMixedPrecision(const QuantizeArgs& args,
   }
   LITEQ_ASSIGN_OR_RETURN(eval::SensitivityReport sweep,
                          eval::RunSensitivity(model, groups, recipe, *evaluator, progress));
-  return eval::PlanForTargetKl(model, sweep, recipe, *evaluator, args.target_kl);
+  eval::PlanTarget target;
+  if (args.target_ppl_delta) {
+    target = {eval::PlanTarget::Metric::kPplDeltaPercent, *args.target_ppl_delta};
+  } else {
+    target = {eval::PlanTarget::Metric::kMeanKl, args.target_kl};
+  }
+  return eval::PlanForTarget(model, sweep, recipe, *evaluator, target);
 }
 
 Status RunQuantize(const QuantizeArgs& args) {
@@ -185,6 +193,9 @@ Status RunQuantize(const QuantizeArgs& args) {
   quant::RecipeOptions recipe;
   LITEQ_ASSIGN_OR_RETURN(recipe.recipe, quant::ParseRecipe(args.recipe));
   LITEQ_ASSIGN_OR_RETURN(recipe.granularity, quant::ParseGranularity(args.granularity));
+  if (args.target_kl >= 0.0 && args.target_ppl_delta) {
+    return InvalidArgumentError("give --target-kl or --target-ppl-delta, not both");
+  }
   if (!args.embedding_granularity.empty()) {
     LITEQ_ASSIGN_OR_RETURN(recipe.embedding_granularity,
                            quant::ParseGranularity(args.embedding_granularity));
@@ -230,7 +241,7 @@ Status RunQuantize(const QuantizeArgs& args) {
                                 " has no per-layer embedding table (a Gemma 3n option)");
   }
   std::optional<eval::MixedPrecisionPlan> plan;
-  if (args.target_kl >= 0.0) {
+  if (args.target_kl >= 0.0 || args.target_ppl_delta) {
     LITEQ_ASSIGN_OR_RETURN(plan, PlanMixedPrecision(args, model, recipe));
     recipe.float_tensors = eval::CombineRegex(recipe.float_tensors, plan->float_tensors_regex);
   }
@@ -316,10 +327,21 @@ Status RunQuantize(const QuantizeArgs& args) {
     if (plan) {
       std::string names;
       for (const auto& g : plan->float_groups) names += (names.empty() ? "" : ", ") + g;
+      const bool by_kl = plan->target.metric == eval::PlanTarget::Metric::kMeanKl;
+      char target[96], baseline[96], achieved[96];
+      if (by_kl) {
+        std::snprintf(target, sizeof(target), "KL %.6g", plan->target.value);
+      } else {
+        std::snprintf(target, sizeof(target), "PPL change %+.4g%%", plan->target.value);
+      }
+      std::snprintf(baseline, sizeof(baseline), "KL %.6f, PPL %+.3f%%", plan->baseline_kl,
+                    plan->baseline_ppl_delta_percent);
+      std::snprintf(achieved, sizeof(achieved), "KL %.6f, PPL %+.3f%%", plan->achieved_kl,
+                    plan->achieved_ppl_delta_percent);
       std::printf(
-          "  mixed precision: target KL %.6g, all-quantized KL %.6f -> %.6f with %zu float "
-          "group(s) [%s] (+%.2f MB float weights, %d plans measured)%s\n",
-          plan->target_kl, plan->baseline_kl, plan->achieved_kl, plan->float_groups.size(),
+          "  mixed precision: target %s; all quantized %s -> %s with %zu float group(s) [%s] "
+          "(+%.2f MB float weights, %d plans measured)%s\n",
+          target, baseline, achieved, plan->float_groups.size(),
           names.empty() ? "none" : names.c_str(), plan->extra_float_bytes / 1e6, plan->measurements,
           plan->met ? "" : "; TARGET NOT MET with every helpful group float");
     }
@@ -408,6 +430,9 @@ void SetupQuantize(CLI::App& app, Status* result) {
                   "static recipes: keep the fewest op groups float that bring the mean KL vs the "
                   "float model on --kl-data down to this (sensitivity sweep; plan in metadata)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--target-ppl-delta", args->target_ppl_delta,
+                  "static recipes: like --target-kl, for the perplexity change in percent on "
+                  "--kl-data (e.g. 0.5 = at most 0.5% above the float model)");
   cmd->add_option("--kl-data", args->kl_data,
                   "--target-kl: evaluation JSONL (default: bundled data/brown/eval.jsonl)");
   cmd->add_option("--kl-windows", args->kl_windows, "--target-kl: windows (default 8)")

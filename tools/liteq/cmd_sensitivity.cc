@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "eval/sensitivity.h"
 #include "quant/calibration.h"
+#include "quant/outliers.h"
 #include "tokenizer/corpus.h"
 
 namespace liteq::cli {
@@ -27,6 +28,7 @@ struct SensitivityArgs {
   int seq = 128;
   int max_seq = 512;
   std::string group_by = "type";
+  std::string inject_outliers;  // LAYERS[:FACTOR], as for quantize
   std::string tokenizer;
   int threads = 1;
   bool json = false;
@@ -44,6 +46,11 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
   model::ExportOptions options;
   LITEQ_ASSIGN_OR_RETURN(graph::Model model,
                          BuildFloatGraph(args.model, {}, args.max_seq, &options));
+  if (!args.inject_outliers.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(quant::OutlierOptions outliers,
+                           quant::ParseOutlierSpec(args.inject_outliers));
+    LITEQ_RETURN_IF_ERROR(quant::InjectActivationOutliers(model, outliers).status());
+  }
   LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(model, args.tokenizer));
   const bool tty = isatty(fileno(stderr)) != 0;
   // Calibrate once: every variant gets the same ranges.
@@ -52,7 +59,7 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
   for (int p : options.prefill_lengths) prefill = std::max(prefill, p);
   LITEQ_ASSIGN_OR_RETURN(
       auto samples, quant::LoadCalibrationSamples(calib, tok.get(), args.calib_samples, prefill,
-                                                  args.calib_decode));
+                                                  args.calib_decode, CalibrationSkipIds(model)));
   quant::CalibrationOptions calibration;
   calibration.decode_tokens = args.calib_decode;
   calibration.num_threads = args.threads;
@@ -87,6 +94,7 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
     j["data"] = data;
     j["seq"] = args.seq;
     j["group_by"] = args.group_by;
+    if (!args.inject_outliers.empty()) j["inject_outliers"] = args.inject_outliers;
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
   }
@@ -94,15 +102,16 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
               args.recipe.c_str(), stats.samples, std::filesystem::path(calib).filename().c_str());
   std::printf("data       %s (%zu windows x %d tokens, %lld tokens scored)\n", data.c_str(),
               report.windows, args.seq, static_cast<long long>(report.tokens));
-  std::printf("all quantized: mean KL %.6f; one group kept float at a time (%.1f s):\n",
-              report.baseline_kl, report.seconds);
-  std::printf("%4s %-24s %8s %12s %12s %14s %16s\n", "rank", "group", "tensors", "mean KL",
-              "KL change", "extra float MB", "KL drop per MB");
+  std::printf(
+      "all quantized: mean KL %.6f, PPL %+.3f%%; one group kept float at a time (%.1f s):\n",
+      report.baseline_kl, report.baseline_ppl_delta_percent, report.seconds);
+  std::printf("%4s %-24s %8s %12s %12s %9s %14s %16s\n", "rank", "group", "tensors", "mean KL",
+              "KL change", "PPL", "extra float MB", "KL drop per MB");
   for (size_t i = 0; i < report.groups.size(); ++i) {
     const eval::GroupSensitivity& g = report.groups[i];
-    std::printf("%4zu %-24s %8zu %12.6f %+12.6f %14.3f %16.6f\n", i + 1, g.group.name.c_str(),
-                g.group.tensors.size(), g.mean_kl, -g.kl_reduction, g.extra_float_bytes / 1e6,
-                g.reduction_per_mb);
+    std::printf("%4zu %-24s %8zu %12.6f %+12.6f %+8.3f%% %14.3f %16.6f\n", i + 1,
+                g.group.name.c_str(), g.group.tensors.size(), g.mean_kl, -g.kl_reduction,
+                g.ppl_delta_percent, g.extra_float_bytes / 1e6, g.reduction_per_mb);
   }
   return Status::Ok();
 }
@@ -132,6 +141,9 @@ void SetupSensitivity(CLI::App& app, Status* result) {
       ->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--group-by", args->group_by,
                   "Op groups by type across layers (default) or per layer: type|layer");
+  cmd->add_option("--inject-outliers", args->inject_outliers,
+                  "Test models: inject activation outliers first, as `quantize "
+                  "--inject-outliers` does (\"all\" or e.g. \"1,3\"[:FACTOR])");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer (default: the model's)");
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::Range(1, 256));
   cmd->add_flag("--json", args->json, "Print the result as JSON");
