@@ -65,10 +65,23 @@ if (failed.length) {
   lines.push('');
   lines.push(`Failed runs (see their .err files): ${failed.map((f) => f.replace(/\.err$/, '')).join(', ')}`);
 }
-const bw = runs.find((r) => r.runtime === 'liteq' && r.json.read_bandwidth_bytes_per_second > 0);
-if (bw) {
+// liteq's runs against the machine limits liteq bench measured with the same threads:
+// decode as a share of the memory-bandwidth bound (weights + live KV per token),
+// prefill as a share of the int8 multiply-accumulate peak.
+const limits = runs.filter((r) => r.runtime === 'liteq' && r.json.read_bandwidth_bytes_per_second > 0);
+if (limits.length) {
   lines.push('');
-  lines.push(`Memory read bandwidth measured by liteq bench (1 thread): ${(bw.json.read_bandwidth_bytes_per_second / 1e9).toFixed(1)} GB/s.`);
+  lines.push('| liteq | threads | read GB/s | int8 peak GOPS | ' +
+             metrics.map((m) => (m.startsWith('pp') ? `${m} % of peak` : `${m} % of BW bound`)).join(' | ') + ' |');
+  lines.push(`|${'---|'.repeat(4 + metrics.length)}`);
+  for (const r of limits) {
+    const shares = metrics.map((k) => {
+      const f = r.json.pp?.[k]?.int8_peak_fraction ?? r.json.tg?.[k]?.bandwidth_bound_fraction;
+      return f ? `${(100 * f).toFixed(0)}%` : '-';
+    });
+    lines.push(`| ${r.model} | ${r.threads} | ${(r.json.read_bandwidth_bytes_per_second / 1e9).toFixed(1)} | ` +
+               `${((r.json.int8_peak_ops_per_second ?? 0) / 1e9).toFixed(0)} | ${shares.join(' | ')} |`);
+  }
 }
 const llamaRun = runs.find((r) => r.runtime === 'llamacpp' && r.json.cpu_backend);
 if (llamaRun) {

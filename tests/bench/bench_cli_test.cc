@@ -97,6 +97,14 @@ TEST(BenchCli, JsonHasEveryMeasurement) {
   EXPECT_FALSE(j["tg"].contains("tg8@400"));
   EXPECT_EQ(j["skipped_depths"], nlohmann::json::array({400}));  // 400 + 8 > max_seq
   EXPECT_GT(j["weight_bytes"].get<double>(), 4e6 * 4);           // 4.2M float32 parameters
+  // Read per decode token (bench/model_traffic.h), from llama-test's shape: 2 layers of
+  // q, o [64, 64], k, v [32, 64], gate, up, down 64 x 128, and the head [32000, 64]
+  // (the embedding table is gathered, one row per token, and not counted).
+  const int64_t macs = 2 * (2 * 64 * 64 + 2 * 32 * 64 + 3 * 64 * 128) + 32000 * 64;
+  EXPECT_EQ(j["weight_macs_per_token"].get<int64_t>(), macs);
+  EXPECT_EQ(j["weight_bytes_per_token"].get<int64_t>(), 4 * macs);
+  EXPECT_EQ(j["kv_bytes_per_position"].get<int64_t>(), 2 * 2 * 2 * 16 * 4);  // layers, k+v, heads
+  EXPECT_EQ(j["tg"]["tg8@256"]["bytes_per_token"].get<double>(), 4.0 * macs + 512 * (256 + 4));
   EXPECT_GT(j["rss_after_load_mb"].get<double>(), 0);
   EXPECT_GE(j["peak_rss_mb"].get<double>(), j["rss_after_load_mb"].get<double>());
   // The time to first token of a 32-token prompt is the pp32 prompt's latency (with an
@@ -104,6 +112,27 @@ TEST(BenchCli, JsonHasEveryMeasurement) {
   EXPECT_NEAR(32 / j["ttft_seconds"]["median"].get<double>(),
               j["pp"]["pp32"]["tokens_per_second"]["median"].get<double>(),
               1e-6 * j["pp"]["pp32"]["tokens_per_second"]["median"].get<double>());
+}
+
+TEST(BenchCli, MachineLimitsAndFractionsArePrinted) {
+  const std::string model = SynthExport("llama-test", 320);
+  CommandResult b = Liteq("bench " + model + " --json --reps 1 --pp 32 --tg 8 --depths 0");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto j = nlohmann::json::parse(b.out);
+  const double bandwidth = j["read_bandwidth_bytes_per_second"].get<double>();
+  EXPECT_GT(bandwidth, 1e8);  // any machine streams more than 100 MB/s
+  const double tg = j["tg"]["tg8@0"]["tokens_per_second"]["median"].get<double>();
+  EXPECT_NEAR(j["tg"]["tg8@0"]["bandwidth_bound_fraction"].get<double>(),
+              tg * j["tg"]["tg8@0"]["bytes_per_token"].get<double>() / bandwidth, 1e-9);
+  const double peak = j["int8_peak_ops_per_second"].get<double>();
+  if (j["int8_peak_isa"] == "none") {
+    EXPECT_EQ(peak, 0);
+  } else {
+    EXPECT_GT(peak, 1e9);
+    const double pp = j["pp"]["pp32"]["tokens_per_second"]["median"].get<double>();
+    EXPECT_NEAR(j["pp"]["pp32"]["int8_peak_fraction"].get<double>(),
+                2 * j["weight_macs_per_token"].get<double>() * pp / peak, 1e-9);
+  }
 }
 
 TEST(BenchCli, RejectsPromptLongerThanTheCache) {

@@ -1,8 +1,9 @@
 // `liteq bench MODEL.tflite`: load time, time to first token, prefill speed (ppN,
 // chunked through the prefill signatures), decode speed (tgN at several context
-// depths), peak RSS, and decode cost measured against this machine's memory read
-// bandwidth (decode of an LLM streams every weight once per token, so
-// bytes / bandwidth is its lower bound). Issue #6.
+// depths), peak RSS, and both against this machine's limits measured in the same run
+// with the same threads (bench/machine_probe.h): decode streams every weight and the
+// live KV cache once per token, so bytes / read bandwidth bounds its speed; prefill's
+// weight multiply-accumulates against the int8 peak (bench/model_traffic.h). Issue #6.
 //
 // Every measurement is repeated --reps times on a reset session; medians, minima and
 // maxima are reported. Speeds are tokens per second of the timed calls only.
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "bench/machine_probe.h"
+#include "bench/model_traffic.h"
 #include "commands.h"
 #include "generate/session.h"
 #include "runtime/interpreter.h"
@@ -54,30 +57,6 @@ Stats Summarize(std::vector<double> v) {
 }
 nlohmann::json ToJson(const Stats& s) {
   return {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
-}
-
-// Sums 64-bit words; integer adds are associative, so the compiler vectorises the loop
-// at the widest ISA the clone targets (the read rate, not the adds, is the limit).
-__attribute__((target_clones("avx512f", "avx2", "default"))) uint64_t SumWords(const uint64_t* data,
-                                                                               size_t n) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += data[i];
-  return sum;
-}
-
-// Single-thread DRAM read bandwidth: sum a buffer much larger than the caches.
-double MeasureReadBandwidth(int repetitions) {
-  const size_t n = size_t{256} << 20 >> 3;  // 256 MiB of uint64
-  std::vector<uint64_t> buf(n);
-  for (size_t i = 0; i < n; ++i) buf[i] = i;
-  std::vector<double> rates;
-  volatile uint64_t sink = 0;
-  for (int r = 0; r < std::max(repetitions, 3); ++r) {
-    const auto t = Clock::now();
-    sink = sink + SumWords(buf.data(), n);
-    rates.push_back(n * sizeof(uint64_t) / Since(t));
-  }
-  return *std::max_element(rates.begin(), rates.end());  // the best pass is the bound
 }
 
 size_t ConstantBytes(const graph::Model& model) {
@@ -190,18 +169,39 @@ Status RunBench(const BenchArgs& args) {
   LITEQ_RETURN_IF_ERROR(Measure(args, *session, &r));
   const auto& shape = session->shape();
   const size_t weight_bytes = ConstantBytes(interpreter->model());
-  const double bandwidth = args.bandwidth ? MeasureReadBandwidth(args.repetitions) : 0;
-  const double read_once = bandwidth > 0 ? weight_bytes / bandwidth : 0;
-  const auto decode0 = r.decode.find(args.depths.front());
-  const double decode_step = decode0 != r.decode.end() ? 1.0 / decode0->second.median : 0;
+  const bench::ModelTraffic traffic = bench::AnalyzeTraffic(interpreter->model());
+  const double bandwidth =
+      args.bandwidth ? bench::MeasureReadBandwidth(args.threads, args.repetitions) : 0;
+  const bench::ComputePeak peak =
+      args.bandwidth ? bench::MeasureInt8Peak(args.threads, args.repetitions)
+                     : bench::ComputePeak{};
+  // Bytes one decode step of tgN at `depth` reads on average: the weights and the live
+  // cache rows (depth + the steps' mean offset).
+  auto decode_bytes = [&](int depth) {
+    return static_cast<double>(traffic.weight_bytes_per_token) +
+           static_cast<double>(traffic.kv_bytes_per_position) * (depth + args.decode_steps / 2.0);
+  };
+  auto bandwidth_fraction = [&](int depth, double tokens_per_second) {
+    return bandwidth > 0 ? tokens_per_second * decode_bytes(depth) / bandwidth : 0.0;
+  };
+  auto peak_fraction = [&](double tokens_per_second) {
+    return peak.ops_per_second > 0
+               ? 2.0 * static_cast<double>(traffic.weight_macs_per_token) * tokens_per_second /
+                     peak.ops_per_second
+               : 0.0;
+  };
 
   if (args.json) {
     nlohmann::json prefill = nlohmann::json::object(), decode = nlohmann::json::object();
-    for (const auto& [n, s] : r.prefill)
-      prefill["pp" + std::to_string(n)] = {{"tokens_per_second", ToJson(s)}};
+    for (const auto& [n, s] : r.prefill) {
+      prefill["pp" + std::to_string(n)] = {{"tokens_per_second", ToJson(s)},
+                                           {"int8_peak_fraction", peak_fraction(s.median)}};
+    }
     for (const auto& [d, s] : r.decode) {
       decode["tg" + std::to_string(args.decode_steps) + "@" + std::to_string(d)] = {
-          {"tokens_per_second", ToJson(s)}};
+          {"tokens_per_second", ToJson(s)},
+          {"bytes_per_token", decode_bytes(d)},
+          {"bandwidth_bound_fraction", bandwidth_fraction(d, s.median)}};
     }
     nlohmann::json j = {
         {"runtime", "liteq"},
@@ -217,8 +217,12 @@ Status RunBench(const BenchArgs& args) {
         {"tg", decode},
         {"skipped_depths", r.skipped_depths},
         {"weight_bytes", weight_bytes},
+        {"weight_bytes_per_token", traffic.weight_bytes_per_token},
+        {"kv_bytes_per_position", traffic.kv_bytes_per_position},
+        {"weight_macs_per_token", traffic.weight_macs_per_token},
         {"read_bandwidth_bytes_per_second", bandwidth},
-        {"decode_step_over_weight_read", read_once > 0 ? decode_step / read_once : 0},
+        {"int8_peak_ops_per_second", peak.ops_per_second},
+        {"int8_peak_isa", peak.isa},
         {"rss_after_load_mb", r.rss_after_load_mb},
         {"peak_rss_mb", r.peak_rss_mb}};
     for (const auto& p : shape.prefill) j["prefill_signatures"].push_back(p.length);
@@ -231,20 +235,33 @@ Status RunBench(const BenchArgs& args) {
   std::printf("time to first token  %.2f ms (prompt of %d tokens)\n", 1e3 * r.ttft.median,
               args.prefill_lengths.front());
   for (const auto& [n, s] : r.prefill) {
-    std::printf("prefill pp%-5d      %.1f tok/s [%.1f, %.1f]\n", n, s.median, s.min, s.max);
+    std::printf("prefill pp%-5d      %.1f tok/s [%.1f, %.1f]", n, s.median, s.min, s.max);
+    if (peak.ops_per_second > 0) std::printf("  %.1f%% of int8 peak", 100 * peak_fraction(s.median));
+    std::printf("\n");
   }
   for (const auto& [d, s] : r.decode) {
-    std::printf("decode tg%d @ %-5d  %.1f tok/s [%.1f, %.1f]\n", args.decode_steps, d, s.median,
+    std::printf("decode tg%d @ %-5d  %.1f tok/s [%.1f, %.1f]", args.decode_steps, d, s.median,
                 s.min, s.max);
+    if (bandwidth > 0) {
+      std::printf("  %.1f%% of bandwidth bound (%.1f tok/s)", 100 * bandwidth_fraction(d, s.median),
+                  bandwidth / decode_bytes(d));
+    }
+    std::printf("\n");
   }
   for (int d : r.skipped_depths) {
     std::printf("decode tg%d @ %-5d  skipped: needs max_seq >= %d (model has %d)\n",
                 args.decode_steps, d, d + args.decode_steps + 1, shape.max_seq);
   }
+  std::printf("read per token       %.1f MB of weights + %.1f KB of KV cache per live position\n",
+              traffic.weight_bytes_per_token / 1e6, traffic.kv_bytes_per_position / 1e3);
   if (bandwidth > 0) {
-    std::printf("weights              %.1f MB; read once at %.1f GB/s (1 thread) = %.3f ms\n",
-                weight_bytes / 1e6, bandwidth / 1e9, 1e3 * read_once);
-    if (decode_step > 0) std::printf("decode / weight read %.2fx\n", decode_step / read_once);
+    std::printf("machine (%d thread%s) memory read %.1f GB/s", args.threads,
+                args.threads == 1 ? "" : "s", bandwidth / 1e9);
+    if (peak.ops_per_second > 0) {
+      std::printf(", int8 peak %.0f GOPS (%s; prefill: %.1f M weight MACs/token)",
+                  peak.ops_per_second / 1e9, peak.isa.c_str(), traffic.weight_macs_per_token / 1e6);
+    }
+    std::printf("\n");
   }
   std::printf("RSS                  %.1f MB after load, %.1f MB peak\n", r.rss_after_load_mb,
               r.peak_rss_mb);

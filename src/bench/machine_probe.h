@@ -1,0 +1,27 @@
+// What this machine can do, measured in the same run as a benchmark (issue #6: the
+// bars are percentages of the measured limits, not of datasheet numbers).
+//   - Memory read bandwidth: `threads` threads each sum their own part of a buffer far
+//     larger than the caches (first-touched by that thread); the best of the passes.
+//   - int8 multiply-accumulate peak: every thread runs independent chains of the
+//     widest exact int8 dot-product instruction sequence available to liteq's kernels
+//     (AVX2: vpmaddubsw + vpmaddwd + vpaddd, 32 products per step) on registers only.
+//     Reported as ops per second (1 multiply-accumulate = 2 ops, the usual convention).
+#ifndef LITEQ_BENCH_MACHINE_PROBE_H_
+#define LITEQ_BENCH_MACHINE_PROBE_H_
+
+#include <string>
+
+namespace liteq::bench {
+
+// Bytes per second.
+double MeasureReadBandwidth(int threads, int repetitions);
+
+struct ComputePeak {
+  double ops_per_second = 0;  // 0 when no SIMD path exists on this CPU
+  std::string isa;            // "avx2" or "none"
+};
+ComputePeak MeasureInt8Peak(int threads, int repetitions);
+
+}  // namespace liteq::bench
+
+#endif  // LITEQ_BENCH_MACHINE_PROBE_H_

@@ -1,0 +1,33 @@
+// What one token costs a model in memory traffic and arithmetic, from its graph
+// (issue #6's bounds: "bytes of weights + live KV read per token" for decode, and the
+// multiply-accumulates of prefill against the int8 peak).
+//   - Weight bytes per decode token: every constant a FULLY_CONNECTED or BATCH_MATMUL
+//     of the decode signature reads, directly or through a DEQUANTIZE of a constant
+//     (the runtime reads the int8/int4 weights then), each buffer once. GATHER tables
+//     are not streamed (one row per token) unless an FC reads them too (a tied head).
+//   - KV bytes per live position: the decode signature's kv_cache_* inputs, one
+//     [1, max_seq, heads, head_dim] row of each.
+//   - Weight multiply-accumulates per token: rows x depth of those FCs and constant
+//     BATCH_MATMUL operands (attention's matmuls against the cache are not counted:
+//     they depend on the position).
+#ifndef LITEQ_BENCH_MODEL_TRAFFIC_H_
+#define LITEQ_BENCH_MODEL_TRAFFIC_H_
+
+#include <cstdint>
+
+#include "graph/graph.h"
+
+namespace liteq::bench {
+
+struct ModelTraffic {
+  int64_t weight_bytes_per_token = 0;
+  int64_t kv_bytes_per_position = 0;
+  int64_t weight_macs_per_token = 0;
+  bool found_decode = false;
+};
+
+ModelTraffic AnalyzeTraffic(const graph::Model& model);
+
+}  // namespace liteq::bench
+
+#endif  // LITEQ_BENCH_MODEL_TRAFFIC_H_
