@@ -13,7 +13,10 @@
 #
 # Usage: scripts/bench-compare.sh [--shape smollm2-135m] [--threads "1 2"] [--reps 3]
 #          [--recipes "weight_only_int8 ..."] [--gguf "q8_0 f16 f32"] [--pp 128,512]
-#          [--tg 128] [--depths 0,1024] [--no-litert] [--build DIR] [--out DIR]
+#          [--tg 128] [--depths 0,1024] [--no-litert] [--build DIR] [--out DIR] [--reuse]
+#   --no-float: skip the float32 export and its runs (big shapes).
+#   --reuse: keep model files already in OUT (same shape and max_seq) instead of
+#            exporting/quantizing/writing them again (only the runs are repeated).
 # Needs: the liteq binary (cmake --build BUILD --target liteq) and, once,
 #   (cd bench/llamacpp && npm ci --ignore-scripts --omit=optional)
 #   (cd bench/litert && npm ci --ignore-scripts)
@@ -30,6 +33,8 @@ PP=128,512
 TG=128
 DEPTHS=0,1024
 LITERT=1
+REUSE=0
+FLOAT=1
 BUILD="$ROOT/build"
 OUT=""
 TIMEOUT=1800  # seconds per benchmark process
@@ -45,6 +50,8 @@ while [[ $# -gt 0 ]]; do
     --tg) TG="$2"; shift 2 ;;
     --depths) DEPTHS="$2"; shift 2 ;;
     --no-litert) LITERT=0; shift ;;
+    --reuse) REUSE=1; shift ;;
+    --no-float) FLOAT=0; shift ;;
     --build) BUILD="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
@@ -102,10 +109,18 @@ if [[ ! -f "$CKPT/tokenizer.json" && ! -f "$CKPT/tokenizer.model" ]]; then
   CALIB_ARGS=(--calib "$OUT/calib_ids.jsonl" --calib-samples 32)
 fi
 
-MODELS=("float")
-log "export float32 (max_seq $MAX_SEQ)"
-"$LITEQ" export "$CKPT" -o "$OUT/float.tflite" --max-seq "$MAX_SEQ" --prefill-len 128 >&2
+MODELS=()
+# have FILE: --reuse and FILE exists.
+have() { [[ $REUSE == 1 && -s "$1" ]]; }
+if [[ $FLOAT == 1 ]]; then
+  MODELS+=("float")
+  if ! have "$OUT/float.tflite"; then
+    log "export float32 (max_seq $MAX_SEQ)"
+    "$LITEQ" export "$CKPT" -o "$OUT/float.tflite" --max-seq "$MAX_SEQ" --prefill-len 128 >&2
+  fi
+fi
 for recipe in $RECIPES; do
+  if have "$OUT/$recipe.tflite"; then MODELS+=("$recipe"); continue; fi
   log "quantize $recipe"
   if "$LITEQ" quantize "$CKPT" --recipe "$recipe" -o "$OUT/$recipe.tflite" --max-seq "$MAX_SEQ" \
        --prefill-len 128 "${CALIB_ARGS[@]}" >&2; then
@@ -115,6 +130,7 @@ for recipe in $RECIPES; do
   fi
 done
 for type in $GGUF_TYPES; do
+  have "$OUT/$type.gguf" && continue
   log "gguf $type"
   "$LITEQ" gguf "$CKPT" -o "$OUT/$type.gguf" --type "$type" >&2
 done
