@@ -113,11 +113,48 @@ TEST(CliDebugTest, JsonAndHtmlReportRenderInChromium) {
   EXPECT_NE(dom.output.find("<td>1</td><td>" + worst + "</td>"), std::string::npos) << worst;
 }
 
+// The weights table: every quantized FULLY_CONNECTED weight of a weight-only int4 file
+// against the checkpoint's float weight, int4 (blocks of 32) clearly worse than int8.
+TEST(CliDebugTest, WeightsTableComparesEveryQuantizedWeight) {
+  const Files& f = ExportedFiles();
+  const std::string w4 = TempPath("cli_debug.w4.tflite");
+  ASSERT_EQ(RunLiteq("quantize " + kModel + " --recipe weight_only_int4 --block-size 32 -o " + w4 +
+                     kLayout)
+                .exit_code,
+            0);
+  const std::string common = " --reference " + kModel +
+                             " --samples 1 --decode 1 --growth-steps 0 --top 0 --json";
+  const nlohmann::json j4 = RunJson("debug " + w4 + common);
+  const nlohmann::json j8 = RunJson("debug " + f.int8_path + common);
+  // gemma3-tiny: 6 layers x 7 projections, + the embedding table.
+  ASSERT_GE(j4["weight_count"].get<int>(), 42);
+  ASSERT_GE(j8["weight_count"].get<int>(), 42);
+  auto median_snr = [](const nlohmann::json& weights, const std::string& dtype) {
+    std::vector<double> v;
+    for (const auto& w : weights) {
+      if (w["dtype"] == dtype && !w["snr_db"].is_null()) v.push_back(w["snr_db"].get<double>());
+    }
+    EXPECT_FALSE(v.empty()) << dtype;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  size_t blocks = 0;
+  for (const auto& w : j4["weights"]) blocks += w["granularity"] == "block 32";
+  EXPECT_GE(blocks, 42u);
+  const double snr4 = median_snr(j4["weights"], "int4");
+  const double snr8 = median_snr(j8["weights"], "int8");
+  // Each bit is worth ~6 dB; int4 blocks keep less than int8 channels.
+  EXPECT_GT(snr8, 35.0);
+  EXPECT_GT(snr4, 15.0);
+  EXPECT_GT(snr8, snr4 + 15.0);
+}
+
 TEST(CliDebugTest, FloatFileAgainstItsCheckpointIsExact) {
   const Files& f = ExportedFiles();
   const nlohmann::json j = RunJson("debug " + f.float_path + " --reference " + kModel +
                                    " --samples 2 --decode 4 --growth-steps 8 --json");
   EXPECT_EQ(j["tensor_count"].get<int>(), 0);
+  EXPECT_EQ(j["weight_count"].get<int>(), 0);  // no integer constants
   ASSERT_EQ(j["growth"]["mean_kl"].size(), 8u);
   for (const auto& kl : j["growth"]["mean_kl"]) EXPECT_EQ(kl.get<double>(), 0.0);
 }

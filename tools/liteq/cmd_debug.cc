@@ -13,6 +13,7 @@
 #include "common/atomic_file.h"
 #include "eval/quant_debug_html.h"
 #include "eval/quant_debugger.h"
+#include "eval/weight_error.h"
 #include "quant/calibration.h"
 #include "tflite/reader.h"
 
@@ -95,6 +96,8 @@ Status RunDebug(const DebugArgs& args) {
   };
   LITEQ_ASSIGN_OR_RETURN(eval::QuantDebugReport report,
                          eval::DebugQuantization(quantized, reference, samples, prompts, options));
+  LITEQ_ASSIGN_OR_RETURN(std::vector<eval::WeightError> weights,
+                         eval::CompareWeights(*quantized, *reference));
   if (!args.html.empty()) {
     const std::string html = eval::RenderQuantDebugHtml(
         report, {.model = args.model, .reference = args.reference, .data = calib});
@@ -105,6 +108,8 @@ Status RunDebug(const DebugArgs& args) {
   const size_t top = static_cast<size_t>(args.top);
   if (args.json) {
     nlohmann::json j = eval::QuantDebugReportToJson(report, top);
+    j["weights"] = eval::WeightErrorsToJson(weights, top);
+    j["weight_count"] = weights.size();
     j["model"] = args.model;
     j["reference"] = args.reference;
     j["calib"] = calib;
@@ -114,6 +119,7 @@ Status RunDebug(const DebugArgs& args) {
     std::printf("model      %s\nreference  %s\nsamples    %s\n", args.model.c_str(),
                 args.reference.c_str(), calib.c_str());
     std::printf("%s", eval::FormatQuantDebugReport(report, top).c_str());
+    if (!weights.empty()) std::printf("\n%s", eval::FormatWeightErrors(weights, top).c_str());
     if (!args.html.empty()) std::printf("HTML report: %s\n", args.html.c_str());
   }
   return Status::Ok();
