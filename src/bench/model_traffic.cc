@@ -48,6 +48,7 @@ ModelTraffic AnalyzeTraffic(const graph::Model& model) {
       const graph::Tensor& w = sg.tensors[c];
       // FC weights are [rows, depth]: one multiply-accumulate per element per token.
       t.weight_macs_per_token += w.num_elements();
+      if (w.dtype == graph::DType::kInt8 || w.dtype == graph::DType::kInt4) t.integer_weights = true;
       if (buffers.insert(w.buffer).second && w.buffer < model.buffers.size()) {
         t.weight_bytes_per_token += static_cast<int64_t>(model.buffers[w.buffer].size);
       }

@@ -23,6 +23,7 @@ struct ModelTraffic {
   int64_t weight_bytes_per_token = 0;
   int64_t kv_bytes_per_position = 0;
   int64_t weight_macs_per_token = 0;
+  bool integer_weights = false;  // some of those constants are int8/int4 (the int8 peak applies)
   bool found_decode = false;
 };
 

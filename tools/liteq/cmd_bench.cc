@@ -236,7 +236,9 @@ Status RunBench(const BenchArgs& args) {
               args.prefill_lengths.front());
   for (const auto& [n, s] : r.prefill) {
     std::printf("prefill pp%-5d      %.1f tok/s [%.1f, %.1f]", n, s.median, s.min, s.max);
-    if (peak.ops_per_second > 0) std::printf("  %.1f%% of int8 peak", 100 * peak_fraction(s.median));
+    if (peak.ops_per_second > 0 && traffic.integer_weights) {
+      std::printf("  %.1f%% of int8 peak", 100 * peak_fraction(s.median));
+    }
     std::printf("\n");
   }
   for (const auto& [d, s] : r.decode) {
