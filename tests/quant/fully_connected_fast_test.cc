@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/quantized/int8_dot.h"
+
 namespace liteq::runtime::quantized {
 namespace {
 
@@ -25,6 +27,17 @@ struct Impl {
 std::vector<Impl> Implementations() {
   std::vector<Impl> impls = {{"portable", &Int8DotsPortable}};
   if (Int8DotsAvx2Supported()) impls.push_back({"avx2", &Int8DotsAvx2});
+  return impls;
+}
+
+struct PackedImpl {
+  const char* name;
+  PackedInt8DotsFn fn;
+};
+
+std::vector<PackedImpl> PackedImplementations() {
+  std::vector<PackedImpl> impls = {{"portable", &PackedInt8DotsPortable}};
+  if (Int8DotsAvx2Supported()) impls.push_back({"avx2", &PackedInt8DotsAvx2});
   return impls;
 }
 
@@ -134,14 +147,18 @@ void CheckStaticInt8(const Shape3& s, bool per_channel, bool bias, FusedActivati
   }
   std::vector<int8_t> expected(static_cast<size_t>(s.batches * s.channels));
   FullyConnectedInt8(*params, shape, x, w, b, expected);
-  const FastFullyConnectedInt8Params fast = PrepareFastFullyConnectedInt8(*params, shape, w, b);
-  for (const Impl& impl : Implementations()) {
+  const auto packed =
+      PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth));
+  const FastFullyConnectedInt8Params fast =
+      PrepareFastFullyConnectedInt8(*params, shape, *packed, b);
+  for (const PackedImpl& impl : PackedImplementations()) {
     SCOPED_TRACE(impl.name);
     std::vector<int8_t> actual(expected.size(), 99);
-    // Two channel ranges, as the runtime splits them over threads.
+    // Two channel ranges, as the runtime splits them over threads (the split need
+    // not fall on a packed block boundary).
     const int64_t split = s.channels / 2;
-    FastFullyConnectedInt8Rows(fast, shape, x.data(), w.data(), actual.data(), 0, split, impl.fn);
-    FastFullyConnectedInt8Rows(fast, shape, x.data(), w.data(), actual.data(), split, s.channels,
+    FastFullyConnectedInt8Rows(fast, shape, x.data(), *packed, actual.data(), 0, split, impl.fn);
+    FastFullyConnectedInt8Rows(fast, shape, x.data(), *packed, actual.data(), split, s.channels,
                                impl.fn);
     ASSERT_EQ(actual, expected);
   }
@@ -176,8 +193,10 @@ TEST(FastFullyConnectedInt8Test, WrapsLikeTheReferenceOnHugeBias) {
   const std::vector<int32_t> bias = {2147483000, -2147483000, 2147483647, -2147483647 - 1, 7};
   std::vector<int8_t> expected(10), actual(10);
   FullyConnectedInt8(*params, shape, x, w, bias, expected);
-  const auto fast = PrepareFastFullyConnectedInt8(*params, shape, w, bias);
-  FastFullyConnectedInt8Rows(fast, shape, x.data(), w.data(), actual.data(), 0, 5, BestInt8Dots());
+  const auto packed = PackedInt8Weights::Pack(w, 5, 40);
+  const auto fast = PrepareFastFullyConnectedInt8(*params, shape, *packed, bias);
+  FastFullyConnectedInt8Rows(fast, shape, x.data(), *packed, actual.data(), 0, 5,
+                             BestPackedInt8Dots());
   EXPECT_EQ(actual, expected);
 }
 
@@ -204,18 +223,20 @@ void CheckHybrid(const Shape3& s, bool per_channel, bool asymmetric, bool with_b
   std::vector<float> expected(static_cast<size_t>(s.batches * s.channels));
   std::vector<int8_t> scratch(static_cast<size_t>(s.depth));
   HybridFullyConnected(*params, shape, x, w, bias, expected, scratch);
-  const std::vector<int32_t> row_sums = HybridWeightRowSums(shape, w);
+  const auto packed =
+      PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth));
+  const std::vector<int32_t> row_sums = HybridWeightRowSums(shape, *packed);
   std::vector<int8_t> quantized(x.size());
   std::vector<quant::QuantParams> rows(static_cast<size_t>(s.batches));
   QuantizeHybridRows(*params, shape, x.data(), quantized.data(), rows.data());
-  for (const Impl& impl : Implementations()) {
+  for (const PackedImpl& impl : PackedImplementations()) {
     SCOPED_TRACE(impl.name);
     std::vector<float> actual(expected.size(), -1.0f);
     const int64_t split = (s.channels + 1) / 2;
     for (auto [begin, end] : {std::pair<int64_t, int64_t>{0, split}, {split, s.channels}}) {
-      FastHybridFullyConnectedRows(*params, shape, row_sums, quantized.data(), rows.data(),
-                                   w.data(), with_bias ? bias.data() : nullptr, actual.data(),
-                                   begin, end, impl.fn);
+      FastHybridFullyConnectedRows(*params, shape, row_sums, quantized.data(), rows.data(), *packed,
+                                   with_bias ? bias.data() : nullptr, actual.data(), begin, end,
+                                   impl.fn);
     }
     // Same integers and the same float operations in the same order: identical bits.
     ASSERT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);

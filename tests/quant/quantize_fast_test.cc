@@ -1,16 +1,20 @@
 // The fast float -> int8 QUANTIZE (quantize_fast.h) against quant::QuantizeToInt8:
 // every output equal, including exact ties (k + 0.5) * scale, values next to ties,
 // NaN, +-inf, huge values, -0, denormals, and every zero-point extreme; lengths that
-// are not multiples of the 32-value SIMD block.
+// are not multiples of the 32-value SIMD block. The hybrid row quantizer against
+// QuantizeHybridRow: same scale bits, zero point and every int8.
 #include "runtime/kernels/quantized/quantize_fast.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
+
+#include "runtime/kernels/quantized/hybrid_fully_connected.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -56,6 +60,59 @@ TEST(FastQuantizeTest, EqualsScalarQuantize) {
           ASSERT_EQ(actual[i], expected[i])
               << "x " << values[i] << " scale " << scale << " zp " << zp << " index " << i;
         }
+      }
+    }
+  }
+}
+
+// Rows for the hybrid row quantizer: random rows of several lengths (SIMD tails),
+// rows whose range makes the inverse 1 so that x.5 values are exact ties, rows with
+// NaN or +-inf, all-zero and all -0 rows, single-sign rows (the asymmetric range
+// widened to 0), and rows with a single nonzero value.
+std::vector<std::vector<float>> HybridRows(std::mt19937& rng) {
+  std::vector<std::vector<float>> rows;
+  std::uniform_real_distribution<float> value(-3.0f, 5.0f);
+  for (size_t n : {1, 7, 8, 9, 31, 64, 576, 1537}) {
+    std::vector<float> r(n);
+    for (float& v : r) v = value(rng);
+    rows.push_back(r);
+    for (float& v : r) v = std::abs(v) + 0.25f;  // all positive
+    rows.push_back(r);
+    for (float& v : r) v = -v;  // all negative
+    rows.push_back(r);
+  }
+  std::vector<float> ties = {127.0f, -127.0f, 0.5f, -0.5f, 1.5f, -2.5f, 126.5f, -126.5f, 3.0f};
+  for (int k = -60; k <= 60; ++k) ties.push_back(static_cast<float>(k) + 0.5f);
+  rows.push_back(ties);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float special : {nan, inf, -inf}) {
+    std::vector<float> r(37);
+    for (float& v : r) v = value(rng);
+    r[3] = special;
+    r[20] = special;
+    rows.push_back(r);
+  }
+  rows.push_back(std::vector<float>(40, 0.0f));
+  rows.push_back(std::vector<float>(40, -0.0f));
+  std::vector<float> single(19, 0.0f);
+  single[11] = -0.75f;
+  rows.push_back(single);
+  return rows;
+}
+
+TEST(FastQuantizeHybridRowTest, EqualsQuantizeHybridRow) {
+  std::mt19937 rng(22);
+  for (const std::vector<float>& row : HybridRows(rng)) {
+    for (bool asymmetric : {false, true}) {
+      SCOPED_TRACE(std::to_string(row.size()) + (asymmetric ? " asymmetric" : " symmetric"));
+      std::vector<int8_t> expected(row.size(), 3), actual(row.size(), 4);
+      const quant::QuantParams e = QuantizeHybridRow(row, asymmetric, expected);
+      const quant::QuantParams a = FastQuantizeHybridRow(row, asymmetric, actual);
+      ASSERT_EQ(std::memcmp(&a.scale, &e.scale, sizeof(float)), 0) << a.scale << " " << e.scale;
+      ASSERT_EQ(a.zero_point, e.zero_point);
+      for (size_t i = 0; i < row.size(); ++i) {
+        ASSERT_EQ(actual[i], expected[i]) << "x " << row[i] << " index " << i;
       }
     }
   }

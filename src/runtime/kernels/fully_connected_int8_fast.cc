@@ -1,6 +1,7 @@
 #include "runtime/kernels/fully_connected_int8_fast.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "runtime/thread_pool.h"
 
@@ -9,8 +10,9 @@ namespace {
 
 using quantized::FullyConnectedShape;
 
-// ~25 us of int8 work on one core.
-constexpr size_t kMinTaskMacs = size_t{1} << 19;
+// ~5 us of GEMV (64 KB of weights streamed) or ~2 us of GEMM on one core: the
+// spinning pool hands a task over in well under a microsecond.
+constexpr size_t kMinTaskMacs = size_t{1} << 16;
 
 // Runs f(row_begin, row_end) over the output channels, split across the pool when
 // the op is big enough to pay for the hand-off. Tasks are taken dynamically, so a
@@ -19,8 +21,8 @@ template <typename F>
 void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, F&& f) {
   const auto rows = static_cast<size_t>(shape.out_channels);
   const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
-  // At least kMinTaskMacs multiply-adds per task: waking a worker costs
-  // microseconds (more on a loaded machine), worth it only for larger slices.
+  // At least kMinTaskMacs multiply-adds per task, so the hand-off stays small
+  // against the work.
   const size_t macs_per_row = std::max<size_t>(1, static_cast<size_t>(shape.batches * shape.depth));
   const size_t min_rows = std::max<size_t>(16, (kMinTaskMacs / macs_per_row + 3) / 4 * 4);
   const size_t max_tasks = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
@@ -41,37 +43,42 @@ void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, 
 
 class FastFullyConnectedInt8Kernel : public Kernel {
  public:
-  FastFullyConnectedInt8Kernel(quantized::FastFullyConnectedInt8Params params,
+  FastFullyConnectedInt8Kernel(std::shared_ptr<const quantized::PackedInt8Weights> weights,
+                               quantized::FastFullyConnectedInt8Params params,
                                FullyConnectedShape shape)
-      : params_(std::move(params)), shape_(shape), dots_(quantized::BestInt8Dots()) {}
+      : weights_(std::move(weights)),
+        params_(std::move(params)),
+        shape_(shape),
+        dots_(quantized::BestPackedInt8Dots()) {}
 
   Status Eval(const EvalContext& ctx) override {
     const int8_t* input = In<int8_t>(ctx, 0);
-    const int8_t* weights = In<int8_t>(ctx, 1);
     int8_t* output = Out<int8_t>(ctx, 0);
     ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
-      quantized::FastFullyConnectedInt8Rows(params_, shape_, input, weights, output, begin, end,
+      quantized::FastFullyConnectedInt8Rows(params_, shape_, input, *weights_, output, begin, end,
                                             dots_);
     });
     return Status::Ok();
   }
 
  private:
+  std::shared_ptr<const quantized::PackedInt8Weights> weights_;
   quantized::FastFullyConnectedInt8Params params_;
   FullyConnectedShape shape_;
-  quantized::Int8DotsFn dots_;
+  quantized::PackedInt8DotsFn dots_;
 };
 
 class FastHybridFullyConnectedKernel : public Kernel {
  public:
-  FastHybridFullyConnectedKernel(quantized::HybridFullyConnectedParams params,
-                                 FullyConnectedShape shape, std::vector<int32_t> row_sums,
-                                 bool has_bias)
-      : params_(std::move(params)),
+  FastHybridFullyConnectedKernel(std::shared_ptr<const quantized::PackedInt8Weights> weights,
+                                 quantized::HybridFullyConnectedParams params,
+                                 FullyConnectedShape shape, bool has_bias)
+      : weights_(std::move(weights)),
+        params_(std::move(params)),
         shape_(shape),
-        row_sums_(std::move(row_sums)),
+        row_sums_(quantized::HybridWeightRowSums(shape, *weights_)),
         has_bias_(has_bias),
-        dots_(quantized::BestInt8Dots()) {}
+        dots_(quantized::BestPackedInt8Dots()) {}
 
   // Scratch: the rows' quantization parameters, then the quantized rows.
   static size_t ScratchBytes(const FullyConnectedShape& shape) {
@@ -83,23 +90,32 @@ class FastHybridFullyConnectedKernel : public Kernel {
     int8_t* quantized = reinterpret_cast<int8_t*>(ctx.scratch) +
                         static_cast<size_t>(shape_.batches) * sizeof(quant::QuantParams);
     quantized::QuantizeHybridRows(params_, shape_, In<float>(ctx, 0), quantized, row_params);
-    const int8_t* weights = In<int8_t>(ctx, 1);
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
     ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
       quantized::FastHybridFullyConnectedRows(params_, shape_, row_sums_, quantized, row_params,
-                                              weights, bias, output, begin, end, dots_);
+                                              *weights_, bias, output, begin, end, dots_);
     });
     return Status::Ok();
   }
 
  private:
+  std::shared_ptr<const quantized::PackedInt8Weights> weights_;
   quantized::HybridFullyConnectedParams params_;
   FullyConnectedShape shape_;
   std::vector<int32_t> row_sums_;
   bool has_bias_;
-  quantized::Int8DotsFn dots_;
+  quantized::PackedInt8DotsFn dots_;
 };
+
+// The packed copy of the constant weights, shared with the same FC of the other
+// signatures; the model file's pages of the weights are handed back once packed.
+std::shared_ptr<const quantized::PackedInt8Weights> PackedWeights(const FullyConnectedShape& shape,
+                                                                  std::span<const int8_t> weights) {
+  return quantized::SharedPackedInt8Weights(weights, static_cast<size_t>(shape.out_channels),
+                                            static_cast<size_t>(shape.depth),
+                                            /*release_source=*/true);
+}
 
 }  // namespace
 
@@ -107,8 +123,9 @@ std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(const quantized::FullyConnect
                                                    const FullyConnectedShape& shape,
                                                    std::span<const int8_t> weights,
                                                    std::span<const int32_t> bias) {
-  return std::make_unique<FastFullyConnectedInt8Kernel>(
-      quantized::PrepareFastFullyConnectedInt8(params, shape, weights, bias), shape);
+  auto packed = PackedWeights(shape, weights);
+  auto fast = quantized::PrepareFastFullyConnectedInt8(params, shape, *packed, bias);
+  return std::make_unique<FastFullyConnectedInt8Kernel>(std::move(packed), std::move(fast), shape);
 }
 
 std::unique_ptr<Kernel> MakeFastHybridFullyConnected(PrepareContext& ctx,
@@ -117,8 +134,8 @@ std::unique_ptr<Kernel> MakeFastHybridFullyConnected(PrepareContext& ctx,
                                                      std::span<const int8_t> weights,
                                                      bool has_bias) {
   ctx.RequestScratch(FastHybridFullyConnectedKernel::ScratchBytes(shape));
-  return std::make_unique<FastHybridFullyConnectedKernel>(
-      std::move(params), shape, quantized::HybridWeightRowSums(shape, weights), has_bias);
+  return std::make_unique<FastHybridFullyConnectedKernel>(PackedWeights(shape, weights),
+                                                          std::move(params), shape, has_bias);
 }
 
 }  // namespace liteq::runtime

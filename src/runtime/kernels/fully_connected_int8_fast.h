@@ -1,8 +1,10 @@
 // The interpreter's fast FULLY_CONNECTED kernels for constant int8 weights: static
 // int8 (int8 activations) and hybrid (float activations quantized per row). The
 // arithmetic is runtime/kernels/quantized/fully_connected_fast.h (bit-exact with the
-// scalar references); these kernels precompute its per-channel data at Prepare and
-// split the output channels across the interpreter's thread pool.
+// scalar references); these kernels pack the weights (packed_int8.h; one copy shared
+// by the signatures, the model file's pages handed back) and precompute the
+// per-channel data at Prepare, and split the output channels across the
+// interpreter's thread pool.
 #ifndef LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_INT8_FAST_H_
 #define LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_INT8_FAST_H_
 

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 
+#include "runtime/kernels/quantized/quantize_fast.h"
+
 namespace liteq::runtime::quantized {
 namespace {
 
-void CheckRowRange(const FullyConnectedShape& shape, int64_t row_begin, int64_t row_end) {
+void CheckRowRange(const FullyConnectedShape& shape, const PackedInt8Weights& weights,
+                   int64_t row_begin, int64_t row_end) {
   LITEQ_CHECK(shape.batches >= 0 && shape.depth >= 0);
+  LITEQ_CHECK(weights.rows() == static_cast<size_t>(shape.out_channels) &&
+              weights.depth() == static_cast<size_t>(shape.depth));
   LITEQ_CHECK(row_begin >= 0 && row_begin <= row_end && row_end <= shape.out_channels);
 }
 
@@ -23,18 +28,16 @@ FastMultiplier MakeFastMultiplier(quant::QuantizedMultiplier m) {
 
 FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedIntParams& params,
                                                            const FullyConnectedShape& shape,
-                                                           std::span<const int8_t> weights,
+                                                           const PackedInt8Weights& weights,
                                                            std::span<const int32_t> bias) {
   const auto rows = static_cast<size_t>(shape.out_channels);
-  const auto depth = static_cast<size_t>(shape.depth);
-  LITEQ_CHECK(weights.size() == rows * depth);
+  LITEQ_CHECK(weights.rows() == rows && weights.depth() == static_cast<size_t>(shape.depth));
   LITEQ_CHECK(bias.empty() || bias.size() == rows);
   LITEQ_CHECK(params.multipliers.size() == 1 || params.multipliers.size() == rows);
   FastFullyConnectedInt8Params fast;
   fast.output_offset = params.output_offset;
   fast.activation = params.activation;
-  std::vector<int64_t> sums(rows);
-  Int8RowSums(weights.data(), rows, depth, sums.data());
+  const std::span<const int64_t> sums = weights.row_sums();
   fast.folded_bias.resize(rows);
   fast.multipliers.resize(rows);
   for (size_t r = 0; r < rows; ++r) {
@@ -51,29 +54,31 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
 
 void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const FullyConnectedShape& shape, const int8_t* input,
-                                const int8_t* weights, int8_t* output, int64_t row_begin,
-                                int64_t row_end, Int8DotsFn dots) {
+                                const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
+                                int64_t row_end, PackedInt8DotsFn dots) {
   const auto out_channels = static_cast<size_t>(shape.out_channels);
-  CheckRowRange(shape, row_begin, row_end);
-  BlockedInt8Dots(input, static_cast<size_t>(shape.batches), weights,
-                  static_cast<size_t>(shape.depth), static_cast<size_t>(row_begin),
-                  static_cast<size_t>(row_end), dots, [&](size_t b, size_t r, int32_t dot) {
-                    const auto acc = static_cast<int32_t>(
-                        static_cast<uint32_t>(dot) + static_cast<uint32_t>(params.folded_bias[r]));
-                    int32_t out = ApplyFastMultiplier(acc, params.multipliers[r]);
-                    out += params.output_offset;
-                    out = std::clamp(out, params.activation.min, params.activation.max);
-                    output[b * out_channels + r] = static_cast<int8_t>(out);
-                  });
+  CheckRowRange(shape, weights, row_begin, row_end);
+  BlockedPackedInt8Dots(weights, input, static_cast<size_t>(shape.batches),
+                        static_cast<size_t>(row_begin), static_cast<size_t>(row_end), dots,
+                        [&](size_t b, size_t r0, size_t count, const int32_t* dot) {
+                          int8_t* out = output + b * out_channels;
+                          for (size_t r = r0; r < r0 + count; ++r) {
+                            const auto acc =
+                                static_cast<int32_t>(static_cast<uint32_t>(dot[r - r0]) +
+                                                     static_cast<uint32_t>(params.folded_bias[r]));
+                            int32_t v = ApplyFastMultiplier(acc, params.multipliers[r]);
+                            v += params.output_offset;
+                            v = std::clamp(v, params.activation.min, params.activation.max);
+                            out[r] = static_cast<int8_t>(v);
+                          }
+                        });
 }
 
 std::vector<int32_t> HybridWeightRowSums(const FullyConnectedShape& shape,
-                                         std::span<const int8_t> weights) {
+                                         const PackedInt8Weights& weights) {
   const auto rows = static_cast<size_t>(shape.out_channels);
-  const auto depth = static_cast<size_t>(shape.depth);
-  LITEQ_CHECK(weights.size() == rows * depth);
-  std::vector<int64_t> sums(rows);
-  Int8RowSums(weights.data(), rows, depth, sums.data());
+  LITEQ_CHECK(weights.rows() == rows && weights.depth() == static_cast<size_t>(shape.depth));
+  const std::span<const int64_t> sums = weights.row_sums();
   std::vector<int32_t> row_sums(rows);
   // Modulo 2^32 as the reference's int32 row_sum (exact below 2^24 columns).
   for (size_t r = 0; r < rows; ++r) {
@@ -86,35 +91,41 @@ void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyCon
                         const float* input, int8_t* quantized, quant::QuantParams* row_params) {
   const auto depth = static_cast<size_t>(shape.depth);
   for (size_t b = 0; b < static_cast<size_t>(shape.batches); ++b) {
-    row_params[b] = QuantizeHybridRow({input + b * depth, depth}, params.asymmetric_inputs,
-                                      {quantized + b * depth, depth});
+    row_params[b] = FastQuantizeHybridRow({input + b * depth, depth}, params.asymmetric_inputs,
+                                          {quantized + b * depth, depth});
   }
 }
 
 void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   const FullyConnectedShape& shape,
                                   std::span<const int32_t> row_sums, const int8_t* quantized,
-                                  const quant::QuantParams* row_params, const int8_t* weights,
-                                  const float* bias, float* output, int64_t row_begin,
-                                  int64_t row_end, Int8DotsFn dots) {
+                                  const quant::QuantParams* row_params,
+                                  const PackedInt8Weights& weights, const float* bias,
+                                  float* output, int64_t row_begin, int64_t row_end,
+                                  PackedInt8DotsFn dots) {
   LITEQ_CHECK(row_sums.size() == static_cast<size_t>(shape.out_channels));
   const bool per_channel = params.weight_scales.size() > 1;
   const auto out_channels = static_cast<size_t>(shape.out_channels);
-  CheckRowRange(shape, row_begin, row_end);
-  BlockedInt8Dots(quantized, static_cast<size_t>(shape.batches), weights,
-                  static_cast<size_t>(shape.depth), static_cast<size_t>(row_begin),
-                  static_cast<size_t>(row_end), dots, [&](size_t b, size_t r, int32_t raw) {
-                    // The reference's operations in its order (HybridFullyConnected).
-                    const quant::QuantParams row = row_params[b];
-                    const auto dot = static_cast<int32_t>(
-                        static_cast<uint32_t>(raw) -
-                        static_cast<uint32_t>(row_sums[r]) * static_cast<uint32_t>(row.zero_point));
-                    const float scale = row.scale * params.weight_scales[per_channel ? r : 0];
-                    float acc = bias == nullptr ? 0.0f : bias[r];
-                    acc += static_cast<float>(dot) * scale;
-                    output[b * out_channels + r] =
-                        std::clamp(acc, params.activation_min, params.activation_max);
-                  });
+  CheckRowRange(shape, weights, row_begin, row_end);
+  BlockedPackedInt8Dots(
+      weights, quantized, static_cast<size_t>(shape.batches), static_cast<size_t>(row_begin),
+      static_cast<size_t>(row_end), dots,
+      [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
+        // The reference's operations in its order (HybridFullyConnected); a plain loop
+        // over channels that the compiler vectorizes (the same IEEE operations per
+        // lane: the build has no FMA to contract them into).
+        const quant::QuantParams row = row_params[b];
+        const auto zero_point = static_cast<uint32_t>(row.zero_point);
+        float* out = output + b * out_channels;
+        for (size_t r = r0; r < r0 + count; ++r) {
+          const auto dot = static_cast<int32_t>(static_cast<uint32_t>(raw[r - r0]) -
+                                                static_cast<uint32_t>(row_sums[r]) * zero_point);
+          const float scale = row.scale * params.weight_scales[per_channel ? r : 0];
+          float acc = bias == nullptr ? 0.0f : bias[r];
+          acc += static_cast<float>(dot) * scale;
+          out[r] = std::clamp(acc, params.activation_min, params.activation_max);
+        }
+      });
 }
 
 }  // namespace liteq::runtime::quantized

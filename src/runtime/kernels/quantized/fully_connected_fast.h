@@ -1,5 +1,5 @@
-// Fast integer FULLY_CONNECTED (static int8 and hybrid) on the int8 dot core
-// (int8_dot.h). Same results as the scalar references, integer for integer and
+// Fast integer FULLY_CONNECTED (static int8 and hybrid) on packed int8 weights
+// (packed_int8.h). Same results as the scalar references, integer for integer and
 // float bit for bit:
 //   int8:   acc = sum(x * w) + folded_bias[c],  folded_bias[c] = bias[c] + input_offset *
 //           sum_d w[c, d] (all modulo 2^32, as the reference's int32 accumulator), then
@@ -9,7 +9,8 @@
 //           then the reference's float epilogue in the same operation order.
 // Prepare* precompute the per-channel data from the constant weights; the *Rows
 // functions compute output channels [row_begin, row_end) for every batch, so the
-// runtime splits channels across threads. Weights are read in place ([rows, depth]).
+// runtime splits channels across threads (any range; ranges starting at a multiple
+// of kPackedRows waste no work). Weights are read from their packed copy.
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
 
@@ -19,7 +20,7 @@
 
 #include "runtime/kernels/quantized/fully_connected_int.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
-#include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::runtime::quantized {
 
@@ -46,20 +47,20 @@ struct FastFullyConnectedInt8Params {
   ActivationRange activation;
 };
 
-// weights [out_channels, depth]; bias empty or [out_channels].
+// weights: [out_channels, depth] packed; bias empty or [out_channels].
 FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedIntParams& params,
                                                            const FullyConnectedShape& shape,
-                                                           std::span<const int8_t> weights,
+                                                           const PackedInt8Weights& weights,
                                                            std::span<const int32_t> bias);
 
 void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const FullyConnectedShape& shape, const int8_t* input,
-                                const int8_t* weights, int8_t* output, int64_t row_begin,
-                                int64_t row_end, Int8DotsFn dots);
+                                const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
+                                int64_t row_end, PackedInt8DotsFn dots);
 
 // Per-channel weight sums of the hybrid kernel (int32, as the reference's row_sum).
 std::vector<int32_t> HybridWeightRowSums(const FullyConnectedShape& shape,
-                                         std::span<const int8_t> weights);
+                                         const PackedInt8Weights& weights);
 
 // Quantizes every input row: quantized [batches, depth], row_params [batches].
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
@@ -69,9 +70,10 @@ void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyCon
 void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   const FullyConnectedShape& shape,
                                   std::span<const int32_t> row_sums, const int8_t* quantized,
-                                  const quant::QuantParams* row_params, const int8_t* weights,
-                                  const float* bias, float* output, int64_t row_begin,
-                                  int64_t row_end, Int8DotsFn dots);
+                                  const quant::QuantParams* row_params,
+                                  const PackedInt8Weights& weights, const float* bias,
+                                  float* output, int64_t row_begin, int64_t row_end,
+                                  PackedInt8DotsFn dots);
 
 }  // namespace liteq::runtime::quantized
 

@@ -37,6 +37,18 @@ quant::QuantParams AsymmetricRow(std::span<const float> row, std::span<int8_t> q
     std::fill(q.begin(), q.end(), int8_t{0});
     return {1.0f, 0};
   }
+  const quant::QuantParams params = AsymmetricHybridRowParams(lo, hi);
+  const float inverse = 1.0f / params.scale;
+  for (size_t i = 0; i < row.size(); ++i) {
+    q[i] = SaturateToInt8(std::round(static_cast<float>(params.zero_point) + row[i] * inverse),
+                          -128.0f, 127.0f);
+  }
+  return params;
+}
+
+}  // namespace
+
+quant::QuantParams AsymmetricHybridRowParams(float lo, float hi) {
   // TFLite AsymmetricQuantizeFloats: same zero-point choice as
   // ChooseQuantizationParams, but the boundary cases compare with <= / >=.
   const double qmin = -128.0;
@@ -57,15 +69,8 @@ quant::QuantParams AsymmetricRow(std::span<const float> row, std::span<int8_t> q
   } else {
     zp = static_cast<int32_t>(std::round(zp_double));
   }
-  const auto sf = static_cast<float>(scale);
-  const float inverse = 1.0f / sf;
-  for (size_t i = 0; i < row.size(); ++i) {
-    q[i] = SaturateToInt8(std::round(static_cast<float>(zp) + row[i] * inverse), -128.0f, 127.0f);
-  }
-  return {sf, zp};
+  return {static_cast<float>(scale), zp};
 }
-
-}  // namespace
 
 Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(std::span<const float> weight_scales,
                                                                bool asymmetric_inputs,

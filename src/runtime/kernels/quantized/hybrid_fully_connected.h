@@ -39,6 +39,10 @@ Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(std::span<const f
 quant::QuantParams QuantizeHybridRow(std::span<const float> row, bool asymmetric,
                                      std::span<int8_t> quantized);
 
+// The asymmetric row's {scaling factor, zero point} for its range [lo, hi] (lo <= 0
+// <= hi, lo < hi); the row then quantizes as round(zp + x * (1 / sf)), clamped.
+quant::QuantParams AsymmetricHybridRowParams(float lo, float hi);
+
 // scratch must hold `depth` int8 values (the quantized row).
 void HybridFullyConnected(const HybridFullyConnectedParams& params,
                           const FullyConnectedShape& shape, std::span<const float> input,

@@ -30,12 +30,4 @@ bool Int8DotsAvx2Supported() {
 
 Int8DotsFn BestInt8Dots() { return Int8DotsAvx2Supported() ? &Int8DotsAvx2 : &Int8DotsPortable; }
 
-void Int8RowSums(const int8_t* w, size_t rows, size_t depth, int64_t* sums) {
-  for (size_t r = 0; r < rows; ++r) {
-    int64_t sum = 0;
-    for (size_t d = 0; d < depth; ++d) sum += w[r * depth + d];
-    sums[r] = sum;
-  }
-}
-
 }  // namespace liteq::runtime::quantized

@@ -1,6 +1,8 @@
-// The int8 x int8 -> int32 dot-product core of the fast integer FULLY_CONNECTED
-// kernels (static int8 and hybrid): for a block of activation rows (batches) and a
-// block of weight rows (output channels), the raw products
+// The int8 x int8 -> int32 dot-product core of the fast int8 BATCH_MATMUL (both
+// operands are activations there, so nothing can be packed ahead of time; the
+// FULLY_CONNECTED kernels use packed constant weights instead, packed_int8.h): for a
+// block of activation rows (batches) and a block of weight rows (output channels),
+// the raw products
 //   dots[b, r] = sum_d x[b, d] * w[r, d]
 // in int32 arithmetic that wraps modulo 2^32 (no UB: the SIMD adds wrap, the scalar
 // code sums in uint32). The zero points, bias and requantization are the callers'
@@ -8,12 +10,10 @@
 // accumulators modulo 2^32, the folded form sum(x*w) + offset*sum(w) + bias gives the
 // same int32 for every depth.
 //
-// Layout: no repacking. Weights stay row-major [rows, depth] as stored in the model
-// (the "NT" layout: each output is the dot product of two contiguous rows), so the
-// kernel reads the constant buffer in place and adds no memory; row sums are the only
-// precomputed data. The AVX2 path sign-extends 16 int8 values to int16 and uses
-// _mm256_madd_epi16 (exact: |a*b + c*d| <= 2 * 128 * 128 = 2^15 fits in int32);
-// _mm256_maddubs_epi16 would saturate for int8 x int8.
+// Layout: no repacking. Both operands are row-major [rows, depth] (the "NT" layout:
+// each output is the dot product of two contiguous rows). The AVX2 path sign-extends
+// 16 int8 values to int16 and uses _mm256_madd_epi16 (exact: |a*b + c*d| <= 2 * 128 *
+// 128 = 2^15 fits in int32); _mm256_maddubs_epi16 would saturate for int8 x int8.
 //
 // Dispatch: Int8Dots picks the AVX2 code when the CPU has it (checked once with
 // __builtin_cpu_supports) and the portable code otherwise; both are exposed so tests
@@ -81,9 +81,6 @@ void BlockedInt8Dots(const int8_t* x, size_t batches, const int8_t* w, size_t de
     }
   }
 }
-
-// sums[r] = sum_d w[r, d] (exact: |sum| <= 128 * depth, int64 to be safe).
-void Int8RowSums(const int8_t* w, size_t rows, size_t depth, int64_t* sums);
 
 }  // namespace liteq::runtime::quantized
 

@@ -1,6 +1,10 @@
 #include "runtime/kernels/quantized/quantize_fast.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "liteq/status.h"
+#include "runtime/kernels/quantized/hybrid_fully_connected.h"
 #include "runtime/kernels/quantized/int8_dot.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -53,9 +57,110 @@ LITEQ_AVX2 size_t QuantizeAvx2(const float* in, size_t n, quant::QuantParams par
   return i;
 }
 
+// Rounds v half away from zero (exact, see the header of QuantizeEight).
+LITEQ_AVX2 inline __m256 RoundHalfAway(__m256 v) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 frac = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(v, t));
+  const __m256 away = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m256 signed_one = _mm256_or_ps(_mm256_and_ps(v, sign_mask), _mm256_set1_ps(1.0f));
+  return _mm256_add_ps(t, _mm256_and_ps(away, signed_one));
+}
+
+LITEQ_AVX2 inline float HorizontalMax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+LITEQ_AVX2 inline float HorizontalMin(__m256 v) {
+  __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_min_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// The row's range as the reference computes it; lanes never hold NaN (vmaxps(x, acc)
+// returns acc when x is NaN), and max/min of non-NaN floats do not depend on order.
+LITEQ_AVX2 void RowRange(const float* x, size_t n, bool asymmetric, float* lo, float* hi) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    if (!asymmetric) v = _mm256_and_ps(v, abs_mask);
+    vhi = _mm256_max_ps(v, vhi);
+    vlo = _mm256_min_ps(v, vlo);
+  }
+  float l = HorizontalMin(vlo), h = HorizontalMax(vhi);
+  for (; i < n; ++i) {
+    const float v = asymmetric ? x[i] : std::abs(x[i]);
+    l = std::min(l, v);
+    h = std::max(h, v);
+  }
+  *lo = l;
+  *hi = h;
+}
+
+// q[i] = clamp(round(offset + x[i] * inverse), qmin, 127), NaN -> 0, for i < n rounded
+// down to 8; returns how many were done.
+LITEQ_AVX2 size_t QuantizeRowAvx2(const float* x, size_t n, float inverse, float offset, float qmin,
+                                  int8_t* q) {
+  const __m256 inv = _mm256_set1_ps(inverse);
+  const __m256 off = _mm256_set1_ps(offset);
+  const __m256 lo = _mm256_set1_ps(qmin);
+  const __m256 hi = _mm256_set1_ps(127.0f);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // Two roundings as the reference (no FMA: this function is not built with it).
+    const __m256 v = _mm256_add_ps(off, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    const __m256 r = RoundHalfAway(v);
+    const __m256 is_nan = _mm256_cmp_ps(r, r, _CMP_UNORD_Q);
+    const __m256 clamped = _mm256_andnot_ps(is_nan, _mm256_min_ps(_mm256_max_ps(r, lo), hi));
+    const __m256i ints = _mm256_cvttps_epi32(clamped);
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(ints), _mm256_extracti128_si256(ints, 1));
+    const __m128i bytes = _mm_packs_epi16(words, words);
+    std::memcpy(q + i, &bytes, 8);
+  }
+  return i;
+}
+
 #endif
 
 }  // namespace
+
+quant::QuantParams FastQuantizeHybridRow(std::span<const float> row, bool asymmetric,
+                                         std::span<int8_t> quantized) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (!Int8DotsAvx2Supported()) return QuantizeHybridRow(row, asymmetric, quantized);
+  LITEQ_CHECK(quantized.size() >= row.size());
+  float lo = 0.0f, hi = 0.0f;
+  RowRange(row.data(), row.size(), asymmetric, &lo, &hi);
+  if (lo == hi) {  // symmetric: lo stays 0, so this is range == 0
+    std::fill(quantized.begin(), quantized.begin() + static_cast<ptrdiff_t>(row.size()), int8_t{0});
+    return {1.0f, 0};
+  }
+  quant::QuantParams params{hi / 127.0f, 0};
+  float inverse = 127.0f / hi;
+  float qmin = -127.0f;
+  if (asymmetric) {
+    params = AsymmetricHybridRowParams(lo, hi);
+    inverse = 1.0f / params.scale;
+    qmin = -128.0f;
+  }
+  const auto offset = static_cast<float>(params.zero_point);
+  size_t i = QuantizeRowAvx2(row.data(), row.size(), inverse, offset, qmin, quantized.data());
+  for (; i < row.size(); ++i) {
+    const float r = std::round(offset + row[i] * inverse);
+    quantized[i] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, qmin, 127.0f));
+  }
+  return params;
+#else
+  return QuantizeHybridRow(row, asymmetric, quantized);
+#endif
+}
 
 void FastQuantizeFloatToInt8(std::span<const float> in, quant::QuantParams params,
                              std::span<int8_t> out) {

@@ -21,6 +21,15 @@ namespace liteq::runtime::quantized {
 void FastQuantizeFloatToInt8(std::span<const float> in, quant::QuantParams params,
                              std::span<int8_t> out);
 
+// The hybrid FULLY_CONNECTED's per-row quantization, bit-exact with
+// QuantizeHybridRow (hybrid_fully_connected.h): the range (max |x|, or min/max with
+// 0) by lane-wise vmaxps/vminps, which ignore NaN exactly as std::max/std::min with
+// the running value first do; then x * inverse (plus zp), rounded half away from
+// zero as above, clamped, NaN -> 0. Hybrid models quantize every FC input row this
+// way, prefill and decode.
+quant::QuantParams FastQuantizeHybridRow(std::span<const float> row, bool asymmetric,
+                                         std::span<int8_t> quantized);
+
 }  // namespace liteq::runtime::quantized
 
 #endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_QUANTIZE_FAST_H_

@@ -1,0 +1,198 @@
+// Packing, the shared packed copies, page release and the portable packed dots.
+#include "runtime/kernels/quantized/packed_int8.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <new>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+#include "runtime/kernels/quantized/int8_dot.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+namespace liteq::runtime::quantized {
+namespace {
+
+// Zeroed memory for `bytes`: an anonymous mapping (huge pages where the kernel
+// allows, fewer TLB misses while streaming the weights) on Linux, else the heap.
+int8_t* AllocateZeroed(size_t bytes, size_t* mapped_bytes) {
+  *mapped_bytes = 0;
+#if defined(__linux__)
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t size = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p != MAP_FAILED) {
+#if defined(MADV_HUGEPAGE)
+    if (size >= (size_t{2} << 20)) ::madvise(p, size, MADV_HUGEPAGE);  // advisory only
+#endif
+    *mapped_bytes = size;
+    return static_cast<int8_t*>(p);
+  }
+#endif
+  auto* heap =
+      static_cast<int8_t*>(::operator new(std::max<size_t>(bytes, 1), std::align_val_t(64)));
+  std::memset(heap, 0, std::max<size_t>(bytes, 1));
+  return heap;
+}
+
+using CacheKey = std::tuple<const void*, size_t, size_t>;
+
+std::mutex& CacheMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<CacheKey, std::weak_ptr<const PackedInt8Weights>>& Cache() {
+  static std::map<CacheKey, std::weak_ptr<const PackedInt8Weights>> cache;
+  return cache;
+}
+
+}  // namespace
+
+std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_t> w, size_t rows,
+                                                           size_t depth, bool release_source) {
+  LITEQ_CHECK(w.size() == rows * depth);
+  std::unique_ptr<PackedInt8Weights> p(new PackedInt8Weights());
+  p->rows_ = rows;
+  p->depth_ = depth;
+  p->chunks_ = (depth + kPackedDepth - 1) / kPackedDepth;
+  p->row_blocks_ = (rows + kPackedRows - 1) / kPackedRows;
+  p->data_ = AllocateZeroed(p->packed_bytes(), &p->mapped_bytes_);
+  p->row_sums_.resize(rows);
+  bool has_min = false;
+  // With release_source, the source is handed back every kReleaseBytes as packing
+  // goes, so the source and the packed copy of a large tensor (the 28 MB lm_head of
+  // SmolLM2) are never resident together: peak RSS stays at about one copy.
+  constexpr size_t kReleaseBytes = size_t{1} << 20;
+  size_t released_up_to = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    if (release_source && (r * depth) - released_up_to >= kReleaseBytes) {
+      ReleaseMappedPages(w.data() + released_up_to, r * depth - released_up_to);
+      released_up_to = r * depth;
+    }
+    const int8_t* src = w.data() + r * depth;
+    int8_t* dst = p->data_ + (r / kPackedRows) * p->chunks_ * kPackedChunkBytes +
+                  (r % kPackedRows) * kPackedDepth;
+    for (size_t d = 0; d < depth; d += kPackedDepth) {
+      std::memcpy(dst + (d / kPackedDepth) * kPackedChunkBytes, src + d,
+                  std::min(kPackedDepth, depth - d));
+    }
+    int64_t sum = 0;
+    int row_min = 0;
+    for (size_t d = 0; d < depth; ++d) {
+      sum += src[d];
+      row_min = std::min<int>(row_min, src[d]);
+    }
+    p->row_sums_[r] = sum;
+    has_min = has_min || row_min == -128;
+  }
+  p->has_int8_min_ = has_min;
+  // Everything, including the pages that straddled two slices.
+  if (release_source) ReleaseMappedPages(w.data(), w.size());
+  return p;
+}
+
+PackedInt8Weights::~PackedInt8Weights() {
+#if defined(__linux__)
+  if (mapped_bytes_ != 0) {
+    ::munmap(data_, mapped_bytes_);
+    return;
+  }
+#endif
+  ::operator delete(data_, std::align_val_t(64));
+}
+
+std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const int8_t> w,
+                                                                 size_t rows, size_t depth,
+                                                                 bool release_source) {
+  std::lock_guard<std::mutex> lock(CacheMutex());
+  auto& cache = Cache();
+  std::erase_if(cache, [](const auto& entry) { return entry.second.expired(); });
+  const CacheKey key{w.data(), rows, depth};
+  if (auto it = cache.find(key); it != cache.end()) {
+    if (auto shared = it->second.lock()) return shared;
+  }
+  std::shared_ptr<const PackedInt8Weights> packed =
+      PackedInt8Weights::Pack(w, rows, depth, release_source);
+  cache[key] = packed;
+  return packed;
+}
+
+size_t ReleaseMappedPages(const void* data, size_t size) {
+#if defined(__linux__)
+  if (size == 0) return 0;
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t end = begin + size;
+  // /proc/self/maps: "start-end perms offset dev inode path" (proc(5)).
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  bool releasable = false;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::string perms, offset, device;
+    unsigned long long inode = 0;
+    if (!(fields >> std::hex >> lo >> dash >> hi >> perms >> offset >> device >> std::dec >>
+          inode)) {
+      continue;
+    }
+    if (begin < lo || begin >= hi) continue;
+    // The whole range in one mapping that is file-backed (inode != 0), not writable,
+    // so every page is a clean copy of the file.
+    releasable = end <= hi && inode != 0 && perms.size() >= 4 && perms[0] == 'r' && perms[1] == '-';
+    break;
+  }
+  if (!releasable) return 0;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // Whole pages inside the range only: neighbouring constants keep theirs.
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = end / page * page;
+  if (first >= last) return 0;
+  if (::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) return 0;
+  return last - first;
+#else
+  (void)data;
+  (void)size;
+  return 0;
+#endif
+}
+
+void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
+                            size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots) {
+  LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());
+  const size_t depth = w.depth();
+  for (size_t b = 0; b < batches; ++b) {
+    const int8_t* xb = x + b * ldx;
+    for (size_t rb = block_begin; rb < block_end; ++rb) {
+      const int8_t* blk = w.block(rb);
+      uint32_t sums[kPackedRows] = {};  // wraps modulo 2^32 like the SIMD lanes
+      for (size_t k = 0; k < w.chunks(); ++k) {
+        const size_t d0 = k * kPackedDepth;
+        const size_t n = std::min(kPackedDepth, depth - d0);
+        for (size_t j = 0; j < kPackedRows; ++j) {
+          const int8_t* wj = blk + k * kPackedChunkBytes + j * kPackedDepth;
+          for (size_t i = 0; i < n; ++i) {
+            sums[j] += static_cast<uint32_t>(static_cast<int32_t>(xb[d0 + i]) * wj[i]);
+          }
+        }
+      }
+      for (size_t j = 0; j < kPackedRows; ++j) {
+        dots[b * ld_dots + (rb - block_begin) * kPackedRows + j] = static_cast<int32_t>(sums[j]);
+      }
+    }
+  }
+}
+
+PackedInt8DotsFn BestPackedInt8Dots() {
+  return Int8DotsAvx2Supported() ? &PackedInt8DotsAvx2 : &PackedInt8DotsPortable;
+}
+
+}  // namespace liteq::runtime::quantized

@@ -1,0 +1,144 @@
+// Int8 weights [rows, depth] repacked once at Prepare for the fast FULLY_CONNECTED
+// kernels (static int8 and hybrid), and the int8 x int8 -> int32 dot products on them.
+//
+// Layout: rows are grouped in blocks of kPackedRows (4) and depth in chunks of
+// kPackedDepth (32) bytes; a block stores, chunk after chunk, the 32 bytes of each of
+// its 4 rows:
+//   block rb = [chunk 0: row 4rb .. 4rb+3] [chunk 1: row 4rb .. 4rb+3] ...
+// so a GEMV reads the whole matrix as one sequential stream (the row-major layout
+// reads 4 interleaved streams of `depth` bytes, which the hardware prefetchers follow
+// badly: measured 7 GB/s against 13-15 GB/s packed on the SmolLM2 decode shapes).
+// The depth tail and the rows past the last full block are zero, which adds nothing
+// to any dot product, so every chunk is a full 32-byte load.
+//
+// Memory: the packed copy lives in anonymous memory (transparent huge pages where the
+// kernel allows) and replaces the model's weights for these kernels: once packed, the
+// source pages of a file mapping are handed back (ReleaseMappedPages), so the process
+// does not hold the weights twice. Kernels of several signatures (prefill and decode)
+// that read the same constant share one packed copy (SharedPackedInt8Weights).
+//
+// Exactness: the dots are sums of int8 products modulo 2^32 (int8_dot.h). The AVX2
+// code multiplies |x| (as uint8, exact for x = -128) by sign(x) * w with
+// _mm256_maddubs_epi16; a pair sum |x0 w0| + |x1 w1| <= 2 * 128 * 127 = 32512 fits
+// int16 exactly as long as no weight is -128 (sign(x) * -128 also overflows int8).
+// Weights with a -128 (symmetric quantizers never emit it) take the exact widening
+// path (_mm256_madd_epi16 on int16) instead; has_int8_min() tells which.
+#ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_PACKED_INT8_H_
+#define LITEQ_RUNTIME_KERNELS_QUANTIZED_PACKED_INT8_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "liteq/status.h"
+
+namespace liteq::runtime::quantized {
+
+inline constexpr size_t kPackedRows = 4;
+inline constexpr size_t kPackedDepth = 32;
+inline constexpr size_t kPackedChunkBytes = kPackedRows * kPackedDepth;
+
+class PackedInt8Weights {
+ public:
+  // Packs w [rows, depth] (row-major, dense); with release_source, hands back the
+  // source's file-mapped pages as they are packed (ReleaseMappedPages).
+  static std::unique_ptr<PackedInt8Weights> Pack(std::span<const int8_t> w, size_t rows,
+                                                 size_t depth, bool release_source = false);
+  ~PackedInt8Weights();
+  PackedInt8Weights(const PackedInt8Weights&) = delete;
+  PackedInt8Weights& operator=(const PackedInt8Weights&) = delete;
+
+  size_t rows() const { return rows_; }
+  size_t depth() const { return depth_; }
+  size_t chunks() const { return chunks_; }          // ceil(depth / kPackedDepth)
+  size_t row_blocks() const { return row_blocks_; }  // ceil(rows / kPackedRows)
+  // Some weight is -128 (the maddubs shortcut would saturate).
+  bool has_int8_min() const { return has_int8_min_; }
+  // sum_d w[r, d] for every row (exact).
+  std::span<const int64_t> row_sums() const { return row_sums_; }
+  const int8_t* block(size_t row_block) const {
+    return data_ + row_block * chunks_ * kPackedChunkBytes;
+  }
+  size_t packed_bytes() const { return row_blocks_ * chunks_ * kPackedChunkBytes; }
+  // The weight w[r, d] read back from the packed layout (tests, reference paths).
+  int8_t at(size_t r, size_t d) const {
+    return block(r / kPackedRows)[(d / kPackedDepth) * kPackedChunkBytes +
+                                  (r % kPackedRows) * kPackedDepth + d % kPackedDepth];
+  }
+
+ private:
+  PackedInt8Weights() = default;
+  size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0;
+  bool has_int8_min_ = false;
+  std::vector<int64_t> row_sums_;
+  int8_t* data_ = nullptr;
+  size_t mapped_bytes_ = 0;  // of data_ (anonymous mapping), 0 when from operator new
+};
+
+// The packed copy of the constant w [rows, depth], shared by every caller that asks
+// for the same (address, rows, depth) while one of them still holds it; the first
+// caller packs, and when `release_source` hands back the source's file-mapped pages
+// (ReleaseMappedPages) while packing. Thread-safe. Constants are immutable for the
+// lifetime of the interpreter that owns them, which outlives its kernels and so the
+// shared copy.
+std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const int8_t> w,
+                                                                 size_t rows, size_t depth,
+                                                                 bool release_source);
+
+// Drops this process's resident pages of [data, data + size) when the range lies in
+// a read-only private file mapping (the model's MappedFile); reading them again
+// faults the same bytes back in from the file. Anything else (heap, anonymous or
+// writable memory, where dropping pages would lose data) is left alone. Returns the
+// bytes released.
+size_t ReleaseMappedPages(const void* data, size_t size);
+
+// dots[b * ld_dots + (rb - block_begin) * kPackedRows + j] = sum_d x[b, d] * w[4 rb + j, d]
+// (modulo 2^32) for b in [0, batches) and row blocks rb in [block_begin, block_end);
+// x is [batches, ldx] with `depth` valid bytes per row (never read past them). Rows
+// past rows() give 0.
+using PackedInt8DotsFn = void (*)(const PackedInt8Weights& w, const int8_t* x, size_t ldx,
+                                  size_t batches, size_t block_begin, size_t block_end,
+                                  int32_t* dots, size_t ld_dots);
+
+void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
+                            size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+// Only callable when Int8DotsAvx2Supported() (int8_dot.h); else the portable code.
+void PackedInt8DotsAvx2(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
+                        size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+PackedInt8DotsFn BestPackedInt8Dots();
+
+// Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
+// weight row r0 + i, i < count, covering every b in [0, batches) of the dense
+// x [batches, depth] and r in [r_begin, r_end) once, in blocks whose dots go
+// through a stack buffer. Weight rows are the outer loop so the weights stream from
+// memory once; a 16-row block (a few KB) stays in cache while up to 64 activation
+// rows pass over it.
+template <typename Epilogue>
+void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t batches,
+                           size_t r_begin, size_t r_end, PackedInt8DotsFn dots,
+                           Epilogue&& epilogue) {
+  constexpr size_t kRowBlock = 16;  // a multiple of kPackedRows
+  constexpr size_t kBatchBlock = 64;
+  LITEQ_CHECK(r_begin <= r_end && r_end <= w.rows());
+  int32_t buffer[kRowBlock * kBatchBlock];
+  // Start at the block holding r_begin; rows before r_begin are computed, not used.
+  for (size_t r0 = r_begin / kPackedRows * kPackedRows; r0 < r_end; r0 += kRowBlock) {
+    const size_t r1 = r_end - r0 < kRowBlock ? r_end : r0 + kRowBlock;
+    const size_t block_begin = r0 / kPackedRows;
+    const size_t block_end = (r1 + kPackedRows - 1) / kPackedRows;
+    for (size_t b0 = 0; b0 < batches; b0 += kBatchBlock) {
+      const size_t nb = batches - b0 < kBatchBlock ? batches - b0 : kBatchBlock;
+      dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, kRowBlock);
+      const size_t first = r0 < r_begin ? r_begin : r0;
+      for (size_t b = 0; b < nb; ++b) {
+        epilogue(b0 + b, first, r1 - first, buffer + b * kRowBlock + (first - r0));
+      }
+    }
+  }
+}
+
+}  // namespace liteq::runtime::quantized
+
+#endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_PACKED_INT8_H_

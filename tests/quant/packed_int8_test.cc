@@ -1,0 +1,217 @@
+// Packed int8 weights (packed_int8.h): the layout reads back every weight, the row
+// sums are exact, the portable and AVX2 packed dot products equal the naive int64
+// sums for shapes whose depth is not a multiple of the 32-byte chunk and whose rows
+// are not a multiple of the 4-row block, for 1, 2, 3 and 65 activation rows, with
+// and without -128 weights (the AVX2 shortcut's one inexact case, which must take
+// the widening path); the shared copy is shared; released file pages read back the
+// same bytes and heap memory is never released.
+#include "runtime/kernels/quantized/packed_int8.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/quantized/int8_dot.h"
+
+namespace liteq::runtime::quantized {
+namespace {
+
+std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng, int lo, int hi) {
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<int8_t> v(n);
+  for (int8_t& x : v) x = static_cast<int8_t>(dist(rng));
+  return v;
+}
+
+struct Case {
+  size_t batches, depth, rows;
+};
+const Case kCases[] = {{1, 1, 1},    {1, 32, 4}, {2, 33, 5},   {3, 31, 7},  {65, 100, 9},
+                       {1, 576, 13}, {2, 64, 3}, {3, 95, 17},  {65, 33, 2}, {1, 1536, 6},
+                       {4, 0, 5},    {1, 7, 0},  {2, 200, 64}, {3, 47, 1}};
+
+TEST(PackedInt8Test, LayoutAndRowSums) {
+  std::mt19937 rng(11);
+  for (const Case& c : kCases) {
+    const auto w = RandomInt8(c.rows * c.depth, rng, -128, 127);
+    const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth);
+    ASSERT_EQ(packed->rows(), c.rows);
+    ASSERT_EQ(packed->depth(), c.depth);
+    bool has_min = false;
+    for (size_t r = 0; r < c.rows; ++r) {
+      int64_t sum = 0;
+      for (size_t d = 0; d < c.depth; ++d) {
+        ASSERT_EQ(packed->at(r, d), w[r * c.depth + d]) << "r " << r << " d " << d;
+        sum += w[r * c.depth + d];
+        has_min = has_min || w[r * c.depth + d] == -128;
+      }
+      ASSERT_EQ(packed->row_sums()[r], sum);
+    }
+    EXPECT_EQ(packed->has_int8_min(), has_min);
+    // The padding (depth tail, rows past the last) is zero.
+    for (size_t r = 0; r < packed->row_blocks() * kPackedRows; ++r) {
+      for (size_t d = 0; d < packed->chunks() * kPackedDepth; ++d) {
+        if (r >= c.rows || d >= c.depth) {
+          ASSERT_EQ(packed->at(r, d), 0);
+        }
+      }
+    }
+  }
+}
+
+void CheckDots(PackedInt8DotsFn fn, const Case& c, int w_lo, std::mt19937& rng) {
+  auto x = RandomInt8(c.batches * c.depth, rng, -128, 127);
+  auto w = RandomInt8(c.rows * c.depth, rng, w_lo, 127);
+  // Extremes: |x| = 128 against w = +-127 (the largest exact maddubs pair) and, when
+  // allowed, -128 * -128.
+  for (size_t i = 0; i < x.size(); i += 3) x[i] = -128;
+  for (size_t i = 0; i < w.size(); i += 5) w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
+  const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth);
+  const size_t ld = packed->row_blocks() * kPackedRows + 3;
+  std::vector<int32_t> dots(c.batches * ld, 12345);
+  fn(*packed, x.data(), c.depth, c.batches, 0, packed->row_blocks(), dots.data(), ld);
+  for (size_t b = 0; b < c.batches; ++b) {
+    for (size_t r = 0; r < packed->row_blocks() * kPackedRows; ++r) {
+      int64_t expected = 0;
+      for (size_t d = 0; r < c.rows && d < c.depth; ++d) {
+        expected += int64_t{x[b * c.depth + d]} * w[r * c.depth + d];
+      }
+      ASSERT_EQ(dots[b * ld + r], expected) << "b " << b << " r " << r;
+    }
+    for (size_t r = packed->row_blocks() * kPackedRows; r < ld; ++r) {
+      ASSERT_EQ(dots[b * ld + r], 12345) << "wrote past the blocks";
+    }
+  }
+  // A block range that starts inside the matrix.
+  if (packed->row_blocks() >= 2) {
+    std::vector<int32_t> part(c.batches * kPackedRows);
+    fn(*packed, x.data(), c.depth, c.batches, 1, 2, part.data(), kPackedRows);
+    for (size_t b = 0; b < c.batches; ++b) {
+      for (size_t j = 0; j < kPackedRows; ++j) {
+        ASSERT_EQ(part[b * kPackedRows + j], dots[b * ld + kPackedRows + j]);
+      }
+    }
+  }
+}
+
+TEST(PackedInt8Test, DotsMatchNaiveSums) {
+  std::vector<std::pair<const char*, PackedInt8DotsFn>> impls = {
+      {"portable", &PackedInt8DotsPortable}};
+  if (Int8DotsAvx2Supported()) impls.emplace_back("avx2", &PackedInt8DotsAvx2);
+  std::mt19937 rng(12);
+  for (const auto& [name, fn] : impls) {
+    for (const Case& c : kCases) {
+      for (int w_lo : {-127, -128}) {  // maddubs path, widening path
+        SCOPED_TRACE(std::string(name) + " " + std::to_string(c.batches) + "x" +
+                     std::to_string(c.depth) + "x" + std::to_string(c.rows) +
+                     " w >= " + std::to_string(w_lo));
+        CheckDots(fn, c, w_lo, rng);
+      }
+    }
+  }
+}
+
+TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
+  std::mt19937 rng(13);
+  const size_t batches = 70, depth = 45, rows = 37;
+  const auto x = RandomInt8(batches * depth, rng, -128, 127);
+  const auto w = RandomInt8(rows * depth, rng, -127, 127);
+  const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+  for (auto [begin, end] :
+       {std::pair<size_t, size_t>{0, 37}, {5, 22}, {16, 17}, {36, 37}, {9, 9}}) {
+    std::vector<int> visits(batches * rows, 0);
+    BlockedPackedInt8Dots(*packed, x.data(), batches, begin, end, BestPackedInt8Dots(),
+                          [&](size_t b, size_t r0, size_t count, const int32_t* dots) {
+                            for (size_t r = r0; r < r0 + count; ++r) {
+                              ++visits[b * rows + r];
+                              int64_t expected = 0;
+                              for (size_t d = 0; d < depth; ++d) {
+                                expected += int64_t{x[b * depth + d]} * w[r * depth + d];
+                              }
+                              EXPECT_EQ(dots[r - r0], expected) << "b " << b << " r " << r;
+                            }
+                          });
+    for (size_t b = 0; b < batches; ++b) {
+      for (size_t r = 0; r < rows; ++r) {
+        ASSERT_EQ(visits[b * rows + r], r >= begin && r < end ? 1 : 0) << "b " << b << " r " << r;
+      }
+    }
+  }
+}
+
+TEST(PackedInt8Test, SharedCopyIsSharedPerConstant) {
+  std::mt19937 rng(14);
+  const auto w = RandomInt8(8 * 40, rng, -127, 127);
+  const auto a = SharedPackedInt8Weights(w, 8, 40, /*release_source=*/false);
+  const auto b = SharedPackedInt8Weights(w, 8, 40, /*release_source=*/false);
+  const auto other_shape = SharedPackedInt8Weights(w, 4, 80, /*release_source=*/false);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(a.get(), other_shape.get());
+  EXPECT_EQ(other_shape->at(1, 0), w[80]);
+}
+
+TEST(PackedInt8Test, ReleasesOnlyReadOnlyFilePages) {
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t size = page * 8;
+  std::vector<char> bytes(size);
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(i * 31 + 7);
+  const std::string path =
+      ::testing::TempDir() + "packed_int8_release_" + std::to_string(::getpid()) + ".bin";
+  { std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size)); }
+  FILE* f = std::fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, ::fileno(f), 0);
+  std::fclose(f);
+  ASSERT_NE(map, MAP_FAILED);
+  const auto* mapped = static_cast<const char*>(map);
+  ASSERT_EQ(std::memcmp(mapped, bytes.data(), size), 0);  // resident now
+  // A range from mid-page 0 to mid-page 7: pages 1..6 are released, and the bytes
+  // read back unchanged from the file.
+  EXPECT_EQ(ReleaseMappedPages(mapped + page / 2, size - page), page * 6);
+  EXPECT_EQ(std::memcmp(mapped, bytes.data(), size), 0);
+  ::munmap(map, size);
+  std::remove(path.c_str());
+
+  // Heap memory would read back as zeros: never released.
+  std::vector<char> heap(bytes);
+  EXPECT_EQ(ReleaseMappedPages(heap.data(), heap.size()), 0u);
+  EXPECT_EQ(heap, bytes);
+}
+
+TEST(PackedInt8Test, PackingAFileMappingWhileReleasingIt) {
+  // 3 MB of weights in a file: packed in slices, each slice's pages released; the
+  // packed copy and the mapping both still hold the file's bytes.
+  const size_t rows = 1000, depth = 3000;
+  std::mt19937 rng(15);
+  const auto w = RandomInt8(rows * depth, rng, -128, 127);
+  const std::string path =
+      ::testing::TempDir() + "packed_int8_pack_" + std::to_string(::getpid()) + ".bin";
+  {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(w.data()), static_cast<std::streamsize>(w.size()));
+  }
+  FILE* f = std::fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  void* map = ::mmap(nullptr, w.size(), PROT_READ, MAP_PRIVATE, ::fileno(f), 0);
+  std::fclose(f);
+  ASSERT_NE(map, MAP_FAILED);
+  const std::span<const int8_t> mapped(static_cast<const int8_t*>(map), w.size());
+  const auto packed = PackedInt8Weights::Pack(mapped, rows, depth, /*release_source=*/true);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t d = 0; d < depth; ++d) ASSERT_EQ(packed->at(r, d), w[r * depth + d]);
+  }
+  EXPECT_TRUE(std::equal(mapped.begin(), mapped.end(), w.begin()));
+  ::munmap(map, w.size());
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace liteq::runtime::quantized
