@@ -32,6 +32,17 @@
 
 namespace liteq::runtime {
 
+// Which fixed-point rules the int8 kernels follow.
+enum class Int8Arithmetic {
+  // TFLite's reference kernels (QUANT_SPEC.md; the fast kernels are bit-exact to them).
+  kTfliteReference,
+  // XNNPACK's, for the int8 ops LiteRT's XNNPACK delegate runs (QUANTIZE, ADD, SUB,
+  // MUL, FULLY_CONNECTED int8 and hybrid, BATCH_MATMUL int8 with an rhs zero point
+  // of 0: runtime/kernels/xnnpack_compat_kernels.h),
+  // so logits can be compared with the official LiteRT runtime. Scalar kernels.
+  kXnnpack,
+};
+
 struct InterpreterOptions {
   // Worker threads for FULLY_CONNECTED (output channels are split across them).
   int num_threads = 1;
@@ -49,6 +60,7 @@ struct InterpreterOptions {
   // kernels, e.g. to check that both give the same results. The environment variable
   // LITEQ_REFERENCE_KERNELS=1 sets it for every interpreter (CLI comparisons).
   bool use_reference_kernels = false;
+  Int8Arithmetic int8_arithmetic = Int8Arithmetic::kTfliteReference;
 };
 
 struct TensorView {

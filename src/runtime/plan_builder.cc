@@ -9,6 +9,7 @@
 #include "runtime/kernels/fully_connected_weight_only.h"
 #include "runtime/kernels/fused_attention.h"
 #include "runtime/kernels/shape_util.h"
+#include "runtime/kernels/xnnpack_compat_kernels.h"
 #include "runtime/memory_planner.h"
 
 namespace liteq::runtime {
@@ -326,6 +327,12 @@ Status PlanBuilder::PrepareKernels() {
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
     Result<std::unique_ptr<Kernel>> kernel = prepare(ctx);
     if (!kernel.ok()) return kernel.status();
+    if (interpreter_.options_.int8_arithmetic == Int8Arithmetic::kXnnpack) {
+      // The ops LiteRT's XNNPACK delegate runs get XNNPACK's arithmetic instead.
+      Result<std::unique_ptr<Kernel>> xnnpack = PrepareXnnpackInt8Kernel(ctx);
+      if (!xnnpack.ok()) return xnnpack.status();
+      if (*xnnpack != nullptr) kernel = std::move(*xnnpack);
+    }
     (*kernel)->Bind(ctx.op(), ctx.label());
     const graph::Op& op = ctx.op();
     if (op.code == graph::OpCode::kDequantize && constant_[op.inputs[0]] != nullptr &&

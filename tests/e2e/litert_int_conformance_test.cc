@@ -15,6 +15,8 @@
 // float tie (x / scale = k + 0.5: XNNPACK rounds to even, TFLite away from zero) and
 // int8 ADD (XNNPACK's 21-bit multipliers). So on the int8 graphs single elements may
 // differ by one step (asserted bound, count printed); the 16x8 graphs are equal.
+// With InterpreterOptions::int8_arithmetic = kXnnpack every output is equal
+// (XnnpackModeOutputsEqualLiteRt; litert_xnnpack_conformance_test has more cases).
 // RoundingTiesMatchLiteRt pins exact ties in requantization, MUL and ADD.
 #include <gtest/gtest.h>
 
@@ -27,10 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "../runtime/graph_builder.h"
-#include "litert_runner.h"
-#include "runtime/interpreter.h"
-#include "tflite/writer.h"
+#include "litert_compare_util.h"
 
 namespace liteq::e2e {
 namespace {
@@ -49,21 +48,6 @@ struct Case {
   bool per_channel = true;  // weight scales per output channel
   bool exact = true;        // false: XNNPACK-run int8 ops may differ by one step
 };
-
-std::vector<float> Uniform(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-// Adds a DEQUANTIZE of quantized tensor `t` as signature output `name`.
-void DequantizedOutput(GraphBuilder& g, const std::string& name, int t) {
-  const int f = g.Tensor(name + "_float", DType::kFloat32, g.sg().tensors[t].shape);
-  g.Op(OpCode::kDequantize, {t}, {f});
-  g.Output(name, f);
-}
 
 std::shared_ptr<graph::Model> BuildModel(const Case& c) {
   GraphBuilder g;
@@ -127,79 +111,6 @@ std::shared_ptr<graph::Model> BuildModel(const Case& c) {
   return g.model();
 }
 
-// The outputs of one signature run in liteq (the model written by liteq's writer and
-// loaded back by its reader) and in LiteRT, by output name.
-struct BothOutputs {
-  std::vector<float> liteq, litert;
-};
-using Outputs = std::map<std::string, BothOutputs>;
-
-// Writes `model`, runs signature serving_default on `inputs` (float32/int32) in both
-// runtimes and returns every output (all float32).
-Outputs RunBoth(const graph::Model& model, const std::string& file,
-                const std::vector<conformance::LiteRtTensor>& inputs) {
-  Outputs outputs;
-  const std::string path = (std::filesystem::path(::testing::TempDir()) / file).string();
-  const Status written = tflite::WriteTflite(model, path);
-  EXPECT_TRUE(written.ok()) << written.ToString();
-  auto interpreter = runtime::Interpreter::Load(path);
-  EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
-  if (!written.ok() || !interpreter.ok()) return outputs;
-  auto runner = (*interpreter)->GetSignature("serving_default");
-  EXPECT_TRUE(runner.ok());
-  if (!runner.ok()) return outputs;
-  for (const conformance::LiteRtTensor& in : inputs) {
-    auto view = (*runner)->Input(in.name);
-    EXPECT_TRUE(view.ok() && view->bytes == in.bytes.size()) << in.name;
-    if (!view.ok() || view->bytes != in.bytes.size()) return outputs;
-    std::memcpy(view->data, in.bytes.data(), in.bytes.size());
-  }
-  const Status invoked = (*runner)->Invoke();
-  EXPECT_TRUE(invoked.ok()) << invoked.ToString();
-  auto litert = conformance::RunInLiteRt(path, {{"serving_default", inputs}});
-  EXPECT_TRUE(litert.ok()) << litert.status().ToString();
-  if (!invoked.ok() || !litert.ok()) return outputs;
-  for (const auto& [name, tensor] : model.signatures[0].outputs) {
-    auto mine = (*runner)->Output(name);
-    const auto* theirs = conformance::FindTensor((*litert)[0], name);
-    EXPECT_TRUE(mine.ok() && theirs != nullptr) << name;
-    if (!mine.ok() || theirs == nullptr) continue;
-    BothOutputs& o = outputs[name];
-    o.liteq.resize(mine->bytes / sizeof(float));
-    std::memcpy(o.liteq.data(), mine->data, mine->bytes);
-    o.litert = conformance::Float32Values(*theirs);
-    EXPECT_EQ(o.liteq.size(), o.litert.size()) << name;
-  }
-  return outputs;
-}
-
-// Counts the elements of output `name` that differ; a difference above
-// `allowed_steps` quantization steps of `step` is a failure. Prints the count.
-int CompareOutput(const std::string& label, const std::string& name, const BothOutputs& o,
-                  float step, int allowed_steps) {
-  int differ = 0;
-  for (size_t i = 0; i < o.liteq.size() && i < o.litert.size(); ++i) {
-    if (o.liteq[i] == o.litert[i]) continue;
-    ++differ;
-    const float steps = std::abs(o.liteq[i] - o.litert[i]) / step;
-    if (steps > static_cast<float>(allowed_steps) + 0.01f) {
-      ADD_FAILURE() << label << " " << name << "[" << i << "]: liteq " << o.liteq[i] << ", LiteRT "
-                    << o.litert[i] << " (" << steps << " steps)";
-    }
-  }
-  std::printf("[ %s ] %s: %d of %zu elements differ from LiteRT\n", label.c_str(), name.c_str(),
-              differ, o.liteq.size());
-  return differ;
-}
-
-float ScaleOf(const graph::Model& model, const std::string& tensor_name) {
-  for (const graph::Tensor& t : model.subgraphs[0].tensors) {
-    if (t.name == tensor_name) return t.quant.scale.at(0);
-  }
-  ADD_FAILURE() << "no tensor " << tensor_name;
-  return 1.0f;
-}
-
 class LiteRtIntConformanceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LiteRtIntConformanceTest, OutputsEqualLiteRt) {
@@ -224,6 +135,25 @@ TEST_P(LiteRtIntConformanceTest, OutputsEqualLiteRt) {
   for (const auto& [name, o] : outputs) {
     CompareOutput(c.name, name, o, ScaleOf(*model, quantized_tensor.at(name)), c.exact ? 0 : 1);
   }
+}
+
+// The same graphs with liteq in XNNPACK arithmetic mode: every output equals LiteRT's,
+// the int8 ones included.
+TEST_P(LiteRtIntConformanceTest, XnnpackModeOutputsEqualLiteRt) {
+  LITEQ_REQUIRE_LITERT();
+  const Case& c = GetParam();
+  std::shared_ptr<graph::Model> model = BuildModel(c);
+  const std::vector<float> x = Uniform(kRows * kDepth, -2.6f, 2.6f, 1);
+  std::vector<float> mask(kRows * kOut, 0.0f);
+  for (int i = 0; i < kRows * kOut; ++i) {
+    if ((i * 7) % 5 == 0) mask[static_cast<size_t>(i)] = -10.0f;
+  }
+  const Outputs outputs = RunBoth(*model, std::string("int_conformance_xnn_") + c.name + ".tflite",
+                                  {conformance::MakeFloat32Tensor("x", {kRows, kDepth}, x),
+                                   conformance::MakeFloat32Tensor("mask", {kRows, kOut}, mask)},
+                                  {.int8_arithmetic = runtime::Int8Arithmetic::kXnnpack});
+  ASSERT_EQ(outputs.size(), 5u);
+  for (const auto& [name, o] : outputs) EXPECT_EQ(o.liteq, o.litert) << c.name << " " << name;
 }
 
 // Exact ties through the integer kernels LiteRT runs: x = 0.25 * q for q in [-8, 7],

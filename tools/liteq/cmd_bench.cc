@@ -31,6 +31,7 @@ namespace {
 struct BenchArgs {
   std::string model;
   int threads = 1;
+  std::string int8_arithmetic = "reference";
   int repetitions = 3;
   std::vector<int> prefill_lengths = {128, 512};
   int decode_steps = 128;
@@ -159,9 +160,12 @@ Status Measure(const BenchArgs& args, generate::Session& session, BenchResult* r
 Status RunBench(const BenchArgs& args) {
   const auto t = Clock::now();
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads,
-                                                                 .fuse_attention =
-                                                                     args.fuse_attention}));
+                         runtime::Interpreter::Load(
+                             args.model, {.num_threads = args.threads,
+                                          .fuse_attention = args.fuse_attention,
+                                          .int8_arithmetic = args.int8_arithmetic == "xnnpack"
+                                                                 ? runtime::Int8Arithmetic::kXnnpack
+                                                                 : runtime::Int8Arithmetic::kTfliteReference}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   BenchResult r;
   r.load_seconds = Since(t);
@@ -275,6 +279,8 @@ void SetupBench(CLI::App& app, Status* result) {
   auto* cmd = app.add_subcommand("bench", "Measure load, prefill and decode speed of a model");
   cmd->add_option("model", args->model, "The .tflite model")->required();
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
+      ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_option("--reps,--repetitions", args->repetitions,
                   "Repetitions (median, min, max reported)")
       ->check(CLI::Range(1, 1000));

@@ -31,6 +31,7 @@ struct EvalArgs {
   int seq = 256;
   int windows = 64;  // as the transformers reference; 0 = all
   int threads = 1;
+  std::string int8_arithmetic = "reference";
   bool json = false;
   // Comparison with a reference model.
   std::string reference;
@@ -151,8 +152,14 @@ void PrintComparison(const EvalArgs& args, const tokenizer::Tokenizer* tok,
   }
 }
 
+runtime::Int8Arithmetic Int8Arithmetic(const EvalArgs& args) {
+  return args.int8_arithmetic == "xnnpack" ? runtime::Int8Arithmetic::kXnnpack
+                                           : runtime::Int8Arithmetic::kTfliteReference;
+}
+
 Status RunComparison(const EvalArgs& args) {
-  const runtime::InterpreterOptions options{.num_threads = args.threads};
+  const runtime::InterpreterOptions options{.num_threads = args.threads,
+                                            .int8_arithmetic = Int8Arithmetic(args)};
   LITEQ_ASSIGN_OR_RETURN(auto interpreter, runtime::Interpreter::Load(args.model, options));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   // A checkpoint reference is built with the model's own signature layout.
@@ -211,7 +218,8 @@ Status RunComparison(const EvalArgs& args) {
 Status RunEval(const EvalArgs& args) {
   if (!args.reference.empty()) return RunComparison(args);
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
+                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads,
+                                                                .int8_arithmetic = Int8Arithmetic(args)}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   if (args.seq > session->shape().max_seq) {
     return InvalidArgumentError("--seq " + std::to_string(args.seq) + " exceeds the model's max_seq " +
@@ -259,6 +267,8 @@ void SetupEval(CLI::App& app, Status* result) {
   cmd->add_option("--seq", args->seq, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--windows", args->windows, "Evaluate the first N windows (default 64, as the reference; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
+      ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_option("--reference", args->reference,
                   "Compare against this reference: a float .tflite or a checkpoint (model dir "
                   "or llama2.c .bin, built in memory)");

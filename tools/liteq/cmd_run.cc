@@ -20,6 +20,7 @@ struct RunArgs {
   int max_new_tokens = 64;
   generate::SamplerOptions sampler;
   int threads = 1;
+  std::string int8_arithmetic = "reference";
   bool no_bos = false;
   bool json = false;
 };
@@ -28,10 +29,16 @@ double Seconds(std::chrono::steady_clock::time_point from) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
 }
 
+runtime::Int8Arithmetic Int8Arithmetic(const RunArgs& args) {
+  return args.int8_arithmetic == "xnnpack" ? runtime::Int8Arithmetic::kXnnpack
+                                           : runtime::Int8Arithmetic::kTfliteReference;
+}
+
 Status RunGenerate(const RunArgs& args) {
   const auto load_start = std::chrono::steady_clock::now();
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads}));
+                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads,
+                                                                .int8_arithmetic = Int8Arithmetic(args)}));
   LITEQ_ASSIGN_OR_RETURN(auto tok, LoadTokenizerForModel(interpreter->model(), args.tokenizer));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   const double load_seconds = Seconds(load_start);
@@ -97,6 +104,8 @@ void SetupRun(CLI::App& app, Status* result) {
   cmd->add_option("--top-p", args->sampler.top_p, "Nucleus sampling mass (1 = off)");
   cmd->add_option("--seed", args->sampler.seed, "Random seed for sampling");
   cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
+      ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_flag("--no-bos", args->no_bos, "Do not prepend the BOS token");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunGenerate(*args); });
