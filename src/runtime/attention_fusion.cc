@@ -1,6 +1,7 @@
 #include "runtime/attention_fusion.h"
 
 #include <cstring>
+#include <variant>
 
 namespace liteq::runtime {
 namespace {
@@ -49,7 +50,9 @@ class Matcher {
     m.k_cache = CacheOfTranspose(scores->inputs[1]);
     m.v_cache = CacheOfTranspose(out_op.inputs[1]);
     if (m.k_cache < 0 || m.v_cache < 0) return false;
-    return CheckShapes(m) && Finish(m);
+    if (!CheckShapes(m)) return false;
+    MatchMask(m);
+    return Finish(m);
   }
 
  private:
@@ -108,6 +111,98 @@ class Matcher {
     m.tokens = mask[0];
     return q[0] == 1 && k[0] == 1 && q[1] == m.kv_heads && q[3] == m.head_dim && v == k &&
            out == q && mask[1] == m.max_seq && m.tokens > 0 && m.rows % m.tokens == 0;
+  }
+
+  // Sets m.positions (and m.window) when m.mask is the builder's mask (header). The
+  // ops stay in the graph: only their structure is read.
+  void MatchMask(AttentionMatch& m) const {
+    const graph::Op* select = Producer(m.mask, OpCode::kSelectV2, 3);
+    float visible_value = 1.0f, hidden_value = 0.0f;
+    if (select == nullptr || !ScalarFloat(select->inputs[1], &visible_value) ||
+        !ScalarFloat(select->inputs[2], &hidden_value) || visible_value != 0.0f ||
+        !(hidden_value <= kAttentionHiddenBelow))
+      return;
+    int32_t query = -1;
+    int64_t window = 0;
+    const int32_t cond = select->inputs[0];
+    if (const graph::Op* both = Producer(cond, OpCode::kLogicalAnd, 2)) {
+      // Either order of the causal and the window condition.
+      for (int first = 0; first < 2 && query < 0; ++first) {
+        const int32_t causal = both->inputs[first], in_window = both->inputs[1 - first];
+        const graph::Op* greater = Producer(in_window, OpCode::kGreater, 2);
+        const int32_t q = CausalQuery(causal, m.max_seq);
+        if (greater == nullptr || q < 0 || !IsKeyPositions(greater->inputs[0], m.max_seq))
+          continue;
+        const graph::Op* sub = Producer(greater->inputs[1], OpCode::kSub, 2);
+        int32_t w = 0;
+        if (sub == nullptr || sub->inputs[0] != q || !ScalarInt(sub->inputs[1], &w) || w <= 0)
+          continue;
+        const auto* so = std::get_if<graph::BinaryOptions>(&sub->options);
+        if (so != nullptr && so->activation != graph::Activation::kNone) continue;
+        query = q;
+        window = w;
+      }
+    } else {
+      query = CausalQuery(cond, m.max_seq);
+    }
+    // query = RESHAPE(positions [T]) to [T, 1].
+    const graph::Op* reshape = Producer(query, OpCode::kReshape, 1);
+    if (reshape == nullptr || sg_.tensors[query].shape != std::vector<int32_t>{m.tokens, 1})
+      return;
+    const int32_t positions = reshape->inputs[0];
+    const graph::Tensor& p = sg_.tensors[positions];
+    int64_t count = 1;
+    for (int32_t d : p.shape) count *= d;
+    if (p.dtype != DType::kInt32 || count != m.tokens) return;
+    m.positions = positions;
+    m.window = window;
+  }
+
+  // The op of `code` with at least `inputs` inputs (all present) and one output that
+  // wrote `t`, or nullptr.
+  const graph::Op* Producer(int32_t t, OpCode code, size_t inputs) const {
+    if (t < 0 || producer_[t] < 0) return nullptr;
+    const graph::Op& op = sg_.ops[producer_[t]];
+    if (op.code != code || op.inputs.size() < inputs || op.outputs.size() != 1) return nullptr;
+    for (size_t i = 0; i < inputs; ++i) {
+      if (op.inputs[i] < 0) return nullptr;
+    }
+    return &op;
+  }
+
+  // `query` of visible = LESS_EQUAL(keys, query) written to `t`, or -1.
+  int32_t CausalQuery(int32_t t, int max_seq) const {
+    const graph::Op* le = Producer(t, OpCode::kLessEqual, 2);
+    if (le == nullptr || !IsKeyPositions(le->inputs[0], max_seq)) return -1;
+    return sg_.tensors[le->inputs[1]].dtype == DType::kInt32 ? le->inputs[1] : -1;
+  }
+
+  // A constant int32 [S] holding 0, 1, ..., S - 1.
+  bool IsKeyPositions(int32_t t, int max_seq) const {
+    const graph::Tensor& k = sg_.tensors[t];
+    const uint8_t* bytes = constants_[t];
+    if (bytes == nullptr || k.dtype != DType::kInt32 || k.shape != std::vector<int32_t>{max_seq})
+      return false;
+    for (int j = 0; j < max_seq; ++j) {
+      int32_t v;
+      std::memcpy(&v, bytes + sizeof(v) * j, sizeof(v));
+      if (v != j) return false;
+    }
+    return true;
+  }
+
+  bool ScalarFloat(int32_t t, float* value) const {
+    return ScalarOf(t, DType::kFloat32, value);
+  }
+  bool ScalarInt(int32_t t, int32_t* value) const { return ScalarOf(t, DType::kInt32, value); }
+  template <typename T>
+  bool ScalarOf(int32_t t, DType dtype, T* value) const {
+    if (t < 0 || constants_[t] == nullptr || sg_.tensors[t].dtype != dtype) return false;
+    for (int32_t d : sg_.tensors[t].shape) {
+      if (d != 1) return false;
+    }
+    std::memcpy(value, constants_[t], sizeof(T));
+    return true;
   }
 
   bool Finish(AttentionMatch& m) {

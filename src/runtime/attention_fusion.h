@@ -7,6 +7,17 @@
 // cache. The fused kernel gives the same result: a masked position contributes exp(x -
 // max) == 0 exactly to the softmax sum and 0 * v to the context.
 //
+// The mask is usually the builder's (model/decoder.cc BuildMask):
+//   mask = SELECT_V2(visible, 0.0, lowest float)      visible [T, S] bool
+//   visible = LESS_EQUAL(keys, query)                  causal
+//          or LOGICAL_AND(LESS_EQUAL(keys, query), GREATER(keys, SUB(query, window)))
+//   keys = constant int32 [S] 0, 1, ..., S-1;  query = RESHAPE(positions int32 [T], [T, 1])
+// Then the live key range of a step is known from the T positions alone: the kernel
+// reads them instead of scanning every mask row over all S keys for the first and last
+// visible one, so the attention blocks cost the same at any max_seq (the mask ops
+// themselves still run once per step over [T, S]). Inside the range the kernel still
+// adds the mask values the graph computed (bit-identical to the unfused ops).
+//
 // The pattern, all float32, every intermediate read by the next op only:
 //   keys   = TRANSPOSE(k_cache [1, S, kv, hd], perm [0, 2, 1, 3])
 //   values = TRANSPOSE(v_cache [1, S, kv, hd], perm [0, 2, 1, 3])
@@ -32,7 +43,14 @@ struct AttentionMatch {
   std::vector<int32_t> absorbed_tensors;  // their outputs: never written
   int32_t q = -1, k_cache = -1, v_cache = -1, mask = -1, out = -1;
   int kv_heads = 0, rows = 0, tokens = 0, max_seq = 0, head_dim = 0;  // rows = G * T
+  // The mask's structure when it is the builder's (above), else positions = -1 and
+  // the kernel scans the mask rows.
+  int32_t positions = -1;  // int32 [T]: the query positions
+  int64_t window = 0;      // sliding window (keys j > position - window), 0: none
 };
+
+// Mask values at or below this hide a key (the builder writes the float minimum).
+inline constexpr float kAttentionHiddenBelow = -1e30f;
 
 // Every match in `sg`. `plain[t]`: tensor t is written by an op and is no signature
 // output or state (nothing outside the pattern can observe it); `constants[t]`: the

@@ -7,6 +7,7 @@
 
 #include "runtime/execution_plan.h"
 #include "runtime/kernels/fully_connected_weight_only.h"
+#include "runtime/kernels/gather_quantized.h"
 #include "runtime/kernels/fused_attention.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/kernels/xnnpack_compat_kernels.h"
@@ -265,8 +266,8 @@ void PlanBuilder::PlanAttentionFusion() {
       role_[t] = Role::kUnused;
       last_read_[t] = -1;
     }
-    for (int32_t t : {m.q, m.k_cache, m.v_cache, m.mask}) {
-      last_read_[t] = std::max(last_read_[t], m.out_op);
+    for (int32_t t : {m.q, m.k_cache, m.v_cache, m.mask, m.positions}) {
+      if (t >= 0) last_read_[t] = std::max(last_read_[t], m.out_op);
     }
   }
   plan_->report.fused_attention = static_cast<int>(attention_.size());
@@ -287,7 +288,8 @@ void PlanBuilder::PlanWeightOnlyFullyConnected() {
     role_[t] = Role::kUnused;
     last_read_[t] = -1;
   }
-  plan_->report.integer_weight_fcs = static_cast<int>(weight_only_.size());
+  plan_->report.integer_weight_fcs = static_cast<int>(
+      std::count_if(weight_only_.begin(), weight_only_.end(), [](auto& w) { return !w.gather; }));
 }
 
 Status PlanBuilder::PrepareKernels() {
@@ -302,6 +304,7 @@ Status PlanBuilder::PrepareKernels() {
       graph::Op fused;
       fused.code = graph::OpCode::kBatchMatmul;
       fused.inputs = {m.q, m.k_cache, m.v_cache, m.mask};
+      if (m.positions >= 0) fused.inputs.push_back(m.positions);
       fused.outputs = {m.out};
       kernel->Bind(fused, "op " + std::to_string(i) + " fused attention (output '" +
                               subgraph_->tensors[m.out].name + "')");
@@ -313,11 +316,14 @@ Status PlanBuilder::PrepareKernels() {
     ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
     if (weight_only_at_[i] >= 0) {
       const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
+      const graph::Tensor& q = subgraph_->tensors[fc.weights];
       Result<std::unique_ptr<Kernel>> kernel =
-          PrepareWeightOnlyFullyConnected(ctx, subgraph_->tensors[fc.weights], fc.block);
+          fc.gather ? PrepareWeightOnlyGather(ctx, q)
+                    : PrepareWeightOnlyFullyConnected(ctx, q, fc.block);
       if (!kernel.ok()) return kernel.status();
       graph::Op op = ctx.op();
       op.inputs[1] = fc.weights;
+      if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
       (*kernel)->Bind(op, ctx.label() + " on integer weights");
       plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
       plan_->kernels.push_back(std::move(*kernel));

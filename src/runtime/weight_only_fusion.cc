@@ -1,6 +1,8 @@
 #include "runtime/weight_only_fusion.h"
 
+#include <cmath>
 #include <map>
+#include <variant>
 
 namespace liteq::runtime {
 namespace {
@@ -12,6 +14,24 @@ int64_t Elements(const std::vector<int32_t>& shape) {
   int64_t n = 1;
   for (int32_t d : shape) n *= d;
   return n;
+}
+
+// A lookup table the GATHER kernel dequantizes row by row: symmetric, one scale or
+// one per row (quantized_dimension 0), every scale finite and positive.
+bool TableQuantization(const graph::Tensor& t) {
+  const auto& quant = t.quant;
+  const bool per_row = quant.scale.size() == static_cast<size_t>(t.shape[0]) &&
+                       quant.quantized_dimension == 0;
+  if (quant.block_size != 0 || (quant.scale.size() != 1 && !per_row) ||
+      (!quant.zero_point.empty() && quant.zero_point.size() != quant.scale.size()))
+    return false;
+  for (int64_t zp : quant.zero_point) {
+    if (zp != 0) return false;
+  }
+  for (float s : quant.scale) {
+    if (!(s > 0.0f) || !std::isfinite(s)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -38,8 +58,9 @@ WeightOnlyPlan FindWeightOnlyFullyConnected(const graph::Subgraph& sg,
   };
 
   WeightOnlyPlan plan;
-  std::map<int, bool> fc_planned;  // op -> planned
-  // Chains per dequantized tensor: the tensors between the constant and the FCs.
+  std::map<int, bool> fc_planned;      // op -> planned
+  std::map<int, bool> gather_planned;  // op -> planned
+  // Chains per planned op: the tensors between the constant and the FC (or GATHER).
   std::map<int32_t, std::vector<int32_t>> chain_of_fc;
   for (int i = 0; i < num_ops; ++i) {
     const graph::Op& fc = sg.ops[i];
@@ -77,8 +98,31 @@ WeightOnlyPlan FindWeightOnlyFullyConnected(const graph::Subgraph& sg,
     fc_planned[i] = true;
     chain_of_fc[i] = chain;
   }
+  for (int i = 0; i < num_ops; ++i) {
+    const graph::Op& op = sg.ops[i];
+    if (op.code != OpCode::kGather || op.inputs.size() != 2 || op.outputs.size() != 1) continue;
+    const graph::Op* deq = single_output_op(op.inputs[0], OpCode::kDequantize);
+    if (deq == nullptr || op.inputs[1] < 0 || op.inputs[1] == op.inputs[0] ||
+        sg.tensors[op.inputs[1]].dtype != DType::kInt32 ||
+        sg.tensors[op.outputs[0]].dtype != DType::kFloat32)
+      continue;
+    graph::GatherOptions options;  // absent: axis 0, as PrepareGather reads it
+    if (const auto* o = std::get_if<graph::GatherOptions>(&op.options)) options = *o;
+    const int32_t q = deq->inputs[0];
+    const graph::Tensor& qt = sg.tensors[q];
+    const int rank = static_cast<int>(qt.shape.size());
+    if ((options.axis != 0 && options.axis != -rank) || options.batch_dims != 0 ||
+        constants[q] == nullptr ||
+        (qt.dtype != DType::kInt8 && qt.dtype != DType::kInt4) || rank < 1 ||
+        !TableQuantization(qt))
+      continue;
+    plan.fcs.push_back({i, q, 0, true});
+    gather_planned[i] = true;
+    chain_of_fc[i] = {op.inputs[0]};
+  }
   // A DEQUANTIZE (and RESHAPE) is dropped when all readers of what it writes are
-  // planned FCs (reading it as weights) or the RESHAPE between.
+  // planned FCs (reading it as weights), planned GATHERs (reading it as the table) or
+  // the RESHAPE between.
   std::map<int, bool> dropped;
   for (const auto& [fc, chain] : chain_of_fc) {
     bool all_planned = true;
@@ -87,7 +131,10 @@ WeightOnlyPlan FindWeightOnlyFullyConnected(const graph::Subgraph& sg,
         const bool is_next = c > 0 && producer[chain[c - 1]] == r;
         const bool planned_fc = fc_planned.count(r) != 0 && sg.ops[r].inputs[1] == chain[c] &&
                                 sg.ops[r].inputs[0] != chain[c];
-        if (!is_next && !planned_fc) all_planned = false;
+        const bool planned_gather = gather_planned.count(r) != 0 &&
+                                    sg.ops[r].inputs[0] == chain[c] &&
+                                    sg.ops[r].inputs[1] != chain[c];
+        if (!is_next && !planned_fc && !planned_gather) all_planned = false;
       }
     }
     if (!all_planned) continue;

@@ -12,6 +12,7 @@
 #include "generate/session.h"
 #include "io/checkpoint.h"
 #include "model/model.h"
+#include "runtime/attention_fusion.h"
 #include "runtime/interpreter.h"
 
 namespace liteq {
@@ -80,6 +81,49 @@ TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
     for (int f = 0; f < 2; ++f) ASSERT_TRUE(sessions[f]->Feed({&next, 1}).ok());
     expect_close(sessions[0]->last_logits(), sessions[1]->last_logits(),
                  "decode step " + std::to_string(step));
+  }
+}
+
+// Every fused block of the builder's graphs gets its live key range from the query
+// positions (not by scanning the mask over max_seq keys), with the sliding window of
+// the local layers recognised where the family has them.
+TEST_P(AttentionFusionTest, LiveRangeFromPositions) {
+  const Case c = GetParam();
+  const std::string dir = c.family ? std::string(LITEQ_TESTDATA_DIR) + "/families/" + c.path
+                                   : std::string(LITEQ_MODELS_DIR) + "/" + c.path;
+  auto ckpt = io::Checkpoint::Open(dir);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  std::shared_ptr<const io::Checkpoint> shared = std::move(*ckpt);
+  auto built = model::BuildModel(shared, model::ExportOptions{{16}, 96});
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  const bool sliding_family = std::string(c.path).rfind("gemma3", 0) == 0 ||
+                              std::string(c.path) == "mistral";
+  for (const graph::Subgraph& sg : built->subgraphs) {
+    std::vector<bool> plain(sg.tensors.size(), false);
+    std::vector<const uint8_t*> constants(sg.tensors.size(), nullptr);
+    for (const graph::Op& op : sg.ops) {
+      for (int32_t t : op.outputs) {
+        if (t >= 0) plain[t] = true;
+      }
+    }
+    for (int32_t t : sg.outputs) plain[t] = false;
+    for (size_t t = 0; t < sg.tensors.size(); ++t) {
+      const uint32_t b = sg.tensors[t].buffer;
+      if (b != 0 && b < built->buffers.size()) constants[t] = built->buffers[b].data;
+    }
+    const auto matches = runtime::FindAttentionPatterns(sg, plain, constants);
+    EXPECT_EQ(static_cast<int>(matches.size()), c.layers) << sg.name;
+    int windowed = 0;
+    for (const auto& m : matches) {
+      EXPECT_GE(m.positions, 0) << sg.name << " block at op " << m.out_op;
+      if (m.positions >= 0) {
+        EXPECT_EQ(sg.tensors[m.positions].dtype, graph::DType::kInt32);
+      }
+      windowed += m.window > 0;
+    }
+    if (c.layers > 0 && sliding_family) {
+      EXPECT_GT(windowed, 0) << sg.name << ": no sliding-window block recognised";
+    }
   }
 }
 

@@ -1,8 +1,15 @@
 // Weight-only models run with FULLY_CONNECTED reading the int8/int4 constants directly
 // (runtime/weight_only_fusion.h) must give the logits of DEQUANTIZE folded to float
-// weights then the float kernel: the dequantized values are the same floats and the
-// products go through the same float matmul, so the logits are identical.
+// weights then the float kernel. Prefill dequantizes chunks of weight rows to the same
+// floats and runs the same float GEMM, so its logits are identical. Decode converts
+// the weights in registers and applies each block's scale to the block's sum
+// (kernels/weight_only_dot.h): a different rounding order, so its logits agree within
+// kDecodeLogitTolerance of the largest logit.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "e2e_util.h"
 #include "generate/session.h"
@@ -10,6 +17,11 @@
 
 namespace liteq {
 namespace {
+
+// Per-FC differences (runtime::kWeightOnlyDotRelativeTolerance of the products'
+// magnitude) compounded over the layers and the norms between them; measured
+// differences are about 1e-6 of the largest logit (gemma3-tiny, AVX2).
+constexpr float kDecodeLogitTolerance = 2e-5f;
 
 struct Case {
   const char* name;
@@ -55,14 +67,24 @@ TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
   std::vector<float> all[2];
   for (int d = 0; d < 2; ++d) ASSERT_TRUE(sessions[d]->Feed(prompt, &all[d]).ok());
   EXPECT_EQ(all[0], all[1]) << "prefill";
+  float worst = 0.0f;  // largest relative difference over the decode steps
   for (int step = 0; step < 12; ++step) {
     const auto last = sessions[0]->last_logits();
     const auto next =
         static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
     for (int d = 0; d < 2; ++d) ASSERT_TRUE(sessions[d]->Feed({&next, 1}).ok());
     const auto a = sessions[0]->last_logits(), b = sessions[1]->last_logits();
-    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << "decode step " << step;
+    ASSERT_EQ(a.size(), b.size());
+    float largest = 0.0f, diff = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i) {
+      largest = std::max(largest, std::fabs(a[i]));
+      diff = std::max(diff, std::fabs(a[i] - b[i]));
+    }
+    ASSERT_GT(largest, 0.0f);
+    EXPECT_LE(diff, kDecodeLogitTolerance * largest) << "decode step " << step;
+    worst = std::max(worst, diff / largest);
   }
+  RecordProperty("worst_relative_decode_difference", std::to_string(worst));
 }
 
 INSTANTIATE_TEST_SUITE_P(Recipes, IntegerWeightsTest,

@@ -55,7 +55,13 @@ TEST_P(WeightOnlyEvalTest, PerplexityWithinIssueBar) {
         sim_key.c_str(), sim_ppl, 100 * (sim_ppl / float_ppl - 1.0),
         m.interpreter->folded_constant_bytes() / 1e6, (rss_loaded - rss_before) / 1024.0,
         result->seconds);
-    EXPECT_GT(m.interpreter->folded_constant_bytes(), 0u);
+    if (channel) {
+      // Every FC and the embedding GATHER read the int8 constants: no float copy.
+      EXPECT_EQ(m.interpreter->folded_constant_bytes(), 0u);
+    } else {
+      // Per-tensor weights are not run on integers (weight_only_fusion.h): folded.
+      EXPECT_GT(m.interpreter->folded_constant_bytes(), 0u);
+    }
     if (channel) {
       EXPECT_LE(std::abs(delta), 5e-4) << "issue bar: |dPPL| <= 0.05%";
     }

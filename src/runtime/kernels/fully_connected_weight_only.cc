@@ -6,43 +6,69 @@
 #include "runtime/kernels/fully_connected_shape.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/shape_util.h"
+#include "runtime/kernels/weight_only_dot.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
 namespace {
 
-// Dequantized weight rows per step: about 32 KiB of floats (L1), at least 4.
-size_t RowsPerStep(size_t in) {
-  return std::max<size_t>(4, (8192 / std::max<size_t>(1, in)) & ~size_t{3});
+// Below this many activation rows the product is a GEMV: each weight is converted in
+// registers and used at once (WeightOnlyGemv). From it on, a chunk of weight rows is
+// dequantized to float once and the float GEMM reuses it for every activation row.
+constexpr size_t kGemmMinBatch = 4;
+
+// Dequantized weight rows per GEMM chunk: about 96 KiB of floats (the L2 block
+// FastMatMulNT works in), at least 4.
+size_t RowsPerChunk(size_t in) {
+  return std::max<size_t>(4, (24576 / std::max<size_t>(1, in)) & ~size_t{3});
 }
+
+// Weight rows per GEMV task (threads take contiguous ranges of tasks).
+constexpr size_t kGemvRowsPerTask = 64;
 
 class WeightOnlyFullyConnectedKernel : public Kernel {
  public:
   WeightOnlyFullyConnectedKernel(size_t batch, size_t in, size_t out, bool int4, size_t block,
-                                 std::vector<float> scales, bool has_bias, graph::Activation act,
+                                 const float* scales, bool has_bias, graph::Activation act,
                                  int threads)
       : batch_(batch),
         in_(in),
         out_(out),
-        int4_(int4),
-        block_(block),
-        scales_(std::move(scales)),
         has_bias_(has_bias),
         act_(act),
-        rows_(RowsPerStep(in)),
-        threads_(std::max(1, threads)) {}
+        rows_(RowsPerChunk(in)),
+        threads_(std::max(1, threads)) {
+    matrix_.int4 = int4;
+    matrix_.rows = out;
+    matrix_.depth = in;
+    matrix_.block = block;
+    matrix_.scales = scales;
+  }
 
-  size_t ScratchBytes() const { return threads_ * rows_ * in_ * sizeof(float); }
+  size_t ScratchBytes() const {
+    return batch_ < kGemmMinBatch ? 0 : threads_ * rows_ * in_ * sizeof(float);
+  }
 
   Status Eval(const EvalContext& ctx) override {
-    const size_t steps = (out_ + rows_ - 1) / rows_;
-    const int tasks = static_cast<int>(std::min<size_t>(
-        ctx.pool != nullptr ? std::min(threads_, ctx.pool->num_threads()) : 1, steps));
+    WeightOnlyMatrix w = matrix_;
+    w.data = In<uint8_t>(ctx, 1);
+    const bool gemv = batch_ < kGemmMinBatch;
+    const size_t unit = gemv ? kGemvRowsPerTask : rows_;
+    const size_t steps = (out_ + unit - 1) / unit;
+    const int tasks = std::max(
+        1, static_cast<int>(std::min<size_t>(
+               ctx.pool != nullptr ? std::min(threads_, ctx.pool->num_threads()) : 1, steps)));
     auto task = [&](int t) {
-      float* w = reinterpret_cast<float*>(ctx.scratch) + static_cast<size_t>(t) * rows_ * in_;
-      // Contiguous ranges of steps, so each thread streams its own part of the weights.
-      const size_t begin = steps * t / tasks, end = steps * (t + 1) / tasks;
-      for (size_t s = begin; s < end; ++s) Step(ctx, s * rows_, w);
+      // Contiguous ranges of rows, so each thread streams its own part of the weights.
+      const size_t begin = std::min(out_, steps * t / tasks * unit);
+      const size_t end = std::min(out_, steps * (t + 1) / tasks * unit);
+      if (gemv) {
+        Gemv(ctx, w, begin, end);
+        return;
+      }
+      float* scratch = reinterpret_cast<float*>(ctx.scratch) + static_cast<size_t>(t) * rows_ * in_;
+      for (size_t n0 = begin; n0 < end; n0 += rows_)
+        Chunk(ctx, w, n0, std::min(end, n0 + rows_), scratch);
     };
     if (tasks <= 1) {
       task(0);
@@ -54,62 +80,38 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
   }
 
  private:
-  // Output channels [n0, n0 + rows_) for every batch row.
-  void Step(const EvalContext& ctx, size_t n0, float* w) const {
-    const size_t n = std::min(rows_, out_ - n0);
-    const size_t first = n0 * in_, count = n * in_;
-    if (int4_ && block_ % 2 == 0) {
-      // Blocks start on whole bytes (first and block are even): low nibble first.
-      const uint8_t* packed = In<uint8_t>(ctx, 1) + first / 2;
-      for (size_t b = 0; b < count; b += block_) {
-        const float scale = scales_[(first + b) / block_];
-        const uint8_t* bytes = packed + b / 2;
-        float* dst = w + b;
-        for (size_t j = 0; j < block_ / 2; ++j) {
-          // Sign-extend each nibble with an arithmetic shift of its int8 placement.
-          const int low = static_cast<int8_t>(static_cast<uint8_t>(bytes[j] << 4)) >> 4;
-          const int high = static_cast<int8_t>(bytes[j]) >> 4;
-          dst[2 * j] = static_cast<float>(low) * scale;
-          dst[2 * j + 1] = static_cast<float>(high) * scale;
-        }
-      }
-    } else if (int4_) {  // odd blocks (per-channel rows of odd length): nibble by nibble
-      const uint8_t* packed = In<uint8_t>(ctx, 1);
-      for (size_t b = 0; b < count; b += block_) {
-        const float scale = scales_[(first + b) / block_];
-        for (size_t i = 0; i < block_; ++i) {
-          const size_t e = first + b + i;
-          const uint8_t byte = packed[e / 2];
-          const int nibble = (e % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
-          w[b + i] = static_cast<float>(nibble >= 8 ? nibble - 16 : nibble) * scale;
-        }
-      }
-    } else {
-      const int8_t* q = In<int8_t>(ctx, 1) + first;
-      for (size_t b = 0; b < count; b += block_) {
-        const size_t len = std::min(block_, count - b);
-        const float scale = scales_[(first + b) / block_];
-        for (size_t i = 0; i < len; ++i) w[b + i] = static_cast<float>(q[b + i]) * scale;
-      }
-    }
+  void Gemv(const EvalContext& ctx, const WeightOnlyMatrix& w, size_t begin, size_t end) const {
+    WeightOnlyGemvArgs a;
+    a.x = In<float>(ctx, 0);
+    a.ldx = in_;
+    a.batches = batch_;
+    a.bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
+    a.out = Out<float>(ctx, 0);
+    a.ldo = out_;
+    WeightOnlyGemv(w, a, begin, end);
+  }
+
+  // Output channels [n0, n1) for every batch row: the rows dequantized exactly as
+  // DEQUANTIZE would, then the float GEMM (so the results equal the folded path).
+  void Chunk(const EvalContext& ctx, const WeightOnlyMatrix& w, size_t n0, size_t n1,
+             float* scratch) const {
+    DequantizeWeightRows(w, n0, n1, scratch);
     MatMulArgs p;
     p.a = In<float>(ctx, 0);
     p.lda = in_;
-    p.b = w;
+    p.b = scratch;
     p.ldb = in_;
     p.bias = has_bias_ ? In<float>(ctx, 2) + n0 : nullptr;
     p.c = Out<float>(ctx, 0) + n0;
     p.ldc = out_;
     p.m = batch_;
-    p.n = n;
+    p.n = n1 - n0;
     p.k = in_;
-    FastMatMulNT(p, 0, n);
+    FastMatMulNT(p, 0, n1 - n0);
   }
 
   size_t batch_, in_, out_;
-  bool int4_;
-  size_t block_;
-  std::vector<float> scales_;
+  WeightOnlyMatrix matrix_;
   bool has_bias_;
   graph::Activation act_;
   size_t rows_;
@@ -145,7 +147,7 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& 
   }
   auto kernel = std::make_unique<WeightOnlyFullyConnectedKernel>(
       shape.batches, in_ch, shape.out_channels, q.dtype == graph::DType::kInt4, block,
-      q.quant.scale, has_bias, opts.activation, ctx.num_threads());
+      q.quant.scale.data(), has_bias, opts.activation, ctx.num_threads());
   ctx.RequestScratch(kernel->ScratchBytes());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }

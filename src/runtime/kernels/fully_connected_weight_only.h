@@ -1,6 +1,10 @@
 // FULLY_CONNECTED with float activations and int8/int4 symmetric weights read straight
-// from the constant (runtime/weight_only_fusion.h): the same values as DEQUANTIZE
-// then the float kernel, w = float(q) * scale[block], dequantized a few rows at a time.
+// from the constant (runtime/weight_only_fusion.h), w = float(q) * scale[block].
+// Few activation rows (decode): a GEMV converting each weight in registers
+// (kernels/weight_only_dot.h), equal to DEQUANTIZE then the float kernel up to
+// kWeightOnlyDotRelativeTolerance. More rows (prefill): a chunk of weight rows is
+// dequantized to float (the exact DEQUANTIZE values) and the float GEMM runs on it,
+// so those results are identical to the folded path.
 #ifndef LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
 #define LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
 

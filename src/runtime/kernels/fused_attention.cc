@@ -9,8 +9,7 @@
 namespace liteq::runtime {
 namespace {
 
-// Mask values at or below this hide a key (the builder writes the float minimum).
-constexpr float kHiddenBelow = -1e30f;
+constexpr float kHiddenBelow = kAttentionHiddenBelow;
 // Query rows handled together: one NT and one NN product per block.
 constexpr int kRowBlock = 16;
 
@@ -18,31 +17,20 @@ class FusedAttentionKernel : public Kernel {
  public:
   FusedAttentionKernel(const AttentionMatch& m, int tasks)
       : kv_(m.kv_heads), rows_(m.rows), tokens_(m.tokens), seq_(m.max_seq), hd_(m.head_dim),
-        tasks_(tasks) {}
+        tasks_(tasks), from_positions_(m.positions >= 0), window_(m.window) {}
 
   size_t ScratchBytes() const {
     return static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) * sizeof(float);
   }
 
   Status Eval(const EvalContext& ctx) override {
-    const float* mask = In<float>(ctx, 3);
     // The union of the live key ranges of all query tokens. Keys inside it that a
     // token does not see keep their mask value and get weight 0 from the softmax.
     int lo = seq_, hi = -1;
-    for (int t = 0; t < tokens_; ++t) {
-      const float* row = mask + static_cast<size_t>(t) * seq_;
-      for (int j = 0; j < lo; ++j) {
-        if (row[j] > kHiddenBelow) {
-          lo = j;
-          break;
-        }
-      }
-      for (int j = seq_ - 1; j > hi; --j) {
-        if (row[j] > kHiddenBelow) {
-          hi = j;
-          break;
-        }
-      }
+    if (from_positions_) {
+      PositionsRange(In<int32_t>(ctx, 4), lo, hi);
+    } else {
+      MaskRange(In<float>(ctx, 3), lo, hi);
     }
     // Every key hidden for every token: the softmax of equal values is uniform over
     // all keys, as the unfused ops compute it.
@@ -68,6 +56,38 @@ class FusedAttentionKernel : public Kernel {
   }
 
  private:
+  // First and last key any token sees, from the mask rows [T, S]: O(S) per token.
+  void MaskRange(const float* mask, int& lo, int& hi) const {
+    for (int t = 0; t < tokens_; ++t) {
+      const float* row = mask + static_cast<size_t>(t) * seq_;
+      for (int j = 0; j < lo; ++j) {
+        if (row[j] > kHiddenBelow) {
+          lo = j;
+          break;
+        }
+      }
+      for (int j = seq_ - 1; j > hi; --j) {
+        if (row[j] > kHiddenBelow) {
+          hi = j;
+          break;
+        }
+      }
+    }
+  }
+
+  // The same range from the query positions of the builder's mask
+  // (attention_fusion.h): token t sees keys j <= p[t] (and j > p[t] - window). O(T).
+  void PositionsRange(const int32_t* positions, int& lo, int& hi) const {
+    for (int t = 0; t < tokens_; ++t) {
+      const int64_t p = positions[t];
+      const int64_t first = window_ > 0 ? std::max<int64_t>(0, p - window_ + 1) : 0;
+      const int64_t last = std::min<int64_t>(seq_ - 1, p);
+      if (last < first) continue;  // this token sees no key
+      lo = std::min<int>(lo, static_cast<int>(first));
+      hi = std::max<int>(hi, static_cast<int>(last));
+    }
+  }
+
   // Query rows [row0, row0 + kRowBlock) of kv head h.
   void Block(const EvalContext& ctx, int h, int row0, float* scores) const {
     const float* q = In<float>(ctx, 0);
@@ -123,6 +143,8 @@ class FusedAttentionKernel : public Kernel {
   }
 
   int kv_, rows_, tokens_, seq_, hd_, tasks_;
+  bool from_positions_;  // the live range comes from input 4, the query positions
+  int64_t window_;
   // Set at the start of each Eval, read by the blocks.
   int live_lo_ = 0, live_n_ = 0;
 };

@@ -1,6 +1,14 @@
 // Hybrid EMBEDDING_LOOKUP (TFLite embedding_lookup.cc EvalHybrid): int32 ids, an int8
 // or int4 table [rows, ...] quantized per tensor or per row (quantized_dimension 0,
 // zero point 0), float32 output = the dequantized rows (quantized/gather_int.h).
+// The same kernel runs GATHER on a DEQUANTIZE of such a table (gather_quantized.h):
+// its rows are float(double(scale) * q), equal to DEQUANTIZE's float(double(scale) *
+// q) per tensor and float(q) * scale per row (the product of a float and an 8-bit
+// integer is exact in double, so both round it once to the same float).
+#include "runtime/kernels/gather_quantized.h"
+
+#include <cmath>
+
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/gather_int.h"
 #include "runtime/kernels/quantized_tensor.h"
@@ -57,6 +65,43 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
   return PrepareResult(
       std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales)));
+}
+
+Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,
+                                                        const graph::Tensor& table) {
+  LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 2, 1));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kInt32}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
+  if (table.shape.empty() || (table.dtype != graph::DType::kInt8 &&
+                              table.dtype != graph::DType::kInt4)) {
+    return ctx.Error("'" + table.name + "' is no int8/int4 table");
+  }
+  if (ctx.input(0).shape != table.shape) {
+    return ctx.Error("'" + table.name + "' has shape " + ShapeToString(table.shape) +
+                     " but its dequantized table " + ShapeToString(ctx.input(0).shape));
+  }
+  const Shape& indices = ctx.input(1).shape;
+  Shape out = indices;
+  out.insert(out.end(), table.shape.begin() + 1, table.shape.end());
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
+  const int64_t rows = table.shape[0];
+  const int64_t row_size = rows == 0 ? 0 : NumElements(table.shape) / rows;
+  const auto& quant = table.quant;
+  const bool per_row = quant.scale.size() == static_cast<size_t>(rows) &&
+                       quant.quantized_dimension == 0;
+  if (quant.scale.size() != 1 && !per_row) {
+    return ctx.Error("'" + table.name + "' has " + std::to_string(quant.scale.size()) +
+                     " scales for " + std::to_string(rows) + " rows");
+  }
+  for (size_t i = 0; i < quant.scale.size(); ++i) {
+    const int64_t zp = i < quant.zero_point.size() ? quant.zero_point[i] : 0;
+    if (!(quant.scale[i] > 0.0f) || !std::isfinite(quant.scale[i]) || zp != 0) {
+      return ctx.Error("'" + table.name + "' has scale " + std::to_string(quant.scale[i]) +
+                       " and zero point " + std::to_string(zp) + " (symmetric, positive only)");
+    }
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<HybridLookupKernel>(
+      table.dtype, rows, row_size, NumElements(indices), quant.scale));
 }
 
 }  // namespace liteq::runtime
