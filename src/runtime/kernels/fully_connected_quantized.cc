@@ -7,6 +7,7 @@
 // bit-exact with the references) unless InterpreterOptions::use_reference_kernels.
 #include "runtime/kernels/fully_connected_int8_fast.h"
 #include "runtime/kernels/fully_connected_shape.h"
+#include "runtime/kernels/hybrid_fc_kernel.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/fully_connected_int.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
@@ -49,28 +50,8 @@ class FullyConnectedIntKernel : public Kernel {
   bool has_bias_;
 };
 
-class HybridFullyConnectedKernel : public Kernel {
- public:
-  HybridFullyConnectedKernel(quantized::HybridFullyConnectedParams params,
-                             quantized::FullyConnectedShape shape, bool has_bias)
-      : params_(std::move(params)), shape_(shape), has_bias_(has_bias) {}
-
-  Status Eval(const EvalContext& ctx) override {
-    std::span<const float> bias;
-    if (has_bias_) bias = {In<float>(ctx, 2), static_cast<size_t>(shape_.out_channels)};
-    quantized::HybridFullyConnected(
-        params_, shape_, {In<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.depth)},
-        {In<int8_t>(ctx, 1), static_cast<size_t>(shape_.out_channels * shape_.depth)}, bias,
-        {Out<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.out_channels)},
-        {reinterpret_cast<int8_t*>(ctx.scratch), static_cast<size_t>(shape_.depth)});
-    return Status::Ok();
-  }
-
- private:
-  quantized::HybridFullyConnectedParams params_;
-  quantized::FullyConnectedShape shape_;
-  bool has_bias_;
-};
+using HybridFullyConnectedKernel =
+    HybridFcKernel<quantized::HybridFullyConnectedParams, quantized::HybridFullyConnected>;
 
 }  // namespace
 

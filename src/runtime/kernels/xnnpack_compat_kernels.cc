@@ -1,6 +1,7 @@
 #include "runtime/kernels/xnnpack_compat_kernels.h"
 
 #include "runtime/kernels/fully_connected_shape.h"
+#include "runtime/kernels/hybrid_fc_kernel.h"
 #include "runtime/kernels/quantized/xnnpack_compat.h"
 #include "runtime/kernels/quantized_tensor.h"
 #include "runtime/kernels/shape_util.h"
@@ -98,26 +99,7 @@ class BatchMatMulKernel : public Kernel {
   xnn::BatchMatMulParams params_;
 };
 
-class HybridKernel : public Kernel {
- public:
-  HybridKernel(xnn::HybridParams params, quantized::FullyConnectedShape shape, bool has_bias)
-      : params_(std::move(params)), shape_(shape), has_bias_(has_bias) {}
-  Status Eval(const EvalContext& ctx) override {
-    std::span<const float> bias;
-    if (has_bias_) bias = {In<float>(ctx, 2), static_cast<size_t>(shape_.out_channels)};
-    xnn::HybridFullyConnected(
-        params_, shape_, {In<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.depth)},
-        {In<int8_t>(ctx, 1), static_cast<size_t>(shape_.out_channels * shape_.depth)}, bias,
-        {Out<float>(ctx, 0), static_cast<size_t>(shape_.batches * shape_.out_channels)},
-        {reinterpret_cast<int8_t*>(ctx.scratch), static_cast<size_t>(shape_.depth)});
-    return Status::Ok();
-  }
-
- private:
-  xnn::HybridParams params_;
-  quantized::FullyConnectedShape shape_;
-  bool has_bias_;
-};
+using HybridKernel = HybridFcKernel<xnn::HybridParams, xnn::HybridFullyConnected>;
 
 // Parameters XNNPACK refuses (Unimplemented) leave the op to TFLite's kernel in
 // LiteRT: no XNNPACK kernel here either. Other errors cannot happen after the regular

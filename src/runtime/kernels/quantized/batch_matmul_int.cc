@@ -60,41 +60,20 @@ Result<BatchMatMulInt8Params> PrepareBatchMatMul(IntType type, quant::QuantParam
 template <typename T>
 void BatchMatMulImpl(const BatchMatMulInt8Params& p, std::span<const T> lhs, std::span<const T> rhs,
                      std::span<T> output) {
-  const int64_t lhs_matrix = p.rows * p.depth;
-  const int64_t rhs_matrix = p.depth * p.cols;
-  const int64_t out_matrix = p.rows * p.cols;
-  LITEQ_CHECK(lhs.size() == static_cast<size_t>(p.batches.input1_size * lhs_matrix));
-  LITEQ_CHECK(rhs.size() == static_cast<size_t>(p.batches.input2_size * rhs_matrix));
-  LITEQ_CHECK(output.size() == static_cast<size_t>(p.batches.output_size * out_matrix));
-  ForEachBroadcastIndex(p.batches, [&](int64_t bl, int64_t br, int64_t bo) {
-    const T* a = lhs.data() + bl * lhs_matrix;
-    const T* b = rhs.data() + br * rhs_matrix;
-    T* y = output.data() + bo * out_matrix;
-    for (int64_t m = 0; m < p.rows; ++m) {
-      for (int64_t n = 0; n < p.cols; ++n) {
-        int64_t sum = 0;
-        for (int64_t k = 0; k < p.depth; ++k) {
-          const int32_t av = a[p.adj_x ? k * p.rows + m : m * p.depth + k];
-          const int32_t bv = b[p.adj_y ? n * p.depth + k : k * p.cols + n];
-          sum += int64_t{av + p.lhs_offset} * (bv + p.rhs_offset);
-        }
-        // LiteRT runs BATCH_MATMUL in TFLite's kernel, built with double rounding:
-        // measured, tests/e2e/litert_int_conformance_test.cc.
-        int32_t out;
-        if constexpr (std::is_same_v<T, int8_t>) {
-          // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
-          const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
-          out = quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier,
-                                                     p.multiplier.shift);
-        } else {
-          out = quant::MultiplyByQuantizedMultiplier(sum, p.multiplier.multiplier,
-                                                     p.multiplier.shift);
-        }
-        out += p.output_offset;
-        y[m * p.cols + n] = static_cast<T>(
-            std::clamp<int32_t>(out, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
-      }
+  ForEachBatchMatMulSum<T>(p, lhs, rhs, output, [&p](int64_t sum) {
+    // LiteRT runs BATCH_MATMUL in TFLite's kernel, built with double rounding:
+    // measured, tests/e2e/litert_int_conformance_test.cc.
+    int32_t out;
+    if constexpr (std::is_same_v<T, int8_t>) {
+      // int32 accumulation with wrap-around, as TFLite (see fully_connected_int.cc).
+      const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
+      out = quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier, p.multiplier.shift);
+    } else {
+      out = quant::MultiplyByQuantizedMultiplier(sum, p.multiplier.multiplier, p.multiplier.shift);
     }
+    out += p.output_offset;
+    return static_cast<T>(
+        std::clamp<int32_t>(out, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
   });
 }
 

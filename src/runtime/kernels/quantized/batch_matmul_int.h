@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "liteq/status.h"
 #include "runtime/kernels/quantized/broadcast.h"
 #include "runtime/kernels/quantized/quantized_common.h"
 
@@ -44,6 +45,37 @@ Result<BatchMatMulInt8Params> PrepareBatchMatMulInt8(
 Result<BatchMatMulInt8Params> PrepareBatchMatMulInt16(
     quant::QuantParams lhs, std::span<const int64_t> lhs_shape, quant::QuantParams rhs,
     std::span<const int64_t> rhs_shape, quant::QuantParams output, bool adj_x, bool adj_y);
+
+// The reference loop shared by the TFLite-rounding and XNNPACK-rounding kernels: for
+// every output element, out = requantize(sum_k (a + lhs_offset) * (b + rhs_offset)),
+// the sum in int64 (callers reduce it as their arithmetic does) handed to
+// requantize(int64_t sum) -> T.
+template <typename T, typename Requantize>
+void ForEachBatchMatMulSum(const BatchMatMulInt8Params& p, std::span<const T> lhs,
+                           std::span<const T> rhs, std::span<T> output, Requantize&& requantize) {
+  const int64_t lhs_matrix = p.rows * p.depth;
+  const int64_t rhs_matrix = p.depth * p.cols;
+  const int64_t out_matrix = p.rows * p.cols;
+  LITEQ_CHECK(lhs.size() == static_cast<size_t>(p.batches.input1_size * lhs_matrix));
+  LITEQ_CHECK(rhs.size() == static_cast<size_t>(p.batches.input2_size * rhs_matrix));
+  LITEQ_CHECK(output.size() == static_cast<size_t>(p.batches.output_size * out_matrix));
+  ForEachBroadcastIndex(p.batches, [&](int64_t bl, int64_t br, int64_t bo) {
+    const T* a = lhs.data() + bl * lhs_matrix;
+    const T* b = rhs.data() + br * rhs_matrix;
+    T* y = output.data() + bo * out_matrix;
+    for (int64_t m = 0; m < p.rows; ++m) {
+      for (int64_t n = 0; n < p.cols; ++n) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < p.depth; ++k) {
+          const int32_t av = a[p.adj_x ? k * p.rows + m : m * p.depth + k];
+          const int32_t bv = b[p.adj_y ? n * p.depth + k : k * p.cols + n];
+          sum += int64_t{av + p.lhs_offset} * (bv + p.rhs_offset);
+        }
+        y[m * p.cols + n] = requantize(sum);
+      }
+    }
+  });
+}
 
 void BatchMatMulInt8(const BatchMatMulInt8Params& params, std::span<const int8_t> lhs,
                      std::span<const int8_t> rhs, std::span<int8_t> output);

@@ -200,31 +200,12 @@ Result<BatchMatMulParams> PrepareBatchMatMul(BatchMatMulInt8Params layout, quant
 void BatchMatMul(const BatchMatMulParams& params, std::span<const int8_t> lhs,
                  std::span<const int8_t> rhs, std::span<int8_t> output) {
   const BatchMatMulInt8Params& p = params.layout;
-  const int64_t lhs_matrix = p.rows * p.depth;
-  const int64_t rhs_matrix = p.depth * p.cols;
-  const int64_t out_matrix = p.rows * p.cols;
-  LITEQ_CHECK(lhs.size() == static_cast<size_t>(p.batches.input1_size * lhs_matrix));
-  LITEQ_CHECK(rhs.size() == static_cast<size_t>(p.batches.input2_size * rhs_matrix));
-  LITEQ_CHECK(output.size() == static_cast<size_t>(p.batches.output_size * out_matrix));
   const auto lo = static_cast<float>(-128 - p.output_offset);
   const auto hi = static_cast<float>(127 - p.output_offset);
-  ForEachBroadcastIndex(p.batches, [&](int64_t bl, int64_t br, int64_t bo) {
-    const int8_t* a = lhs.data() + bl * lhs_matrix;
-    const int8_t* b = rhs.data() + br * rhs_matrix;
-    int8_t* y = output.data() + bo * out_matrix;
-    for (int64_t m = 0; m < p.rows; ++m) {
-      for (int64_t n = 0; n < p.cols; ++n) {
-        int64_t sum = 0;
-        for (int64_t k = 0; k < p.depth; ++k) {
-          const int32_t av = a[p.adj_x ? k * p.rows + m : m * p.depth + k];
-          const int32_t bv = b[p.adj_y ? n * p.depth + k : k * p.cols + n];
-          sum += int64_t{av + p.lhs_offset} * (bv + p.rhs_offset);
-        }
-        const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
-        y[m * p.cols + n] = static_cast<int8_t>(
-            ClampRoundAdd(static_cast<float>(acc) * params.scale, lo, hi, p.output_offset));
-      }
-    }
+  ForEachBatchMatMulSum<int8_t>(p, lhs, rhs, output, [&](int64_t sum) {
+    const auto acc = static_cast<int32_t>(static_cast<uint32_t>(sum));
+    return static_cast<int8_t>(
+        ClampRoundAdd(static_cast<float>(acc) * params.scale, lo, hi, p.output_offset));
   });
 }
 
