@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -83,7 +85,9 @@ TEST(BenchCli, JsonHasEveryMeasurement) {
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const auto j = nlohmann::json::parse(b.out);
   EXPECT_EQ(j["runtime"], "liteq");
-  EXPECT_EQ(j["threads"].get<int>(), 1);
+  // Default: the physical cores (at least 1, at most the logical CPUs).
+  EXPECT_GE(j["threads"].get<int>(), 1);
+  EXPECT_LE(j["threads"].get<unsigned>(), std::max(1u, std::thread::hardware_concurrency()));
   EXPECT_EQ(j["reps"].get<int>(), 3);
   EXPECT_EQ(j["max_seq"].get<int>(), 320);
   EXPECT_EQ(j["prefill_signatures"], nlohmann::json::array({32}));

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include "io/checkpoint.h"
 #include "model/matformer.h"
@@ -92,6 +95,26 @@ int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok
     return t["eos_token_ids"][0].get<int32_t>();
   }
   return -1;
+}
+
+int PhysicalCores() {
+  static const int cores = [] {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::set<std::pair<std::string, std::string>> seen;
+    std::string line, physical = "0";
+    while (std::getline(cpuinfo, line)) {
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string key = line.substr(0, colon);
+      while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+      const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+      if (key == "physical id") physical = value;
+      if (key == "core id") seen.insert({physical, value});
+    }
+    if (!seen.empty()) return static_cast<int>(seen.size());
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }();
+  return cores;
 }
 
 std::vector<int32_t> CalibrationSkipIds(const graph::Model& model) {

@@ -50,6 +50,12 @@ int32_t EosIdForModel(const graph::Model& model, const tokenizer::Tokenizer& tok
 // also its BOS or an EOS (quant::LoadCalibrationSamples).
 std::vector<int32_t> CalibrationSkipIds(const graph::Model& model);
 
+// Physical cores of this machine (distinct (physical id, core id) pairs of
+// /proc/cpuinfo; hardware_concurrency() when that is unreadable), at least 1: the
+// default --threads of run, eval and bench, as llama.cpp's tools do (SMT siblings share
+// the core's SIMD units and memory bandwidth, so they add little to these kernels).
+int PhysicalCores();
+
 }  // namespace liteq::cli
 
 #endif  // LITEQ_TOOLS_LITEQ_CLI_UTIL_H_

@@ -21,6 +21,7 @@
 
 #include "bench/machine_probe.h"
 #include "bench/model_traffic.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "generate/session.h"
 #include "runtime/interpreter.h"
@@ -30,7 +31,7 @@ namespace {
 
 struct BenchArgs {
   std::string model;
-  int threads = 1;
+  int threads = PhysicalCores();
   std::string int8_arithmetic = "reference";
   int repetitions = 3;
   std::vector<int> prefill_lengths = {128, 512};
@@ -278,7 +279,7 @@ void SetupBench(CLI::App& app, Status* result) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Measure load, prefill and decode speed of a model");
   cmd->add_option("model", args->model, "The .tflite model")->required();
-  cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::PositiveNumber);
   cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
       ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_option("--reps,--repetitions", args->repetitions,

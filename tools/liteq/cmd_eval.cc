@@ -30,7 +30,7 @@ struct EvalArgs {
   std::string tokenizer;
   int seq = 256;
   int windows = 64;  // as the transformers reference; 0 = all
-  int threads = 1;
+  int threads = PhysicalCores();
   std::string int8_arithmetic = "reference";
   bool json = false;
   // Comparison with a reference model.
@@ -266,7 +266,7 @@ void SetupEval(CLI::App& app, Status* result) {
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer (default: from the model's metadata)");
   cmd->add_option("--seq", args->seq, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--windows", args->windows, "Evaluate the first N windows (default 64, as the reference; 0 = all)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::PositiveNumber);
   cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
       ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_option("--reference", args->reference,

@@ -19,7 +19,7 @@ struct RunArgs {
   std::string prompt = "Once upon a time";
   int max_new_tokens = 64;
   generate::SamplerOptions sampler;
-  int threads = 1;
+  int threads = PhysicalCores();
   std::string int8_arithmetic = "reference";
   bool no_bos = false;
   bool json = false;
@@ -103,7 +103,7 @@ void SetupRun(CLI::App& app, Status* result) {
   cmd->add_option("--top-k", args->sampler.top_k, "Sample from the k most likely tokens (0 = all)");
   cmd->add_option("--top-p", args->sampler.top_p, "Nucleus sampling mass (1 = off)");
   cmd->add_option("--seed", args->sampler.seed, "Random seed for sampling");
-  cmd->add_option("--threads", args->threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::PositiveNumber);
   cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
       ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_flag("--no-bos", args->no_bos, "Do not prepend the BOS token");
