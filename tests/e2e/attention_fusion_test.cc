@@ -27,14 +27,17 @@ struct Case {
 
 class AttentionFusionTest : public ::testing::TestWithParam<Case> {};
 
-TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
-  const Case c = GetParam();
+// The case's float graph, prefill chunks of 16, max_seq 96.
+Result<graph::Model> BuildCase(const Case& c) {
   const std::string dir = c.family ? std::string(LITEQ_TESTDATA_DIR) + "/families/" + c.path
                                    : std::string(LITEQ_MODELS_DIR) + "/" + c.path;
-  auto ckpt = io::Checkpoint::Open(dir);
-  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
-  std::shared_ptr<const io::Checkpoint> shared = std::move(*ckpt);
-  auto built = model::BuildModel(shared, model::ExportOptions{{16}, 96});
+  LITEQ_ASSIGN_OR_RETURN(std::shared_ptr<const io::Checkpoint> ckpt, io::Checkpoint::Open(dir));
+  return model::BuildModel(std::move(ckpt), model::ExportOptions{{16}, 96});
+}
+
+TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
+  const Case c = GetParam();
+  auto built = BuildCase(c);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   auto model = std::make_shared<const graph::Model>(std::move(*built));
 
@@ -89,12 +92,7 @@ TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
 // the local layers recognised where the family has them.
 TEST_P(AttentionFusionTest, LiveRangeFromPositions) {
   const Case c = GetParam();
-  const std::string dir = c.family ? std::string(LITEQ_TESTDATA_DIR) + "/families/" + c.path
-                                   : std::string(LITEQ_MODELS_DIR) + "/" + c.path;
-  auto ckpt = io::Checkpoint::Open(dir);
-  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
-  std::shared_ptr<const io::Checkpoint> shared = std::move(*ckpt);
-  auto built = model::BuildModel(shared, model::ExportOptions{{16}, 96});
+  auto built = BuildCase(c);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   const bool sliding_family = std::string(c.path).rfind("gemma3", 0) == 0 ||
                               std::string(c.path) == "mistral";

@@ -111,21 +111,25 @@ std::shared_ptr<graph::Model> BuildModel(const Case& c) {
   return g.model();
 }
 
+// Inputs cover saturation (|x| > 2.2) and a mask of 0 / -10 like an attention mask.
+std::vector<conformance::LiteRtTensor> Inputs() {
+  const std::vector<float> x = Uniform(kRows * kDepth, -2.6f, 2.6f, 1);
+  std::vector<float> mask(kRows * kOut, 0.0f);
+  for (int i = 0; i < kRows * kOut; ++i) {
+    if ((i * 7) % 5 == 0) mask[static_cast<size_t>(i)] = -10.0f;
+  }
+  return {conformance::MakeFloat32Tensor("x", {kRows, kDepth}, x),
+          conformance::MakeFloat32Tensor("mask", {kRows, kOut}, mask)};
+}
+
 class LiteRtIntConformanceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LiteRtIntConformanceTest, OutputsEqualLiteRt) {
   LITEQ_REQUIRE_LITERT();
   const Case& c = GetParam();
   std::shared_ptr<graph::Model> model = BuildModel(c);
-  // Inputs cover saturation (|x| > 2.2) and a mask of 0 / -10 like an attention mask.
-  const std::vector<float> x = Uniform(kRows * kDepth, -2.6f, 2.6f, 1);
-  std::vector<float> mask(kRows * kOut, 0.0f);
-  for (int i = 0; i < kRows * kOut; ++i) {
-    if ((i * 7) % 5 == 0) mask[static_cast<size_t>(i)] = -10.0f;
-  }
   const Outputs outputs = RunBoth(*model, std::string("int_conformance_") + c.name + ".tflite",
-                                  {conformance::MakeFloat32Tensor("x", {kRows, kDepth}, x),
-                                   conformance::MakeFloat32Tensor("mask", {kRows, kOut}, mask)});
+                                  Inputs());
   ASSERT_EQ(outputs.size(), 5u);
   const std::map<std::string, std::string> quantized_tensor = {{"x_quantized", "x_q"},
                                                                {"mask_quantized", "mask_q"},
@@ -143,14 +147,8 @@ TEST_P(LiteRtIntConformanceTest, XnnpackModeOutputsEqualLiteRt) {
   LITEQ_REQUIRE_LITERT();
   const Case& c = GetParam();
   std::shared_ptr<graph::Model> model = BuildModel(c);
-  const std::vector<float> x = Uniform(kRows * kDepth, -2.6f, 2.6f, 1);
-  std::vector<float> mask(kRows * kOut, 0.0f);
-  for (int i = 0; i < kRows * kOut; ++i) {
-    if ((i * 7) % 5 == 0) mask[static_cast<size_t>(i)] = -10.0f;
-  }
   const Outputs outputs = RunBoth(*model, std::string("int_conformance_xnn_") + c.name + ".tflite",
-                                  {conformance::MakeFloat32Tensor("x", {kRows, kDepth}, x),
-                                   conformance::MakeFloat32Tensor("mask", {kRows, kOut}, mask)},
+                                  Inputs(),
                                   {.int8_arithmetic = runtime::Int8Arithmetic::kXnnpack});
   ASSERT_EQ(outputs.size(), 5u);
   for (const auto& [name, o] : outputs) EXPECT_EQ(o.liteq, o.litert) << c.name << " " << name;
