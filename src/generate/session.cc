@@ -144,6 +144,12 @@ Status Session::RunChunk(const std::string& key, int length, std::span<const int
     tok_data[i] = i < n ? tokens[i] : 0;
     pos_data[i] = position_ + i;
   }
+  // Without all_logits only row n - 1 is read: compute just that row of the output
+  // head where the runtime can (its other rows are then unspecified).
+  if (length > 1) {
+    const Status select = runner->SelectOutputRow("logits", all_logits != nullptr ? -1 : n - 1);
+    if (!select.ok() && select.code() != StatusCode::kUnimplemented) return select;
+  }
   LITEQ_RETURN_IF_ERROR(runner->Invoke().WithContext("running signature '" + key + "'"));
   LITEQ_ASSIGN_OR_RETURN(runtime::TensorView logits, runner->Output("logits"));
   auto l = logits.as<float>();

@@ -18,6 +18,8 @@
 
 namespace liteq::runtime {
 
+class RowSelectKernel;
+
 struct SignatureRunner::Plan {
   const graph::Model* model = nullptr;
   const graph::Signature* signature = nullptr;
@@ -36,6 +38,8 @@ struct SignatureRunner::Plan {
   // once the interpreter has sized the arena over all signatures.
   std::vector<std::pair<int32_t, size_t>> arena_tensors;
   size_t scratch_bytes = 0;
+  // Outputs whose producing FC can run on one row (row_select.h), by output name.
+  std::map<std::string, RowSelectKernel*> row_select;
   PlanReport report;
   ExecutionCounters counters;
 };
@@ -98,6 +102,8 @@ class PlanBuilder {
   // Finds the FCs that read int8/int4 weights directly (weight_only_fusion.h).
   void PlanWeightOnlyFullyConnected();
   Status PrepareKernels();
+  // The kernel of op i prepared on `sg` (the subgraph, or a copy with other shapes).
+  Result<std::unique_ptr<Kernel>> PrepareOpKernel(const graph::Subgraph& sg, int i);
   // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
   Status FoldDequantize(int op_index, Kernel& kernel);
   Status BindStates();

@@ -109,6 +109,12 @@ class SignatureRunner {
   // and state always; intermediates only with preserve_all_tensors (they are valid
   // until the next Invoke of any signature).
   Result<TensorView> TensorByName(const std::string& tensor_name);
+  // Computes only row `row` (along T) of a [1, T, ...] output from the next Invoke on,
+  // for callers that read nothing else, e.g. generation reads the last prompt
+  // position's logits (runtime/row_select.h); the other rows of that output are then
+  // unspecified. row = -1 computes every row again. NotFound when the signature has no
+  // such output, Unimplemented when its producer cannot be restricted to one row.
+  Status SelectOutputRow(const std::string& output_name, int64_t row);
   // Runs every op; a value-dependent failure (an index out of range) returns an error
   // naming the op and leaves the outputs unspecified.
   Status Invoke();

@@ -2,6 +2,7 @@
 
 #include "runtime/execution_plan.h"
 #include "runtime/kernels/shape_util.h"
+#include "runtime/row_select.h"
 
 namespace liteq::runtime {
 
@@ -67,6 +68,24 @@ Result<TensorView> SignatureRunner::TensorByName(const std::string& tensor_name)
   }
   return NotFoundError("signature '" + plan_->signature->key + "' has no tensor named '" +
                        tensor_name + "'");
+}
+
+Status SignatureRunner::SelectOutputRow(const std::string& output_name, int64_t row) {
+  LITEQ_RETURN_IF_ERROR(
+      FindByName(plan_->signature->outputs, output_name, plan_->signature->key, "output")
+          .status());
+  auto it = plan_->row_select.find(output_name);
+  if (it == plan_->row_select.end()) {
+    return UnimplementedError("output '" + output_name + "' of signature '" +
+                              plan_->signature->key +
+                              "' is not produced row by row by a FULLY_CONNECTED");
+  }
+  if (row < -1 || row >= it->second->rows()) {
+    return OutOfRangeError("row " + std::to_string(row) + " of output '" + output_name +
+                           "' (it has " + std::to_string(it->second->rows()) + " rows)");
+  }
+  it->second->set_row(row);
+  return Status::Ok();
 }
 
 Status SignatureRunner::Invoke() {

@@ -2,9 +2,12 @@
 // whole quantized model: gemma3-tiny exported with static_int8 and dynamic_int8 gives
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1 and 2 threads, through prefill chunks and
-// decode steps.
+// decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
+// the last row of the full prefill logits for every recipe.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -54,6 +57,63 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       const std::vector<float> actual = RunLogits(path, fast_options, tokens);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
+    }
+  }
+}
+
+// A session without all_logits computes only the last prompt row of the output head.
+constexpr float kOneRowWeightOnlyTolerance = 2e-5f;
+
+TEST(FastKernelsModelTest, LastRowLogitsEqualTheFullPrefillsLastRow) {
+  const std::string dir = ModelDir("gemma3-tiny");
+  auto ref = OpenReference(dir);
+  std::vector<int32_t> tokens = ReadEvalWindows(*ref).at(1);
+  tokens.resize(27);  // a padded chunk: the row needed is not the signature's last
+  const model::ExportOptions export_options{.prefill_lengths = {32}, .max_seq = 64};
+  std::vector<std::string> paths = {ExportOnce(dir, export_options)};
+  for (quant::Recipe recipe : {quant::Recipe::kStaticInt8, quant::Recipe::kDynamicInt8,
+                               quant::Recipe::kWeightOnlyInt8, quant::Recipe::kWeightOnlyInt4}) {
+    paths.push_back(ExportQuantizedOnce(dir, export_options, {.recipe = recipe}));
+  }
+  for (size_t p = 0; p < paths.size(); ++p) {
+    const std::string& path = paths[p];
+    // The weight-only FC runs one row as a GEMV converting weights in registers and
+    // many rows as dequantized chunks times a float GEMM: same products, other float
+    // summation order (runtime::kWeightOnlyDotRelativeTolerance of the products'
+    // magnitude); only the output head differs, measured ~1e-6 of the largest logit.
+    const bool weight_only = p >= 3;
+    ASSERT_FALSE(path.empty());
+    SCOPED_TRACE(path);
+    for (int threads : {1, 2}) {
+      runtime::InterpreterOptions options;
+      options.num_threads = threads;
+      auto interpreter = runtime::Interpreter::Load(path, options);
+      ASSERT_TRUE(interpreter.ok()) << interpreter.status().ToString();
+      auto prefill = (*interpreter)->GetSignature("prefill");
+      ASSERT_TRUE(prefill.ok());
+      // The file's output head can be restricted (else the test below proves nothing).
+      ASSERT_TRUE((*prefill)->SelectOutputRow("logits", 0).ok());
+      auto session = generate::Session::Create(interpreter->get());
+      ASSERT_TRUE(session.ok());
+      std::vector<float> all;
+      ASSERT_TRUE((*session)->Feed(tokens, &all).ok());
+      const size_t vocab = all.size() / tokens.size();
+      (*session)->Reset();
+      ASSERT_TRUE((*session)->Feed(tokens).ok());
+      const auto last = (*session)->last_logits();
+      ASSERT_EQ(last.size(), vocab);
+      const float* expected = all.data() + (tokens.size() - 1) * vocab;
+      if (!weight_only) {
+        EXPECT_EQ(std::memcmp(last.data(), expected, vocab * sizeof(float)), 0);
+        continue;
+      }
+      float largest = 0.0f, diff = 0.0f;
+      for (size_t i = 0; i < vocab; ++i) {
+        largest = std::max(largest, std::fabs(expected[i]));
+        diff = std::max(diff, std::fabs(last[i] - expected[i]));
+      }
+      EXPECT_LE(diff, kOneRowWeightOnlyTolerance * largest);
+      EXPECT_GT(diff, 0.0f) << "expected the one-row GEMV's float order to differ";
     }
   }
 }

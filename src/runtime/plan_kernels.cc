@@ -1,0 +1,139 @@
+// PlanBuilder: one kernel per op (fused attention, FCs on integer weights, the XNNPACK
+// arithmetic, folded DEQUANTIZE of constants, and the row-selectable output head).
+#include "runtime/execution_plan.h"
+#include "runtime/kernels/fully_connected_weight_only.h"
+#include "runtime/kernels/fused_attention.h"
+#include "runtime/kernels/gather_quantized.h"
+#include "runtime/kernels/shape_util.h"
+#include "runtime/kernels/xnnpack_compat_kernels.h"
+#include "runtime/row_select.h"
+
+namespace liteq::runtime {
+
+Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgraph& sg, int i) {
+  PrepareContext ctx(sg, i, constant_, interpreter_.options_.num_threads);
+  ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
+  std::unique_ptr<Kernel> kernel;
+  if (weight_only_at_[i] >= 0) {
+    const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
+    const graph::Tensor& q = sg.tensors[fc.weights];
+    LITEQ_ASSIGN_OR_RETURN(kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
+                                             : PrepareWeightOnlyFullyConnected(ctx, q, fc.block));
+    graph::Op op = ctx.op();
+    op.inputs[1] = fc.weights;
+    if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
+    kernel->Bind(op, ctx.label() + " on integer weights");
+  } else {
+    PrepareFn prepare = FindPrepareFn(ctx.op().code);
+    if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
+    LITEQ_ASSIGN_OR_RETURN(kernel, prepare(ctx));
+    if (interpreter_.options_.int8_arithmetic == Int8Arithmetic::kXnnpack) {
+      // The ops LiteRT's XNNPACK delegate runs get XNNPACK's arithmetic instead.
+      LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> xnnpack, PrepareXnnpackInt8Kernel(ctx));
+      if (xnnpack != nullptr) kernel = std::move(xnnpack);
+    }
+    kernel->Bind(ctx.op(), ctx.label());
+  }
+  plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
+  return kernel;
+}
+
+Status PlanBuilder::PrepareKernels() {
+  const int num_ops = static_cast<int>(subgraph_->ops.size());
+  // Output heads that can run on one row (row_select.h): by FC op index.
+  std::vector<int> readers(subgraph_->tensors.size(), 0);
+  for (const graph::Op& op : subgraph_->ops) {
+    for (int32_t t : op.inputs) {
+      if (t >= 0) ++readers[t];
+    }
+  }
+  std::map<int, std::pair<std::string, RowSelectableFc>> row_selectable;
+  for (const auto& [name, t] : signature_.outputs) {
+    if (state_outputs_.count(t) != 0) continue;
+    RowSelectableFc fc = FindRowSelectableFc(*subgraph_, t, producer_, readers, constant_);
+    if (fc.fc_op >= 0 && attention_at_[fc.fc_op] < 0 && !absorbed_op_[fc.fc_op]) {
+      row_selectable.emplace(fc.fc_op, std::make_pair(name, std::move(fc)));
+    }
+  }
+
+  for (int i = 0; i < num_ops; ++i) {
+    if (absorbed_op_[i]) continue;
+    if (attention_at_[i] >= 0) {
+      const AttentionMatch& m = attention_[attention_at_[i]];
+      size_t scratch = 0;
+      std::unique_ptr<Kernel> kernel =
+          MakeFusedAttentionKernel(m, interpreter_.options_.num_threads, &scratch);
+      graph::Op fused;
+      fused.code = graph::OpCode::kBatchMatmul;
+      fused.inputs = {m.q, m.k_cache, m.v_cache, m.mask};
+      if (m.positions >= 0) fused.inputs.push_back(m.positions);
+      fused.outputs = {m.out};
+      kernel->Bind(fused, "op " + std::to_string(i) + " fused attention (output '" +
+                              subgraph_->tensors[m.out].name + "')");
+      plan_->scratch_bytes = std::max(plan_->scratch_bytes, scratch);
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
+    LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, PrepareOpKernel(*subgraph_, i));
+    const graph::Op& op = subgraph_->ops[i];
+    if (op.code == graph::OpCode::kDequantize && constant_[op.inputs[0]] != nullptr &&
+        role_[op.outputs[0]] == Role::kIntermediate) {
+      LITEQ_RETURN_IF_ERROR(FoldDequantize(i, *kernel));
+      continue;  // nothing left to do at Invoke
+    }
+    if (auto it = row_selectable.find(i); it != row_selectable.end()) {
+      const RowSelectableFc& fc = it->second.second;
+      LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> one_row, PrepareOpKernel(*fc.one_row, i));
+      const std::string label = kernel->label();
+      auto select = std::make_unique<RowSelectKernel>(std::move(kernel), std::move(one_row),
+                                                      *subgraph_, i, fc);
+      select->Bind(op, label);
+      plan_->row_select[it->second.first] = select.get();
+      kernel = std::move(select);
+    }
+    plan_->kernels.push_back(std::move(kernel));
+  }
+  return Status::Ok();
+}
+
+// Weight-only models store int8 weights followed by DEQUANTIZE (QUANT_SPEC.md). Its
+// output depends on constants only, so it is computed here once and the float weights
+// are owned by the interpreter: Invoke runs the float kernels with no per-step
+// dequantization. This trades memory (a float copy of every weight, on top of the
+// mapped int8 file) for speed where no integer-weight kernel consumes the int8 directly.
+Status PlanBuilder::FoldDequantize(int op_index, Kernel& kernel) {
+  Interpreter::Impl& impl = *interpreter_.impl_;
+  const graph::Op& op = subgraph_->ops[op_index];
+  const int32_t in_t = op.inputs[0], out_t = op.outputs[0];
+  const graph::Tensor& in = subgraph_->tensors[in_t];
+  const graph::Tensor& out = subgraph_->tensors[out_t];
+  auto same_params = [&](const Interpreter::Impl::FoldedConstant& f) {
+    return f.buffer == in.buffer && f.dtype == in.dtype && f.shape == in.shape &&
+           f.quant.scale == in.quant.scale && f.quant.zero_point == in.quant.zero_point &&
+           f.quant.quantized_dimension == in.quant.quantized_dimension;
+  };
+  const uint8_t* folded = nullptr;
+  if (in.buffer != 0) {
+    for (const auto& f : impl.folded) {
+      if (same_params(f)) folded = f.data.data();
+    }
+  }
+  if (folded == nullptr) {
+    const size_t bytes = graph::TensorBytes(out.dtype, NumElements(out.shape));
+    AlignedBuffer data(bytes);
+    std::vector<void*> tensors(subgraph_->tensors.size(), nullptr);
+    tensors[in_t] = const_cast<uint8_t*>(constant_[in_t]);
+    tensors[out_t] = data.data();
+    EvalContext ctx;
+    ctx.tensors = tensors;
+    LITEQ_RETURN_IF_ERROR(kernel.Eval(ctx));
+    folded = data.data();
+    impl.folded_bytes += bytes;
+    impl.folded.push_back({in.buffer, in.dtype, in.quant, in.shape, std::move(data)});
+  }
+  role_[out_t] = Role::kConstant;
+  constant_[out_t] = folded;
+  return Status::Ok();
+}
+
+}  // namespace liteq::runtime

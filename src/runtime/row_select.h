@@ -1,0 +1,67 @@
+// Computing one row of a multi-row output: generation only needs the logits of the
+// last prompt position, but a prefill signature's `logits` output is [1, T, vocab]
+// (DESIGN.md). The FULLY_CONNECTED that produces it (the output head: vocab x hidden
+// multiply-accumulates per row, 21% of SmolLM2-135M's prefill) can run on that one
+// row instead of all T; llama.cpp's prefill does the same (it computes the outputs
+// of the requested positions only).
+//
+// The plan prepares, next to the op's normal kernel, a second kernel for a one-row
+// version of the op and wraps both in a RowSelectKernel; SignatureRunner::
+// SelectOutputRow picks a row (or all rows again) before Invoke. The ops between the
+// FC and the output must work row by row (RESHAPE, DEQUANTIZE, QUANTIZE, TANH,
+// LOGISTIC, or MUL/DIV by a constant scalar: Gemma 2's logit soft-capping), so the
+// selected row of the output depends on the selected row of the FC only; the other
+// rows of the output hold unspecified values.
+#ifndef LITEQ_RUNTIME_ROW_SELECT_H_
+#define LITEQ_RUNTIME_ROW_SELECT_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "graph/graph.h"
+#include "runtime/kernels/kernel.h"
+
+namespace liteq::runtime {
+
+struct RowSelectableFc {
+  int fc_op = -1;
+  int64_t rows = 0;  // rows of the FC's input and output (the T of the output)
+  // The subgraph with the FC's input and output as one row; kernels prepared on it
+  // may keep references into it, so it lives as long as the RowSelectKernel.
+  std::shared_ptr<const graph::Subgraph> one_row;
+};
+
+// The FULLY_CONNECTED whose output reaches tensor `output` through row-wise ops,
+// when it has more than one row; `producer[t]` is the op writing t (or -1) and
+// `readers[t]` how many ops read t (an intermediate read elsewhere too cannot be
+// left partly unspecified). Returns fc_op = -1 when there is none.
+RowSelectableFc FindRowSelectableFc(const graph::Subgraph& sg, int32_t output,
+                                    std::span<const int> producer, std::span<const int> readers,
+                                    std::span<const uint8_t* const> constants);
+
+// Runs `all_rows` (the op as written) or, once a row is selected, `one_row` (the op
+// prepared for a single row) on that row of the same input and output buffers.
+class RowSelectKernel : public Kernel {
+ public:
+  RowSelectKernel(std::unique_ptr<Kernel> all_rows, std::unique_ptr<Kernel> one_row,
+                  const graph::Subgraph& sg, int fc_op, const RowSelectableFc& fc);
+  Status Eval(const EvalContext& ctx) override;
+  int64_t rows() const { return rows_; }
+  // row in [0, rows) or -1 for all rows.
+  void set_row(int64_t row) { row_ = row; }
+
+ private:
+  std::unique_ptr<Kernel> all_rows_, one_row_;
+  std::shared_ptr<const graph::Subgraph> one_row_subgraph_;
+  int32_t input_ = -1, output_ = -1;
+  size_t input_row_bytes_ = 0, output_row_bytes_ = 0;
+  int64_t rows_ = 0;
+  int64_t row_ = -1;
+  std::vector<void*> tensors_;  // the context's tensor table with the row's addresses
+};
+
+}  // namespace liteq::runtime
+
+#endif  // LITEQ_RUNTIME_ROW_SELECT_H_
