@@ -51,8 +51,12 @@ class DynamicRewriter {
   }
 
   bool PerTensor(uint32_t buffer) const {
-    const Granularity g = embedding_buffers_.count(buffer) != 0 ? options_.embedding_granularity
-                                                                : options_.granularity;
+    Granularity g = embedding_buffers_.count(buffer) != 0 ? options_.embedding_granularity
+                                                          : options_.granularity;
+    if (auto o = options_.overrides.find(buffer);
+        o != options_.overrides.end() && o->second.granularity) {
+      g = *o->second.granularity;  // (bits are 8 here: ResolveWeightRules refuses int4)
+    }
     return g == Granularity::kPerTensor;
   }
 

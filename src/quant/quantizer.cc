@@ -64,25 +64,33 @@ Result<QuantizeReport> QuantizeWeightOnly(graph::Model& model, const WeightOnlyO
     }
   }
 
+  QuantizeReport report;
   for (auto& [index, plan] : plans) {
-    const Granularity g =
-        embedding_buffers.count(index) != 0 ? options.embedding_granularity : options.granularity;
-    plan.per_tensor = g == Granularity::kPerTensor;
+    const bool embedding = embedding_buffers.count(index) != 0;
+    Granularity g = embedding ? options.embedding_granularity : options.granularity;
     // int4 applies to the linear layers; an embedding table (even when tied to the lm
     // head) stays int8, as the PyTorch reference simulation does.
-    if (options.bits == 4 && embedding_buffers.count(index) == 0) {
-      plan.bits = 4;
-      plan.block_size = options.block_size;
+    int64_t block_size = options.block_size;
+    plan.bits = options.bits == 4 && !embedding ? 4 : 8;
+    if (auto o = options.overrides.find(index); o != options.overrides.end()) {
+      if (o->second.granularity) g = *o->second.granularity;
+      plan.bits = o->second.bits;
+      block_size = o->second.block_size;
+      if (plan.bits == 4 && embedding) {
+        return InvalidArgumentError("weight-only: '" + plan.tensor_name +
+                                    "' is the token embedding table, which stays int8");
+      }
+    }
+    plan.per_tensor = g == Granularity::kPerTensor;
+    if (plan.bits == 4) {
+      plan.block_size = block_size;
       // A matrix narrower than a block, or not a whole number of blocks (gemma3n's
       // AltUp coefficients [16, 4], LAuReL [64, 8]), takes int4 per channel instead, as
       // llama.cpp gives such tensors another type.
-      if (plan.block_size > 0 && plan.shape[1] % plan.block_size != 0) plan.block_size = 0;
-    }
-  }
-  QuantizeReport report;
-  for (const auto& [index, plan] : plans) {
-    if (plan.bits == 4 && options.block_size > 0 && plan.block_size == 0) {
-      ++report.per_channel_fallback_buffers;
+      if (plan.block_size > 0 && plan.shape[1] % plan.block_size != 0) {
+        plan.block_size = 0;
+        ++report.per_channel_fallback_buffers;
+      }
     }
   }
 

@@ -25,6 +25,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "graph/graph.h"
@@ -46,6 +48,14 @@ struct WeightOnlyOptions {
   int64_t block_size = 0;
   // Buffers left in float32 (RecipeOptions::float_weights, e.g. --ple-dtype).
   std::set<uint32_t> float_buffers;
+  // Per-buffer settings that replace the ones above (a recipe file's rules,
+  // quant/weight_rules.h).
+  struct Override {
+    int bits = 8;
+    std::optional<Granularity> granularity;
+    int64_t block_size = 0;  // int4 only
+  };
+  std::map<uint32_t, Override> overrides;
 };
 
 struct QuantizeReport {

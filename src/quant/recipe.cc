@@ -88,11 +88,30 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
   kept_float.insert(kept_float.end(), options.float16_weights.begin(),
                     options.float16_weights.end());
   LITEQ_ASSIGN_OR_RETURN(std::set<uint32_t> float_buffers, BuffersNamed(model, kept_float));
-  const WeightOnlyOptions weights{.granularity = options.granularity,
-                                  .embedding_granularity = embedding,
-                                  .bits = options.recipe == Recipe::kWeightOnlyInt4 ? 4 : 8,
-                                  .block_size = options.block_size,
-                                  .float_buffers = float_buffers};
+  WeightOnlyOptions weights{.granularity = options.granularity,
+                            .embedding_granularity = embedding,
+                            .bits = options.recipe == Recipe::kWeightOnlyInt4 ? 4 : 8,
+                            .block_size = options.block_size,
+                            .float_buffers = float_buffers};
+  if (NeedsCalibration(options.recipe)) {
+    // Static recipes: a "float" rule keeps the ops reading those weights float
+    // (StaticOptions::float_buffers); their op regexes are handled by the quantizer.
+    for (const WeightRule& rule : options.weight_rules) {
+      if (rule.precision != WeightPrecision::kFloat || rule.granularity || rule.block_size) {
+        return InvalidArgumentError("rule '" + rule.tensors + "': " +
+                                    RecipeName(options.recipe) +
+                                    " takes only \"precision\": \"float\" rules");
+      }
+    }
+    WeightOnlyOptions floats;
+    LITEQ_RETURN_IF_ERROR(
+        ResolveWeightRules(model, "", "", options.weight_rules, false, &floats));
+    float_buffers.insert(floats.float_buffers.begin(), floats.float_buffers.end());
+  } else {
+    LITEQ_RETURN_IF_ERROR(ResolveWeightRules(model, options.float_ops, options.float_tensors,
+                                             options.weight_rules,
+                                             options.recipe != Recipe::kDynamicInt8, &weights));
+  }
   if (options.recipe != Recipe::kWeightOnlyInt4 && options.block_size != 0) {
     return InvalidArgumentError("--block-size applies to weight_only_int4 only");
   }
@@ -171,6 +190,25 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
     meta["quantized_buffers"] = report.weights.quantized_buffers;
   }
   if (!options.float_weights.empty()) meta["float_weights"] = options.float_weights;
+  if (!NeedsCalibration(options.recipe)) {
+    if (!options.float_ops.empty()) meta["float_ops_regex"] = options.float_ops;
+    if (!options.float_tensors.empty()) meta["float_tensors_regex"] = options.float_tensors;
+    const size_t kept = weights.float_buffers.size() - float_buffers.size();
+    if (kept > 0) meta["float_weight_buffers"] = kept;
+  }
+  if (!options.weight_rules.empty()) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const WeightRule& r : options.weight_rules) {
+      nlohmann::json j = {{"tensors", r.tensors},
+                          {"precision", r.precision == WeightPrecision::kFloat  ? "float"
+                                        : r.precision == WeightPrecision::kInt4 ? "int4"
+                                                                                : "int8"}};
+      if (r.granularity) j["granularity"] = GranularityName(*r.granularity);
+      if (r.block_size) j["block_size"] = *r.block_size;
+      rules.push_back(j);
+    }
+    meta["rules"] = rules;
+  }
   if (!options.float16_weights.empty()) {
     LITEQ_ASSIGN_OR_RETURN(report.float16, StoreAsFloat16(model, options.float16_weights));
     meta["float16_weights"] = options.float16_weights;

@@ -14,6 +14,7 @@
 #include "quant/observers.h"
 #include "quant/quantizer.h"
 #include "quant/static_quantizer.h"
+#include "quant/weight_rules.h"
 
 namespace liteq::quant {
 
@@ -46,6 +47,9 @@ struct RecipeOptions {
   // Constant tensors kept out of the recipe as above, then stored as float16 followed
   // by DEQUANTIZE (quant/float16_weights.h): `--ple-dtype fp16`.
   std::vector<std::string> float16_weights;
+  // Weight-only and dynamic recipes: per-weight precision by tensor-name regex (a
+  // recipe file's rules, quant/weight_rules.h). Static recipes take "float" rules only.
+  std::vector<WeightRule> weight_rules;
 };
 
 struct RecipeReport {

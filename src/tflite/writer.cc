@@ -127,8 +127,9 @@ class ModelSerializer {
     flatbuffers::Offset<fb::QuantizationParameters> quant = 0;
     if (!t.quant.empty()) {
       quant = fb::CreateQuantizationParameters(
-          fbb_, 0, 0, fbb_.CreateVector(t.quant.scale), fbb_.CreateVector(t.quant.zero_point),
-          fb::QuantizationDetails_NONE, 0, t.quant.quantized_dimension);
+          fbb_, 0, 0, SharedVector(t.quant.scale, scale_vectors_),
+          SharedVector(t.quant.zero_point, zero_point_vectors_), fb::QuantizationDetails_NONE, 0,
+          t.quant.quantized_dimension);
     }
     // has_rank = true: liteq shapes are always fully known (scalars included).
     return fb::CreateTensor(fbb_, fbb_.CreateVector(t.shape), static_cast<fb::TensorType>(t.dtype),
@@ -187,6 +188,23 @@ class ModelSerializer {
   const graph::Model& model_;
   const WriteOptions& options_;
   flatbuffers::FlatBufferBuilder fbb_;
+  // Per-channel scales and zero points are written once and referenced by every
+  // tensor with the same values: the prefill and decode subgraphs' copies of a weight
+  // (a 32000-row embedding carries 32000 floats and 32000 int64 zero points: 6% of its
+  // int8 bytes at hidden size 192, twice without sharing), and the all-zero zero
+  // points of every weight with as many rows. A flatbuffer vector may be referenced
+  // from several tables; readers only follow offsets.
+  template <typename T>
+  flatbuffers::Offset<flatbuffers::Vector<T>> SharedVector(
+      const std::vector<T>& values,
+      std::map<std::vector<T>, flatbuffers::Offset<flatbuffers::Vector<T>>>& cache) {
+    auto [it, inserted] = cache.try_emplace(values);
+    if (inserted) it->second = fbb_.CreateVector(values);
+    return it->second;
+  }
+  std::map<std::vector<float>, flatbuffers::Offset<flatbuffers::Vector<float>>> scale_vectors_;
+  std::map<std::vector<int64_t>, flatbuffers::Offset<flatbuffers::Vector<int64_t>>>
+      zero_point_vectors_;
   std::map<std::pair<int32_t, int32_t>, uint32_t> code_index_;
   std::vector<flatbuffers::Offset<fb::OperatorCode>> codes_;
 };

@@ -29,6 +29,8 @@ struct QuantizeArgs {
   std::string model;
   std::string output;
   std::string recipe;
+  std::string recipe_file;
+  std::vector<quant::WeightRule> weight_rules;  // from the recipe file
   std::string granularity = "channel";
   std::string embedding_granularity;  // empty: as --granularity
   int block_size = 0;
@@ -188,6 +190,24 @@ Result<eval::MixedPrecisionPlan> PlanMixedPrecision(const QuantizeArgs& args,
   return eval::PlanForTarget(model, sweep, recipe, *evaluator, target);
 }
 
+// Fills what the command line left unset from --recipe-file (quant/weight_rules.h).
+Status ApplyRecipeFile(const CLI::App& cmd, QuantizeArgs& args) {
+  if (!args.recipe_file.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(quant::RecipeFile file, quant::ReadRecipeFile(args.recipe_file));
+    if (cmd.count("--recipe") == 0 && file.recipe) args.recipe = *file.recipe;
+    if (cmd.count("--granularity") == 0 && file.granularity) args.granularity = *file.granularity;
+    if (cmd.count("--observer") == 0 && file.observer) args.observer = *file.observer;
+    if (cmd.count("--block-size") == 0 && file.block_size) {
+      args.block_size = static_cast<int>(*file.block_size);
+    }
+    args.weight_rules = std::move(file.rules);
+  }
+  if (args.recipe.empty()) {
+    return InvalidArgumentError("give --recipe (or a --recipe-file with \"recipe\")");
+  }
+  return Status::Ok();
+}
+
 Status RunQuantize(const QuantizeArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   quant::RecipeOptions recipe;
@@ -208,6 +228,7 @@ Status RunQuantize(const QuantizeArgs& args) {
   recipe.float_ops = args.float_ops;
   recipe.int8_norm_statistics = args.int8_norm_statistics;
   recipe.float_tensors = args.float_tensors;
+  recipe.weight_rules = args.weight_rules;
   recipe.observer = args.observer;
   if (!args.ple_dtype.empty() && args.ple_dtype != "int8" && args.ple_dtype != "float32" &&
       args.ple_dtype != "fp16") {
@@ -375,7 +396,13 @@ void SetupQuantize(CLI::App& app, Status* result) {
   auto* cmd = app.add_subcommand("quantize", "Export a checkpoint as a quantized LiteRT model");
   cmd->add_option("model", args->model,
                   "Hugging Face model dir or llama2.c .bin (default: bundled gemma3-tiny)");
-  cmd->add_option("--recipe", args->recipe, "Quantization recipe (" + recipes + ")")->required();
+  cmd->add_option("--recipe", args->recipe,
+                  "Quantization recipe (" + recipes + "); required unless --recipe-file sets it");
+  cmd->add_option("--recipe-file", args->recipe_file,
+                  "JSON recipe: {\"recipe\", \"granularity\", \"block_size\", \"observer\", "
+                  "\"rules\": [{\"tensors\": REGEX, \"precision\": float|int8|int4, "
+                  "\"granularity\", \"block_size\"}]}; the first rule matching a weight's name "
+                  "decides; command-line flags win over the file's top-level keys");
   cmd->add_option(
       "--granularity", args->granularity,
       "Weight scales per output channel or per tensor: channel|tensor (default channel)");
@@ -405,9 +432,9 @@ void SetupQuantize(CLI::App& app, Status* result) {
   cmd->add_option("--kv-dtype", args->kv_dtype,
                   "static recipes: KV cache float32 (default; LiteRT JS needs it) or int8");
   cmd->add_option("--float-ops", args->float_ops,
-                  "static recipes: keep ops whose type matches this regex in float");
+                  "keep ops whose type matches this regex in float (weight-only/dynamic: their weights stay float32)");
   cmd->add_option("--float-tensors", args->float_tensors,
-                  "static recipes: keep ops whose output name matches this regex in float");
+                  "keep ops whose output name matches this regex in float (weight-only/dynamic: their weights stay float32)");
   cmd->add_flag("--int8-norm-statistics", args->int8_norm_statistics,
                 "static recipes: compute RMSNorm statistics (x*x, mean, rsqrt) in integers too "
                 "(default: float, as int8 loses ~0.4% PPL there; static_int8_strict always does)");
@@ -443,7 +470,10 @@ void SetupQuantize(CLI::App& app, Status* result) {
       "--group-by", args->group_by,
       "--target-kl: op groups by type across layers (default) or per layer: type|layer");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
-  cmd->callback([args, result] { *result = RunQuantize(*args); });
+  cmd->callback([args, result, cmd] {
+    *result = ApplyRecipeFile(*cmd, *args);
+    if (result->ok()) *result = RunQuantize(*args);
+  });
 }
 
 }  // namespace
