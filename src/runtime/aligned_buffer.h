@@ -1,8 +1,11 @@
-// A zero-initialised heap block aligned for SIMD loads. The runtime owns its arena,
+// A zero-initialised block aligned for SIMD loads (heap, or its own anonymous mapping
+// from 1 MiB on). The runtime owns its arena,
 // state (KV cache) buffers and signature I/O buffers through this type; no memory is
 // allocated after Interpreter::Create.
 #ifndef LITEQ_RUNTIME_ALIGNED_BUFFER_H_
 #define LITEQ_RUNTIME_ALIGNED_BUFFER_H_
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -24,16 +27,29 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t bytes) : size_(bytes) {
     // Never a null pointer, so zero-byte tensors still get a valid address.
     const size_t alloc = AlignUp(bytes == 0 ? 1 : bytes);
+    if (alloc >= kMappedBytes) {
+      // Fresh anonymous pages are zero and take no memory until written: a buffer
+      // whose rows are never all written (the prefill logits when generation selects
+      // one row, arena space another signature needs) costs only what is touched.
+      void* p = mmap(nullptr, alloc, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      data_ = static_cast<uint8_t*>(p);
+      mapped_ = alloc;
+      return;
+    }
     data_ = static_cast<uint8_t*>(::operator new(alloc, std::align_val_t(kTensorAlignment)));
     std::memset(data_, 0, alloc);
   }
   AlignedBuffer(AlignedBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        mapped_(std::exchange(other.mapped_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
     if (this != &other) {
       Release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
+      mapped_ = std::exchange(other.mapped_, 0);
     }
     return *this;
   }
@@ -45,12 +61,21 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
+  // Buffers from this size on are their own anonymous mapping (page aligned).
+  static constexpr size_t kMappedBytes = size_t{1} << 20;
+
   void Release() {
-    if (data_ != nullptr) ::operator delete(data_, std::align_val_t(kTensorAlignment));
+    if (data_ != nullptr && mapped_ != 0) {
+      munmap(data_, mapped_);
+    } else if (data_ != nullptr) {
+      ::operator delete(data_, std::align_val_t(kTensorAlignment));
+    }
     data_ = nullptr;
+    mapped_ = 0;
   }
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t mapped_ = 0;  // bytes of the mapping, 0 when from operator new
 };
 
 }  // namespace liteq::runtime

@@ -38,8 +38,9 @@ struct SignatureRunner::Plan {
   // once the interpreter has sized the arena over all signatures.
   std::vector<std::pair<int32_t, size_t>> arena_tensors;
   size_t scratch_bytes = 0;
-  // Outputs whose producing FC can run on one row (row_select.h), by output name.
-  std::map<std::string, RowSelectKernel*> row_select;
+  // Outputs computed row by row from a FC (row_select.h): the kernels that can run on
+  // one row, by output name.
+  std::map<std::string, std::vector<RowSelectKernel*>> row_select;
   PlanReport report;
   ExecutionCounters counters;
 };

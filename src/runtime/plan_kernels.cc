@@ -47,12 +47,25 @@ Status PlanBuilder::PrepareKernels() {
       if (t >= 0) ++readers[t];
     }
   }
-  std::map<int, std::pair<std::string, RowSelectableFc>> row_selectable;
+  struct RowSelectable {
+    std::string output;
+    std::shared_ptr<const RowSelectableChain> chain;
+    RowSelectableChain::Step step;
+  };
+  std::map<int, RowSelectable> row_selectable;  // by op index
   for (const auto& [name, t] : signature_.outputs) {
     if (state_outputs_.count(t) != 0) continue;
-    RowSelectableFc fc = FindRowSelectableFc(*subgraph_, t, producer_, readers, constant_);
-    if (fc.fc_op >= 0 && attention_at_[fc.fc_op] < 0 && !absorbed_op_[fc.fc_op]) {
-      row_selectable.emplace(fc.fc_op, std::make_pair(name, std::move(fc)));
+    auto chain = std::make_shared<const RowSelectableChain>(
+        FindRowSelectableChain(*subgraph_, t, producer_, readers, constant_));
+    bool usable = !chain->steps.empty();
+    for (const RowSelectableChain::Step& step : chain->steps) {
+      usable = usable && attention_at_[step.op] < 0 && !absorbed_op_[step.op];
+    }
+    if (!usable) continue;
+    for (const RowSelectableChain::Step& step : chain->steps) {
+      // Views (RESHAPE) compute nothing; they keep their kernel.
+      if (OutputAliasOf(subgraph_->ops[step.op].code) == OutputAlias::kView) continue;
+      row_selectable[step.op] = {name, chain, step};
     }
   }
 
@@ -82,13 +95,14 @@ Status PlanBuilder::PrepareKernels() {
       continue;  // nothing left to do at Invoke
     }
     if (auto it = row_selectable.find(i); it != row_selectable.end()) {
-      const RowSelectableFc& fc = it->second.second;
-      LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> one_row, PrepareOpKernel(*fc.one_row, i));
+      const RowSelectable& r = it->second;
+      LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> one_row,
+                             PrepareOpKernel(*r.chain->one_row, i));
       const std::string label = kernel->label();
       auto select = std::make_unique<RowSelectKernel>(std::move(kernel), std::move(one_row),
-                                                      *subgraph_, i, fc);
+                                                      *subgraph_, *r.chain, r.step);
       select->Bind(op, label);
-      plan_->row_select[it->second.first] = select.get();
+      plan_->row_select[r.output].push_back(select.get());
       kernel = std::move(select);
     }
     plan_->kernels.push_back(std::move(kernel));

@@ -45,58 +45,59 @@ std::vector<int32_t> OneRow(const std::vector<int32_t>& shape) {
 
 }  // namespace
 
-RowSelectableFc FindRowSelectableFc(const graph::Subgraph& sg, int32_t output,
-                                    std::span<const int> producer, std::span<const int> readers,
-                                    std::span<const uint8_t* const> constants) {
-  RowSelectableFc found;
-  const graph::Tensor& out = sg.tensors[output];
-  if (out.shape.empty() || out.shape.back() == 0) return found;
-  const int64_t rows = NumElements(out.shape) / out.shape.back();
+RowSelectableChain FindRowSelectableChain(const graph::Subgraph& sg, int32_t output,
+                                          std::span<const int> producer,
+                                          std::span<const int> readers,
+                                          std::span<const uint8_t* const> constants) {
+  RowSelectableChain chain;
+  auto rows_of = [&](int32_t t) -> int64_t {
+    const std::vector<int32_t>& shape = sg.tensors[t].shape;
+    return shape.empty() || shape.back() == 0 ? -1 : NumElements(shape) / shape.back();
+  };
+  const int64_t rows = rows_of(output);
+  if (rows < 2) return chain;
+  std::vector<RowSelectableChain::Step> steps;  // from the output back to the FC
   int32_t t = output;
   // A chain is at most a few ops long (DEQUANTIZE, soft-capping); the bound only
   // guards against malformed graphs.
-  for (int steps = 0; steps < 8; ++steps) {
+  for (int n = 0; n < 8; ++n) {
     const int op_index = producer[t];
-    if (op_index < 0) return found;
+    if (op_index < 0) return chain;
     const graph::Op& op = sg.ops[op_index];
-    if (t != output && readers[t] != 1) return found;
-    if (op.code == graph::OpCode::kFullyConnected) {
-      if (op.inputs.size() < 2 || op.outputs.size() != 1) return found;
-      const graph::Tensor& in = sg.tensors[op.inputs[0]];
-      const graph::Tensor& fc_out = sg.tensors[op.outputs[0]];
-      if (in.shape.empty() || fc_out.shape.empty() || in.shape.back() == 0) return found;
-      const int64_t in_rows = NumElements(in.shape) / in.shape.back();
-      const int64_t out_rows = NumElements(fc_out.shape) / fc_out.shape.back();
-      if (in_rows != rows || out_rows != rows || rows < 2) return found;
-      found.fc_op = op_index;
-      found.rows = rows;
-      auto one_row = std::make_shared<graph::Subgraph>(sg);
-      one_row->tensors[op.inputs[0]].shape = OneRow(in.shape);
-      one_row->tensors[op.outputs[0]].shape = OneRow(fc_out.shape);
-      found.one_row = std::move(one_row);
-      return found;
+    if (t != output && readers[t] != 1) return chain;
+    if (op.outputs.size() != 1) return chain;
+    const int32_t in = op.code == graph::OpCode::kFullyConnected && op.inputs.size() >= 2
+                           ? op.inputs[0]
+                           : RowWiseInput(sg, op, constants);
+    if (in < 0 || rows_of(in) != rows) return chain;
+    steps.push_back({op_index, in});
+    if (op.code != graph::OpCode::kFullyConnected) {
+      t = in;
+      continue;
     }
-    const int32_t next = RowWiseInput(sg, op, constants);
-    if (next < 0) return found;
-    const graph::Tensor& in = sg.tensors[next];
-    if (in.shape.empty() || in.shape.back() == 0 ||
-        NumElements(in.shape) / in.shape.back() != rows) {
-      return found;
+    auto one_row = std::make_shared<graph::Subgraph>(sg);
+    for (const RowSelectableChain::Step& s : steps) {
+      one_row->tensors[s.row_input].shape = OneRow(sg.tensors[s.row_input].shape);
+      const int32_t out = sg.ops[s.op].outputs[0];
+      one_row->tensors[out].shape = OneRow(sg.tensors[out].shape);
     }
-    t = next;
+    chain.rows = rows;
+    chain.steps.assign(steps.rbegin(), steps.rend());
+    chain.one_row = std::move(one_row);
+    return chain;
   }
-  return found;
+  return chain;
 }
 
 RowSelectKernel::RowSelectKernel(std::unique_ptr<Kernel> all_rows, std::unique_ptr<Kernel> one_row,
-                                 const graph::Subgraph& sg, int fc_op, const RowSelectableFc& fc)
+                                 const graph::Subgraph& sg, const RowSelectableChain& chain,
+                                 const RowSelectableChain::Step& step)
     : all_rows_(std::move(all_rows)),
       one_row_(std::move(one_row)),
-      one_row_subgraph_(fc.one_row),
-      rows_(fc.rows) {
-  const graph::Op& op = sg.ops[fc_op];
-  input_ = op.inputs[0];
-  output_ = op.outputs[0];
+      one_row_subgraph_(chain.one_row),
+      rows_(chain.rows) {
+  input_ = step.row_input;
+  output_ = sg.ops[step.op].outputs[0];
   const graph::Tensor& in = sg.tensors[input_];
   const graph::Tensor& out = sg.tensors[output_];
   input_row_bytes_ = graph::TensorBytes(in.dtype, NumElements(in.shape) / rows_);

@@ -25,28 +25,37 @@
 
 namespace liteq::runtime {
 
-struct RowSelectableFc {
-  int fc_op = -1;
-  int64_t rows = 0;  // rows of the FC's input and output (the T of the output)
-  // The subgraph with the FC's input and output as one row; kernels prepared on it
-  // may keep references into it, so it lives as long as the RowSelectKernel.
+struct RowSelectableChain {
+  int64_t rows = 0;  // rows of every tensor on the chain (the T of the output)
+  // The ops from the FULLY_CONNECTED to the output, each with the input that carries
+  // the rows (views such as RESHAPE included: they compute nothing).
+  struct Step {
+    int op = -1;
+    int32_t row_input = -1;
+  };
+  std::vector<Step> steps;
+  // The subgraph with every tensor of the chain as one row; kernels prepared on it
+  // may keep references into it, so it lives as long as the RowSelectKernels.
   std::shared_ptr<const graph::Subgraph> one_row;
 };
 
-// The FULLY_CONNECTED whose output reaches tensor `output` through row-wise ops,
-// when it has more than one row; `producer[t]` is the op writing t (or -1) and
-// `readers[t]` how many ops read t (an intermediate read elsewhere too cannot be
-// left partly unspecified). Returns fc_op = -1 when there is none.
-RowSelectableFc FindRowSelectableFc(const graph::Subgraph& sg, int32_t output,
-                                    std::span<const int> producer, std::span<const int> readers,
-                                    std::span<const uint8_t* const> constants);
+// The FULLY_CONNECTED whose output reaches tensor `output` through row-wise ops, when
+// it has more than one row (steps empty otherwise); `producer[t]` is the op writing t
+// (or -1) and `readers[t]` how many ops read t (an intermediate read elsewhere too
+// cannot be left partly unspecified).
+RowSelectableChain FindRowSelectableChain(const graph::Subgraph& sg, int32_t output,
+                                          std::span<const int> producer,
+                                          std::span<const int> readers,
+                                          std::span<const uint8_t* const> constants);
 
 // Runs `all_rows` (the op as written) or, once a row is selected, `one_row` (the op
-// prepared for a single row) on that row of the same input and output buffers.
+// prepared for a single row) on that row of the same buffers: of its input
+// `row_input` and of its output.
 class RowSelectKernel : public Kernel {
  public:
   RowSelectKernel(std::unique_ptr<Kernel> all_rows, std::unique_ptr<Kernel> one_row,
-                  const graph::Subgraph& sg, int fc_op, const RowSelectableFc& fc);
+                  const graph::Subgraph& sg, const RowSelectableChain& chain,
+                  const RowSelectableChain::Step& step);
   Status Eval(const EvalContext& ctx) override;
   int64_t rows() const { return rows_; }
   // row in [0, rows) or -1 for all rows.

@@ -80,11 +80,12 @@ Status SignatureRunner::SelectOutputRow(const std::string& output_name, int64_t 
                               plan_->signature->key +
                               "' is not produced row by row by a FULLY_CONNECTED");
   }
-  if (row < -1 || row >= it->second->rows()) {
+  const int64_t rows = it->second.front()->rows();
+  if (row < -1 || row >= rows) {
     return OutOfRangeError("row " + std::to_string(row) + " of output '" + output_name +
-                           "' (it has " + std::to_string(it->second->rows()) + " rows)");
+                           "' (it has " + std::to_string(rows) + " rows)");
   }
-  it->second->set_row(row);
+  for (RowSelectKernel* kernel : it->second) kernel->set_row(row);
   return Status::Ok();
 }
 

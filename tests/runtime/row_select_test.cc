@@ -1,6 +1,7 @@
 // SignatureRunner::SelectOutputRow: the output head computed on one row gives exactly
 // that row of the full computation, through the row-wise ops between the FC and the
-// output, for float and int8 (hybrid) weights; outputs it cannot restrict are refused.
+// output (which run on that row only), for float and int8 (hybrid) weights; outputs it
+// cannot restrict are refused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,9 +80,17 @@ TEST(RowSelect, OneRowEqualsThatRowOfTheFullOutput) {
       const std::vector<float> full = InvokeHead(*runner);
       for (int row : {kRows - 1, 0, 2}) {
         ASSERT_TRUE((*runner)->SelectOutputRow("logits", row).ok());
+        // Every op from the FC to the output runs on the row only: the output's
+        // other rows keep what was there.
+        auto out = (*runner)->Output("logits");
+        ASSERT_TRUE(out.ok());
+        for (float& v : out->as<float>()) v = 42.0f;
         const std::vector<float> one = InvokeHead(*runner);
-        for (int v = 0; v < kVocab; ++v) {
-          EXPECT_EQ(one[row * kVocab + v], full[row * kVocab + v]) << "row " << row << " v " << v;
+        for (int r = 0; r < kRows; ++r) {
+          for (int v = 0; v < kVocab; ++v) {
+            EXPECT_EQ(one[r * kVocab + v], r == row ? full[r * kVocab + v] : 42.0f)
+                << "row " << r << " v " << v;
+          }
         }
       }
       ASSERT_TRUE((*runner)->SelectOutputRow("logits", -1).ok());
