@@ -62,10 +62,14 @@ std::string FloatReason(const IntegerOpContext& c, const graph::Op& op) {
     case OpCode::kSoftmax:
       return float_input(0) ? "" : "input is not float";
     case OpCode::kMean:
+      // TFLite has an int16 kernel for this; liteq's runtime does not yet.
+      if (int16) return "liteq has no int16 kernel for this op yet";
+      return float_input(0) ? "" : "input is not float";
     case OpCode::kLogistic:
     case OpCode::kTanh:
-      // TFLite has int16 kernels for these; liteq's runtime does not yet.
-      if (int16) return "liteq has no int16 kernel for this op yet";
+      // int8: TFLite's table kernels; int16: TFLite's interpolated sigmoid table
+      // (runtime quantized/logistic_tanh_int16.h). Outputs get the fixed parameters
+      // TFLite requires (static_quantizer.cc ComputeParams).
       return float_input(0) ? "" : "input is not float";
     case OpCode::kRsqrt:
       if (int16) return "no int16 RSQRT kernel (TFLite has int8 only)";

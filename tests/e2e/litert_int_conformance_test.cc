@@ -340,6 +340,48 @@ TEST(LiteRtIntConformance, MatMulsAndLookupsMatchLiteRt) {
   EXPECT_LT(max_rel, 1e-6);
 }
 
+// int16 LOGISTIC and TANH (static_16x8) on every int16 input: per input scale s,
+// x = s * q for q in [-32768, 32767] is quantized to int16 at scale s and run through
+// both ops (outputs at 1/32768, zero point 0, as TFLite requires). Scales: powers of
+// two (TFLite's special case, where LiteRT runs gemmlowp's 16-bit fixed-point
+// logistic/tanh: 2^-12 for both, 2^-11 for TANH; LOGISTIC 2^-11 and both at 2^-13
+// take the interpolated table), a scale within CheckedLog2's 1e-3 tolerance of 2^-12
+// (also the fixed-point path), and general ones whose int16 range ends inside and
+// far outside the table's +-10.7. Measured: every output equal.
+TEST(LiteRtIntConformance, Int16LogisticTanhMatchLiteRt) {
+  LITEQ_REQUIRE_LITERT();
+  const float scales[] = {1.0f / 4096, 1.0f / 2048, 1.0f / 8192, 1.0005f / 4096,
+                          1.0f / 1024, 0.0003f,     0.00123f};
+  constexpr int kCount = 65536;
+  GraphBuilder g;
+  g.BeginSignature("serving_default");
+  std::vector<conformance::LiteRtTensor> inputs;
+  for (size_t k = 0; k < std::size(scales); ++k) {
+    const std::string id = std::to_string(k);
+    const int x = g.Input("x" + id, DType::kFloat32, {kCount});
+    const int q = g.Tensor("in" + id + "_q", DType::kInt16, {kCount});
+    g.sg().tensors[q].quant = PerTensor(scales[k], 0);
+    g.Op(OpCode::kQuantize, {x}, {q});
+    DequantizedOutput(g, "in" + id, q);
+    for (const auto& [name, code] :
+         {std::pair{"logistic", OpCode::kLogistic}, std::pair{"tanh", OpCode::kTanh}}) {
+      const int t = g.Tensor(name + id + "_q", DType::kInt16, {kCount});
+      g.sg().tensors[t].quant = PerTensor(1.0f / 32768, 0);
+      g.Op(code, {q}, {t});
+      DequantizedOutput(g, name + id, t);
+    }
+    std::vector<float> xv(kCount);
+    for (int i = 0; i < kCount; ++i) xv[static_cast<size_t>(i)] = scales[k] * (i - 32768);
+    inputs.push_back(conformance::MakeFloat32Tensor("x" + id, {kCount}, xv));
+  }
+  const Outputs outputs = RunBoth(*g.model(), "int16_logistic_tanh.tflite", inputs);
+  ASSERT_EQ(outputs.size(), 3 * std::size(scales));
+  for (const auto& [name, o] : outputs) {
+    CompareOutput("int16 logistic/tanh", name, o, ScaleOf(*g.model(), name + "_q"), 0);
+    EXPECT_EQ(o.liteq, o.litert) << name;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Graphs, LiteRtIntConformanceTest,
                          ::testing::Values(Case{"int8_per_channel", false, true, false},
                                            Case{"int8_per_tensor", false, false, false},

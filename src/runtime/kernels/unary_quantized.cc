@@ -1,8 +1,11 @@
 // int8 LOGISTIC, TANH and GELU through a 256-entry table built at Prepare from the
 // float function (TFLite activations.cc / gelu.cc LUTPopulate; quantized/lut_int.h;
 // LOGISTIC outputs scale 1/256 and zero point -128 as TFLite requires), and int8
-// RSQRT through a table of TFLite's integer algorithm (quantized/rsqrt_int.h).
+// RSQRT through a table of TFLite's integer algorithm (quantized/rsqrt_int.h);
+// int16 LOGISTIC and TANH as LiteRT computes them (quantized/logistic_tanh_int16.h:
+// TFLite's interpolated sigmoid table, gemmlowp fixed point at power-of-two scales).
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/logistic_tanh_int16.h"
 #include "runtime/kernels/quantized/lut_int.h"
 #include "runtime/kernels/quantized/rsqrt_int.h"
 #include "runtime/kernels/quantized_tensor.h"
@@ -50,6 +53,41 @@ class Int8LutKernel : public Kernel {
   size_t count_;
 };
 
+class Int16SigmoidKernel : public Kernel {
+ public:
+  Int16SigmoidKernel(bool tanh, const quantized::Int16SigmoidParams& params, size_t count)
+      : tanh_(tanh), params_(params), count_(count) {}
+  Status Eval(const EvalContext& ctx) override {
+    const std::span<const int16_t> in{In<int16_t>(ctx, 0), count_};
+    const std::span<int16_t> out{Out<int16_t>(ctx, 0), count_};
+    if (tanh_) {
+      quantized::TanhInt16(params_, in, out);
+    } else {
+      quantized::LogisticInt16(params_, in, out);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool tanh_;
+  quantized::Int16SigmoidParams params_;
+  size_t count_;
+};
+
+PrepareResult PrepareInt16Sigmoid(PrepareContext& ctx, bool tanh) {
+  if (ctx.output(0).dtype != graph::DType::kInt16) {
+    return ctx.Unsupported("int16 input with a non-int16 output");
+  }
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  Result<quantized::Int16SigmoidParams> params = tanh
+                                                     ? quantized::PrepareTanhInt16(in_q, out_q)
+                                                     : quantized::PrepareLogisticInt16(in_q, out_q);
+  if (!params.ok()) return WithOpLabel(ctx, params.status());
+  const auto count = static_cast<size_t>(NumElements(ctx.input(0).shape));
+  return PrepareResult(std::make_unique<Int16SigmoidKernel>(tanh, *params, count));
+}
+
 }  // namespace
 
 PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
@@ -77,6 +115,10 @@ PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
     }
     default:
       return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) + " kernel for this op");
+  }
+  if (t == graph::DType::kInt16 && (function == quantized::LutFunction::kLogistic ||
+                                    function == quantized::LutFunction::kTanh)) {
+    return PrepareInt16Sigmoid(ctx, function == quantized::LutFunction::kTanh);
   }
   if (t != graph::DType::kInt8) {
     return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) +
