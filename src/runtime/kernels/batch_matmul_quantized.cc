@@ -46,7 +46,8 @@ class FastBatchMatMulInt8Kernel : public Kernel {
   explicit FastBatchMatMulInt8Kernel(quantized::BatchMatMulInt8Params p)
       : p_(std::move(p)),
         batches_(quantized::BatchMatMulBatchIndices(p_)),
-        dots_(quantized::BestInt8Dots()) {}
+        dots_(quantized::BestInt8Dots()),
+        requantize_(quantized::BestBatchMatMulRequantize()) {}
 
   Status Eval(const EvalContext& ctx) override {
     const quantized::StagedBatchMatMulInt8 staged = quantized::StageBatchMatMulInt8(
@@ -67,7 +68,7 @@ class FastBatchMatMulInt8Kernel : public Kernel {
       const size_t end = std::min(cols, begin + chunk);
       quantized::FastBatchMatMulInt8Block(p_, staged, batches_[batch], out,
                                           static_cast<int64_t>(begin), static_cast<int64_t>(end),
-                                          dots_);
+                                          dots_, requantize_);
     };
     if (threads <= 1 || tasks <= 1) {
       for (size_t t = 0; t < tasks; ++t) task(static_cast<int>(t));
@@ -81,6 +82,7 @@ class FastBatchMatMulInt8Kernel : public Kernel {
   quantized::BatchMatMulInt8Params p_;
   std::vector<std::array<int64_t, 3>> batches_;
   quantized::Int8DotsFn dots_;
+  quantized::BatchMatMulRequantizeFn requantize_;
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 // ADD, SUB and MUL on int8 / int16 tensors with broadcasting (TFLite add.cc, sub.cc,
 // mul.cc; the arithmetic is runtime/kernels/quantized/elementwise_int). int16 ADD/SUB
 // use TFLite's general-scale path (pot_scale_int16 = false, which liteq's writer sets).
+// int8 runs the vectorized rows (bit-exact) unless InterpreterOptions::use_reference_kernels.
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/quantized/broadcast_rows.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 #include "runtime/kernels/quantized_tensor.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -37,8 +40,44 @@ class ArithmeticIntKernel : public Kernel {
   quantized::BroadcastPlan plan_;
 };
 
+// int8 in rows on the vectorized row functions (quantized/requantize_rows.h, the same
+// integers as the reference).
+template <bool kMul>
+class FastArithmeticInt8Kernel : public Kernel {
+ public:
+  using Params = std::conditional_t<kMul, quantized::MulParams, quantized::AddSubParams>;
+  FastArithmeticInt8Kernel(Params params, const quantized::BroadcastPlan& plan)
+      : params_(params), rows_(quantized::MakeBroadcastRows(plan)) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const int8_t* a = In<int8_t>(ctx, 0);
+    const int8_t* b = In<int8_t>(ctx, 1);
+    int8_t* out = Out<int8_t>(ctx, 0);
+    quantized::ForEachBroadcastRow(rows_, [&](int64_t i1, int64_t i2, int64_t o) {
+      row_(params_, a + i1, rows_.step1, b + i2, rows_.step2, out + o, rows_.row_length);
+    });
+    return Status::Ok();
+  }
+
+ private:
+  Params params_;
+  quantized::BroadcastRows rows_;
+  static auto BestRow() {
+    if constexpr (kMul) {
+      return quantized::BestMulInt8Row();
+    } else {
+      return quantized::BestAddSubInt8Row();
+    }
+  }
+  decltype(BestRow()) row_ = BestRow();
+};
+
 template <bool kMul, typename Params>
-PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan plan) {
+PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan plan,
+                         bool use_reference_kernels) {
+  if (t == graph::DType::kInt8 && !use_reference_kernels) {
+    return PrepareResult(std::make_unique<FastArithmeticInt8Kernel<kMul>>(params, plan));
+  }
   if (t == graph::DType::kInt8) {
     return PrepareResult(
         std::make_unique<ArithmeticIntKernel<int8_t, kMul>>(params, std::move(plan)));
@@ -73,12 +112,12 @@ PrepareResult PrepareArithmeticInteger(PrepareContext& ctx) {
   if (code == graph::OpCode::kMul) {
     Result<quantized::MulParams> p = quantized::PrepareMul(ToIntType(t), a_q, b_q, out_q, fused);
     if (!p.ok()) return WithOpLabel(ctx, p.status());
-    return MakeKernel<true>(t, *p, std::move(*plan));
+    return MakeKernel<true>(t, *p, std::move(*plan), ctx.use_reference_kernels());
   }
   Result<quantized::AddSubParams> p =
       quantized::PrepareAddSub(ToIntType(t), a_q, b_q, out_q, fused, code == graph::OpCode::kSub);
   if (!p.ok()) return WithOpLabel(ctx, p.status());
-  return MakeKernel<false>(t, *p, std::move(*plan));
+  return MakeKernel<false>(t, *p, std::move(*plan), ctx.use_reference_kernels());
 }
 
 }  // namespace liteq::runtime

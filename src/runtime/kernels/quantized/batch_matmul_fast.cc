@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "quant/fixed_point.h"
-
 namespace liteq::runtime::quantized {
 namespace {
 
@@ -107,7 +105,7 @@ std::vector<std::array<int64_t, 3>> BatchMatMulBatchIndices(const BatchMatMulInt
 
 void FastBatchMatMulInt8Block(const BatchMatMulInt8Params& p, const StagedBatchMatMulInt8& staged,
                               const std::array<int64_t, 3>& batch, int8_t* output, int64_t n_begin,
-                              int64_t n_end, Int8DotsFn dots) {
+                              int64_t n_end, Int8DotsFn dots, BatchMatMulRequantizeFn requantize) {
   LITEQ_CHECK(n_begin >= 0 && n_begin <= n_end && n_end <= p.cols);
   const auto [bl, br, bo] = batch;
   const auto rows = static_cast<size_t>(p.rows);
@@ -119,25 +117,26 @@ void FastBatchMatMulInt8Block(const BatchMatMulInt8Params& p, const StagedBatchM
   const auto lo = static_cast<uint32_t>(p.lhs_offset);
   const auto ro = static_cast<uint32_t>(p.rhs_offset);
   const uint32_t constant = static_cast<uint32_t>(depth) * lo * ro;
-  BlockedInt8Dots(
-      staged.lhs + static_cast<size_t>(bl) * rows * depth, rows,
-      staged.rhs + static_cast<size_t>(br) * cols * depth, depth, static_cast<size_t>(n_begin),
-      static_cast<size_t>(n_end), dots, [&](size_t m, size_t n, int32_t dot) {
-        const auto acc = static_cast<int32_t>(static_cast<uint32_t>(dot) +
-                                              ro * static_cast<uint32_t>(a_sums[m]) +
-                                              lo * static_cast<uint32_t>(b_sums[n]) + constant);
-        int32_t out =
-            quant::MultiplyByQuantizedMultiplier(acc, p.multiplier.multiplier, p.multiplier.shift);
-        out += p.output_offset;
-        y[m * cols + n] = static_cast<int8_t>(std::clamp<int32_t>(out, -128, 127));
-      });
+  BlockedInt8Dots(staged.lhs + static_cast<size_t>(bl) * rows * depth, rows,
+                  staged.rhs + static_cast<size_t>(br) * cols * depth, depth,
+                  static_cast<size_t>(n_begin), static_cast<size_t>(n_end), dots,
+                  [&](size_t m, size_t n0, size_t count, const int32_t* dot) {
+                    BatchMatMulRequantizeArgs args;
+                    args.col_sums = b_sums + n0;
+                    args.lhs_offset = lo;
+                    args.row_term = ro * static_cast<uint32_t>(a_sums[m]) + constant;
+                    args.multiplier = p.multiplier;
+                    args.output_offset = p.output_offset;
+                    requantize(args, dot, count, y + m * cols + n0);
+                  });
 }
 
 void FastBatchMatMulInt8(const BatchMatMulInt8Params& p, const int8_t* lhs, const int8_t* rhs,
-                         int8_t* output, uint8_t* scratch, Int8DotsFn dots) {
+                         int8_t* output, uint8_t* scratch, Int8DotsFn dots,
+                         BatchMatMulRequantizeFn requantize) {
   const StagedBatchMatMulInt8 staged = StageBatchMatMulInt8(p, lhs, rhs, scratch, dots);
   for (const auto& batch : BatchMatMulBatchIndices(p)) {
-    FastBatchMatMulInt8Block(p, staged, batch, output, 0, p.cols, dots);
+    FastBatchMatMulInt8Block(p, staged, batch, output, 0, p.cols, dots, requantize);
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 #include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 namespace liteq::runtime::quantized {
 
@@ -38,13 +39,17 @@ StagedBatchMatMulInt8 StageBatchMatMulInt8(const BatchMatMulInt8Params& p, const
 std::vector<std::array<int64_t, 3>> BatchMatMulBatchIndices(const BatchMatMulInt8Params& p);
 
 // Output columns [n_begin, n_end) of output batch `batch` (a triple of the above).
+// `requantize` is the epilogue (requantize_rows.h), BestBatchMatMulRequantize() unless
+// a test picks one.
 void FastBatchMatMulInt8Block(const BatchMatMulInt8Params& p, const StagedBatchMatMulInt8& staged,
                               const std::array<int64_t, 3>& batch, int8_t* output, int64_t n_begin,
-                              int64_t n_end, Int8DotsFn dots);
+                              int64_t n_end, Int8DotsFn dots,
+                              BatchMatMulRequantizeFn requantize = BestBatchMatMulRequantize());
 
 // The whole op on one thread (tests; the interpreter splits the blocks over threads).
 void FastBatchMatMulInt8(const BatchMatMulInt8Params& p, const int8_t* lhs, const int8_t* rhs,
-                         int8_t* output, uint8_t* scratch, Int8DotsFn dots);
+                         int8_t* output, uint8_t* scratch, Int8DotsFn dots,
+                         BatchMatMulRequantizeFn requantize = BestBatchMatMulRequantize());
 
 }  // namespace liteq::runtime::quantized
 

@@ -46,15 +46,8 @@ void AddSub(const AddSubParams& p, const BroadcastPlan& plan, std::span<const T>
   LITEQ_CHECK(input2.size() == static_cast<size_t>(plan.input2_size));
   LITEQ_CHECK(output.size() == static_cast<size_t>(plan.output_size));
   ForEachBroadcastIndex(plan, [&](int64_t i1, int64_t i2, int64_t o) {
-    const int32_t a = (p.input1_offset + input1[static_cast<size_t>(i1)]) * (1 << p.left_shift);
-    const int32_t b = (p.input2_offset + input2[static_cast<size_t>(i2)]) * (1 << p.left_shift);
-    // (SmallerThanOneExp equals MultiplyByQuantizedMultiplier for shifts <= 0.)
-    const int32_t sa = ApplyMultiplier(a, p.input1, p.single_rounding);
-    const int32_t sb = ApplyMultiplier(b, p.input2, p.single_rounding);
-    const int32_t raw = p.subtract ? sa - sb : sa + sb;
-    const int32_t out = ApplyMultiplier(raw, p.output, p.single_rounding) + p.output_offset;
-    output[static_cast<size_t>(o)] =
-        static_cast<T>(std::clamp(out, p.activation.min, p.activation.max));
+    output[static_cast<size_t>(o)] = static_cast<T>(
+        AddSubElement(p, input1[static_cast<size_t>(i1)], input2[static_cast<size_t>(i2)]));
   });
 }
 
@@ -65,11 +58,8 @@ void Mul(const MulParams& p, const BroadcastPlan& plan, std::span<const T> input
   LITEQ_CHECK(input2.size() == static_cast<size_t>(plan.input2_size));
   LITEQ_CHECK(output.size() == static_cast<size_t>(plan.output_size));
   ForEachBroadcastIndex(plan, [&](int64_t i1, int64_t i2, int64_t o) {
-    const int32_t a = p.input1_offset + input1[static_cast<size_t>(i1)];
-    const int32_t b = p.input2_offset + input2[static_cast<size_t>(i2)];
-    const int32_t out = ApplyMultiplier(a * b, p.output, p.single_rounding) + p.output_offset;
-    output[static_cast<size_t>(o)] =
-        static_cast<T>(std::clamp(out, p.activation.min, p.activation.max));
+    output[static_cast<size_t>(o)] = static_cast<T>(
+        MulElement(p, input1[static_cast<size_t>(i1)], input2[static_cast<size_t>(i2)]));
   });
 }
 

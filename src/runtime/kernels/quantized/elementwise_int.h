@@ -16,6 +16,7 @@
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_ELEMENTWISE_INT_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_ELEMENTWISE_INT_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -53,6 +54,36 @@ Result<AddSubParams> PrepareAddSub(IntType type, quant::QuantParams input1,
                                    FusedActivation activation, bool subtract);
 Result<MulParams> PrepareMul(IntType type, quant::QuantParams input1, quant::QuantParams input2,
                              quant::QuantParams output, FusedActivation activation);
+
+// One output element of MUL / ADD/SUB from the input elements a and b: the
+// reference kernels' arithmetic, shared with the fast rows (requantize_rows.h).
+// + output zero point, then the activation clamp. The addition wraps modulo 2^32 (in
+// uint32, so it is defined) for the one case that overflows, a saturated MUL product
+// (multiplier >= 1) plus a positive zero point.
+template <typename Params>
+int32_t ClampWithOffset(const Params& p, int32_t scaled) {
+  const auto out =
+      static_cast<int32_t>(static_cast<uint32_t>(scaled) + static_cast<uint32_t>(p.output_offset));
+  return std::clamp(out, p.activation.min, p.activation.max);
+}
+inline int32_t MulElement(const MulParams& p, int32_t a, int32_t b) {
+  const int32_t product = (p.input1_offset + a) * (p.input2_offset + b);
+  return ClampWithOffset(p, ApplyMultiplier(product, p.output, p.single_rounding));
+}
+// input2 of ADD/SUB brought to the common scale (its half of AddSubElement).
+inline int32_t AddSubScaledInput2(const AddSubParams& p, int32_t b) {
+  return ApplyMultiplier((p.input2_offset + b) * (1 << p.left_shift), p.input2, p.single_rounding);
+}
+inline int32_t AddSubElementScaled(const AddSubParams& p, int32_t a, int32_t scaled_b) {
+  const int32_t sa =
+      ApplyMultiplier((p.input1_offset + a) * (1 << p.left_shift), p.input1, p.single_rounding);
+  const int32_t raw = p.subtract ? sa - scaled_b : sa + scaled_b;
+  return ClampWithOffset(p, ApplyMultiplier(raw, p.output, p.single_rounding));
+}
+// (SmallerThanOneExp equals MultiplyByQuantizedMultiplier for shifts <= 0.)
+inline int32_t AddSubElement(const AddSubParams& p, int32_t a, int32_t b) {
+  return AddSubElementScaled(p, a, AddSubScaledInput2(p, b));
+}
 
 // Span sizes must equal plan.input1_size / input2_size / output_size.
 void AddSubInt8(const AddSubParams& params, const BroadcastPlan& plan,

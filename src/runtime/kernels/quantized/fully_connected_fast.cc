@@ -39,15 +39,20 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
   fast.activation = params.activation;
   const std::span<const int64_t> sums = weights.row_sums();
   fast.folded_bias.resize(rows);
-  fast.multipliers.resize(rows);
+  fast.multiplier.resize(rows);
+  fast.total_shift.resize(rows);
+  fast.requantize = BestFcRequantize();
   for (size_t r = 0; r < rows; ++r) {
     // Modulo 2^32 like the reference accumulator: sum((x + off) * w) + bias
     //   = sum(x * w) + off * sum(w) + bias.
     uint32_t folded = static_cast<uint32_t>(params.input_offset) * static_cast<uint32_t>(sums[r]);
     if (!bias.empty()) folded += static_cast<uint32_t>(bias[r]);
     fast.folded_bias[r] = static_cast<int32_t>(folded);
-    fast.multipliers[r] =
+    const FastMultiplier m =
         MakeFastMultiplier(params.multipliers[params.multipliers.size() == 1 ? 0 : r]);
+    fast.multiplier[r] = static_cast<int32_t>(m.multiplier);
+    fast.total_shift[r] = m.total_shift;
+    fast.saturate = fast.saturate || m.total_shift < 31;
   }
   return fast;
 }
@@ -58,19 +63,19 @@ void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 int64_t row_end, PackedInt8DotsFn dots) {
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
+  LITEQ_CHECK(params.requantize != nullptr);
   BlockedPackedInt8Dots(weights, input, static_cast<size_t>(shape.batches),
                         static_cast<size_t>(row_begin), static_cast<size_t>(row_end), dots,
                         [&](size_t b, size_t r0, size_t count, const int32_t* dot) {
-                          int8_t* out = output + b * out_channels;
-                          for (size_t r = r0; r < r0 + count; ++r) {
-                            const auto acc =
-                                static_cast<int32_t>(static_cast<uint32_t>(dot[r - r0]) +
-                                                     static_cast<uint32_t>(params.folded_bias[r]));
-                            int32_t v = ApplyFastMultiplier(acc, params.multipliers[r]);
-                            v += params.output_offset;
-                            v = std::clamp(v, params.activation.min, params.activation.max);
-                            out[r] = static_cast<int8_t>(v);
-                          }
+                          FcRequantizeArgs args;
+                          args.bias = params.folded_bias.data() + r0;
+                          args.multiplier = params.multiplier.data() + r0;
+                          args.total_shift = params.total_shift.data() + r0;
+                          args.output_offset = params.output_offset;
+                          args.min = params.activation.min;
+                          args.max = params.activation.max;
+                          args.saturate = params.saturate;
+                          params.requantize(args, dot, count, output + b * out_channels + r0);
                         });
 }
 

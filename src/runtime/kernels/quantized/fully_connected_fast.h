@@ -21,6 +21,7 @@
 #include "runtime/kernels/quantized/fully_connected_int.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
 #include "runtime/kernels/quantized/packed_int8.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 namespace liteq::runtime::quantized {
 
@@ -41,10 +42,16 @@ inline int32_t ApplyFastMultiplier(int32_t x, const FastMultiplier& m) {
 }
 
 struct FastFullyConnectedInt8Params {
-  std::vector<int32_t> folded_bias;         // out_channels
-  std::vector<FastMultiplier> multipliers;  // out_channels (per-tensor expanded)
+  std::vector<int32_t> folded_bias;  // out_channels
+  // Per channel (a per-tensor multiplier expanded): multiplier and 31 - shift, the
+  // layout the epilogue's SIMD lanes load (requantize_rows.h).
+  std::vector<int32_t> multiplier;
+  std::vector<int32_t> total_shift;
+  bool saturate = false;  // some multiplier >= 1 (FcRequantizeArgs::saturate)
   int32_t output_offset = 0;
   ActivationRange activation;
+  // The epilogue (dots -> int8), BestFcRequantize() unless a test picks one.
+  FcRequantizeFn requantize = nullptr;
 };
 
 // weights: [out_channels, depth] packed; bias empty or [out_channels].

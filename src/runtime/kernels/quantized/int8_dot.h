@@ -51,9 +51,11 @@ bool Int8DotsAvx2Supported();
 // The best implementation for this CPU (chosen once).
 Int8DotsFn BestInt8Dots();
 
-// Calls epilogue(b, r, dot) for every activation row b in [0, batches) and weight
-// row r in [r_begin, r_end) of x [batches, depth] and w [rows, depth] (both dense),
-// in blocks whose dots go through a stack buffer. Weight rows are the outer loop so
+// Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
+// weight row r0 + i, i < count, covering every activation row b in [0, batches) and
+// weight row r in [r_begin, r_end) of x [batches, depth] and w [rows, depth] (both
+// dense) once, in blocks whose dots go through a stack buffer (a row of dots at a
+// time, so the epilogue can requantize them with SIMD). Weight rows are the outer loop so
 // the weights stream from memory once; a 16-row block stays in cache while up to 64
 // activation rows pass over it.
 template <typename Epilogue>
@@ -75,9 +77,7 @@ void BlockedInt8Dots(const int8_t* x, size_t batches, const int8_t* w, size_t de
       args.dots = buffer;
       args.ld_dots = kRowBlock;
       dots(args, 0, nb, 0, rows);
-      for (size_t b = 0; b < nb; ++b) {
-        for (size_t r = 0; r < rows; ++r) epilogue(b0 + b, r0 + r, buffer[b * kRowBlock + r]);
-      }
+      for (size_t b = 0; b < nb; ++b) epilogue(b0 + b, r0, rows, buffer + b * kRowBlock);
     }
   }
 }
