@@ -24,18 +24,21 @@ struct BroadcastPlan {
 Result<BroadcastPlan> MakeBroadcastPlan(std::span<const int64_t> shape1,
                                         std::span<const int64_t> shape2);
 
-// Calls f(index1, index2, output_index) for every output element in row-major order.
+// Calls f(index1, index2) for every index of the outer `dims` dimensions of the output
+// (row-major), with the input offsets of that index's first element: an odometer over
+// those dimensions only.
 template <typename F>
-void ForEachBroadcastIndex(const BroadcastPlan& plan, F&& f) {
-  const size_t rank = plan.output_shape.size();
+void ForEachBroadcastPrefix(const BroadcastPlan& plan, size_t dims, F&& f) {
   if (plan.output_size == 0) return;
-  std::vector<int64_t> counter(rank, 0);
+  std::vector<int64_t> counter(dims, 0);
   int64_t i1 = 0;
   int64_t i2 = 0;
-  for (int64_t out = 0; out < plan.output_size; ++out) {
-    f(i1, i2, out);
-    // Odometer increment from the innermost dimension.
-    for (size_t d = rank; d-- > 0;) {
+  int64_t count = 1;
+  for (size_t d = 0; d < dims; ++d) count *= plan.output_shape[d];
+  for (int64_t n = 0; n < count; ++n) {
+    f(i1, i2);
+    // Odometer increment from the innermost of the `dims` dimensions.
+    for (size_t d = dims; d-- > 0;) {
       ++counter[d];
       i1 += plan.stride1[d];
       i2 += plan.stride2[d];
@@ -45,6 +48,14 @@ void ForEachBroadcastIndex(const BroadcastPlan& plan, F&& f) {
       counter[d] = 0;
     }
   }
+}
+
+// Calls f(index1, index2, output_index) for every output element in row-major order.
+template <typename F>
+void ForEachBroadcastIndex(const BroadcastPlan& plan, F&& f) {
+  int64_t out = 0;
+  ForEachBroadcastPrefix(plan, plan.output_shape.size(),
+                         [&](int64_t i1, int64_t i2) { f(i1, i2, out++); });
 }
 
 }  // namespace liteq::runtime::quantized

@@ -35,22 +35,10 @@ BroadcastRows MakeBroadcastRows(const BroadcastPlan& plan) {
   rows.offset2.reserve(count);
   // The row starts: an odometer over the outer dimensions only (a walk over every
   // output element took a noticeable share of model load time).
-  std::vector<int64_t> counter(outer, 0);
-  int64_t i1 = 0;
-  int64_t i2 = 0;
-  for (size_t r = 0; r < count; ++r) {
+  ForEachBroadcastPrefix(plan, outer, [&](int64_t i1, int64_t i2) {
     rows.offset1.push_back(i1);
     rows.offset2.push_back(i2);
-    for (size_t d = outer; d-- > 0;) {
-      ++counter[d];
-      i1 += plan.stride1[d];
-      i2 += plan.stride2[d];
-      if (counter[d] < plan.output_shape[d]) break;
-      i1 -= plan.stride1[d] * counter[d];
-      i2 -= plan.stride2[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
+  });
   return rows;
 }
 
