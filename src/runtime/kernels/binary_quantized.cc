@@ -12,34 +12,6 @@
 namespace liteq::runtime {
 namespace {
 
-template <typename T, bool kMul>
-class ArithmeticIntKernel : public Kernel {
- public:
-  using Params = std::conditional_t<kMul, quantized::MulParams, quantized::AddSubParams>;
-  ArithmeticIntKernel(Params params, quantized::BroadcastPlan plan)
-      : params_(params), plan_(std::move(plan)) {}
-
-  Status Eval(const EvalContext& ctx) override {
-    std::span<const T> a(this->template In<T>(ctx, 0), static_cast<size_t>(plan_.input1_size));
-    std::span<const T> b(this->template In<T>(ctx, 1), static_cast<size_t>(plan_.input2_size));
-    std::span<T> out(this->template Out<T>(ctx, 0), static_cast<size_t>(plan_.output_size));
-    if constexpr (kMul && std::is_same_v<T, int8_t>) {
-      quantized::MulInt8(params_, plan_, a, b, out);
-    } else if constexpr (kMul) {
-      quantized::MulInt16(params_, plan_, a, b, out);
-    } else if constexpr (std::is_same_v<T, int8_t>) {
-      quantized::AddSubInt8(params_, plan_, a, b, out);
-    } else {
-      quantized::AddSubInt16(params_, plan_, a, b, out);
-    }
-    return Status::Ok();
-  }
-
- private:
-  Params params_;
-  quantized::BroadcastPlan plan_;
-};
-
 // int8 in rows on the vectorized row functions (quantized/requantize_rows.h, the same
 // integers as the reference).
 template <bool kMul>
@@ -78,12 +50,25 @@ PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan
   if (t == graph::DType::kInt8 && !use_reference_kernels) {
     return PrepareResult(std::make_unique<FastArithmeticInt8Kernel<kMul>>(params, plan));
   }
-  if (t == graph::DType::kInt8) {
+  if constexpr (kMul) {
+    if (t == graph::DType::kInt8) {
+      return PrepareResult(
+          std::make_unique<BroadcastBinaryIntKernel<int8_t, Params, &quantized::MulInt8>>(
+              params, std::move(plan)));
+    }
     return PrepareResult(
-        std::make_unique<ArithmeticIntKernel<int8_t, kMul>>(params, std::move(plan)));
+        std::make_unique<BroadcastBinaryIntKernel<int16_t, Params, &quantized::MulInt16>>(
+            params, std::move(plan)));
+  } else {
+    if (t == graph::DType::kInt8) {
+      return PrepareResult(
+          std::make_unique<BroadcastBinaryIntKernel<int8_t, Params, &quantized::AddSubInt8>>(
+              params, std::move(plan)));
+    }
+    return PrepareResult(
+        std::make_unique<BroadcastBinaryIntKernel<int16_t, Params, &quantized::AddSubInt16>>(
+            params, std::move(plan)));
   }
-  return PrepareResult(
-      std::make_unique<ArithmeticIntKernel<int16_t, kMul>>(params, std::move(plan)));
 }
 
 }  // namespace

@@ -5,10 +5,13 @@
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_TENSOR_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/kernels/kernel.h"
+#include "runtime/kernels/quantized/broadcast.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
 #include "runtime/kernels/quantized/quantized_common.h"
 
@@ -54,6 +57,28 @@ inline Status WithOpLabel(const PrepareContext& ctx, const Status& s) {
 }
 
 std::vector<int64_t> Dims64(const std::vector<int32_t>& shape);
+
+// A binary integer op over the numpy broadcast of its two inputs, computed by
+// Fn(params, plan, input1, input2, output) (quantized/elementwise_int.h for TFLite's
+// arithmetic, quantized/xnnpack_compat.h for XNNPACK's).
+template <typename T, typename Params,
+          void (*Fn)(const Params&, const quantized::BroadcastPlan&, std::span<const T>,
+                     std::span<const T>, std::span<T>)>
+class BroadcastBinaryIntKernel : public Kernel {
+ public:
+  BroadcastBinaryIntKernel(Params params, quantized::BroadcastPlan plan)
+      : params_(params), plan_(std::move(plan)) {}
+  Status Eval(const EvalContext& ctx) override {
+    Fn(params_, plan_, {In<T>(ctx, 0), static_cast<size_t>(plan_.input1_size)},
+       {In<T>(ctx, 1), static_cast<size_t>(plan_.input2_size)},
+       {Out<T>(ctx, 0), static_cast<size_t>(plan_.output_size)});
+    return Status::Ok();
+  }
+
+ private:
+  Params params_;
+  quantized::BroadcastPlan plan_;
+};
 
 }  // namespace liteq::runtime
 

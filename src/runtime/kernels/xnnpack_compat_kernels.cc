@@ -39,28 +39,6 @@ class RequantizeKernel : public Kernel {
   size_t count_;
 };
 
-template <typename Params>
-class BinaryKernel : public Kernel {
- public:
-  BinaryKernel(Params params, quantized::BroadcastPlan plan)
-      : params_(params), plan_(std::move(plan)) {}
-  Status Eval(const EvalContext& ctx) override {
-    std::span<const int8_t> a(In<int8_t>(ctx, 0), static_cast<size_t>(plan_.input1_size));
-    std::span<const int8_t> b(In<int8_t>(ctx, 1), static_cast<size_t>(plan_.input2_size));
-    std::span<int8_t> out(Out<int8_t>(ctx, 0), static_cast<size_t>(plan_.output_size));
-    if constexpr (std::is_same_v<Params, xnn::MulParams>) {
-      xnn::Mul(params_, plan_, a, b, out);
-    } else {
-      xnn::Add(params_, plan_, a, b, out);
-    }
-    return Status::Ok();
-  }
-
- private:
-  Params params_;
-  quantized::BroadcastPlan plan_;
-};
-
 class FullyConnectedKernel : public Kernel {
  public:
   FullyConnectedKernel(xnn::FullyConnectedParams params, quantized::FullyConnectedShape shape,
@@ -143,12 +121,14 @@ Result<std::unique_ptr<Kernel>> PrepareBinaryOp(PrepareContext& ctx) {
     Result<xnn::MulParams> p = xnn::PrepareMul(a_q, b_q, out_q, range);
     if (!p.ok()) return Declined(p, ctx);
     return std::unique_ptr<Kernel>(
-        std::make_unique<BinaryKernel<xnn::MulParams>>(*p, std::move(*plan)));
+        std::make_unique<BroadcastBinaryIntKernel<int8_t, xnn::MulParams, &xnn::Mul>>(
+            *p, std::move(*plan)));
   }
   Result<xnn::AddParams> p = xnn::PrepareAdd(a_q, b_q, out_q, range, ctx.op().code == OpCode::kSub);
   if (!p.ok()) return Declined(p, ctx);
   return std::unique_ptr<Kernel>(
-      std::make_unique<BinaryKernel<xnn::AddParams>>(*p, std::move(*plan)));
+      std::make_unique<BroadcastBinaryIntKernel<int8_t, xnn::AddParams, &xnn::Add>>(
+          *p, std::move(*plan)));
 }
 
 Result<std::unique_ptr<Kernel>> PrepareFullyConnectedOp(PrepareContext& ctx) {
