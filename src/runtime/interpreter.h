@@ -60,6 +60,11 @@ struct InterpreterOptions {
   // kernels, e.g. to check that both give the same results. The environment variable
   // LITEQ_REFERENCE_KERNELS=1 sets it for every interpreter (CLI comparisons).
   bool use_reference_kernels = false;
+  // Run the scalar float elementwise/MEAN kernels instead of the SIMD ones (tests
+  // compare the two within named tolerances). Separate from use_reference_kernels
+  // because only the integer kernels have bit-exact references: the float SIMD math
+  // differs by an ulp or so, which would hide whether the integer paths agree.
+  bool use_scalar_float_kernels = false;
   Int8Arithmetic int8_arithmetic = Int8Arithmetic::kTfliteReference;
 };
 

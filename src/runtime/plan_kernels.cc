@@ -13,6 +13,7 @@ namespace liteq::runtime {
 Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgraph& sg, int i) {
   PrepareContext ctx(sg, i, constant_, interpreter_.options_.num_threads);
   ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
+  ctx.set_use_scalar_float_kernels(interpreter_.options_.use_scalar_float_kernels);
   std::unique_ptr<Kernel> kernel;
   if (weight_only_at_[i] >= 0) {
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];

@@ -271,10 +271,13 @@ TEST(CliDebugTest, TargetPplDeltaPlanIsWhatEvalMeasures) {
   EXPECT_LE(achieved, 1.5);
   const nlohmann::json e = RunJson("eval " + out + " --reference " + kModel +
                                    " --seq 64 --windows 2 --prompts 0 --json");
-  // eval accumulates the log-probabilities its own way: equal up to rounding.
+  // eval accumulates the log-probabilities its own way, and the planner's runs keep
+  // every tensor (attention unfused, each float op its own SIMD kernel) while eval
+  // runs the fused attention: equal up to float32 rounding of the logits (~1e-7
+  // relative), which a wrong plan (a different model) would exceed by orders.
   EXPECT_NEAR(e["perplexity"]["delta_percent"].get<double>(), achieved, 1e-4);
-  EXPECT_NEAR(e["kl_divergence"]["mean"]["value"].get<double>(), plan["achieved_kl"].get<double>(),
-              1e-9);
+  const double planned_kl = plan["achieved_kl"].get<double>();
+  EXPECT_NEAR(e["kl_divergence"]["mean"]["value"].get<double>(), planned_kl, 1e-6 * planned_kl);
   // Both targets at once is an error.
   const CommandResult both = RunShell(std::string(LITEQ_BINARY) + " quantize " + kModel + common +
                                       " --target-kl 0.01 --target-ppl-delta 1 -o " + out + " 2>&1");

@@ -37,19 +37,23 @@ struct NoCheck {
   static constexpr bool kChecksRhs = false;
 };
 struct AddFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kAdd;
   static float Apply(float a, float b) { return a + b; }
   static int32_t Apply(int32_t a, int32_t b) { return Wrap(U32(a) + U32(b)); }
 };
 struct SubFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kSub;
   static float Apply(float a, float b) { return a - b; }
   static int32_t Apply(int32_t a, int32_t b) { return Wrap(U32(a) - U32(b)); }
 };
 struct MulFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kMul;
   static float Apply(float a, float b) { return a * b; }
   static int32_t Apply(int32_t a, int32_t b) { return Wrap(U32(a) * U32(b)); }
 };
 struct DivFn {
   static constexpr bool kChecksRhs = true;
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kDiv;
   static const char* CheckRhs(float) { return nullptr; }  // float: IEEE inf/nan
   static const char* CheckRhs(int32_t b) { return b == 0 ? "integer division by zero" : nullptr; }
   static float Apply(float a, float b) { return a / b; }
@@ -59,18 +63,21 @@ struct DivFn {
   }
 };
 struct MaximumFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kMaximum;
   template <typename T>
   static T Apply(T a, T b) {
     return a > b ? a : b;
   }
 };
 struct MinimumFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kMinimum;
   template <typename T>
   static T Apply(T a, T b) {
     return a < b ? a : b;
   }
 };
 struct SquaredDifferenceFn : NoCheck {
+  static constexpr FloatBinaryOp kSimdOp = FloatBinaryOp::kSquaredDifference;
   static float Apply(float a, float b) { return (a - b) * (a - b); }
   static int32_t Apply(int32_t a, int32_t b) {
     const U32 d = U32(a) - U32(b);

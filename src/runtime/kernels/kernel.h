@@ -100,6 +100,9 @@ class PrepareContext {
   // scalar reference instead.
   bool use_reference_kernels() const { return use_reference_kernels_; }
   void set_use_reference_kernels(bool value) { use_reference_kernels_ = value; }
+  // InterpreterOptions::use_scalar_float_kernels.
+  bool use_scalar_float_kernels() const { return use_scalar_float_kernels_; }
+  void set_use_scalar_float_kernels(bool value) { use_scalar_float_kernels_ = value; }
 
  private:
   const graph::Subgraph& subgraph_;
@@ -107,6 +110,7 @@ class PrepareContext {
   std::span<const uint8_t* const> constant_data_;
   int num_threads_;
   bool use_reference_kernels_ = false;
+  bool use_scalar_float_kernels_ = false;
   size_t scratch_bytes_ = 0;
   std::string label_;
 };

@@ -1,9 +1,18 @@
 // MEAN, SUM, REDUCE_MAX over the axes given by a constant int32 tensor (negative axes
 // count from the end, duplicates are ignored, as TFLite), with keep_dims. Float sums
 // accumulate in double; REDUCE_MAX of an empty range gives the dtype's lowest value.
+//
+// Float MEAN/SUM over trailing axes (RMSNorm's MEAN over the hidden dim) sums each
+// row with SimdSumToDouble: lane l of the double vector accumulates elements
+// i % lanes == l, then the lanes and the tail are added in order. The reference
+// kernels (use_scalar_float_kernels) sum sequentially in double. Both orders are exact
+// up to double rounding (n * 2^-53 relative for rows of equal-signed values), so the
+// float results agree to kReduceSimdMaxUlp unless a row's sum cancels.
 #include <algorithm>
 #include <limits>
 
+#include "runtime/kernels/elementwise_parallel.h"
+#include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -17,8 +26,9 @@ class ReduceKernel : public Kernel {
  public:
   using Acc = std::conditional_t<std::is_same_v<T, float>, double, int64_t>;
 
-  ReduceKernel(ReduceKind kind, Shape in_shape, std::vector<bool> reduced, int64_t out_count)
-      : kind_(kind), out_count_(out_count) {
+  ReduceKernel(ReduceKind kind, Shape in_shape, std::vector<bool> reduced, int64_t out_count,
+               bool use_simd)
+      : kind_(kind), out_count_(out_count), use_simd_(use_simd) {
     // Iterate the input in order; out_strides_ maps each input dim to the output
     // offset (0 along reduced dims). When the reduced dims are a suffix, each output
     // element is one contiguous run (RMSNorm's MEAN over the hidden dim).
@@ -44,6 +54,12 @@ class ReduceKernel : public Kernel {
   Status Eval(const EvalContext& ctx) override {
     const T* in = In<T>(ctx, 0);
     T* out = Out<T>(ctx, 0);
+    if constexpr (std::is_same_v<T, float>) {
+      if (suffix_ && use_simd_ && kind_ != ReduceKind::kMax) {
+        EvalSimdRows(ctx.pool, in, out);
+        return Status::Ok();
+      }
+    }
     if (suffix_) {
       for (int64_t o = 0; o < out_count_; ++o) {
         const T* row = in + o * reduce_count_;
@@ -96,6 +112,28 @@ class ReduceKernel : public Kernel {
   bool needs_scratch() const { return !suffix_ && kind_ != ReduceKind::kMax; }
 
  private:
+  // Rows split across the pool once the input is large enough to repay the hand-off.
+  void EvalSimdRows(ThreadPool* pool, const float* in, float* out) const {
+    const int threads = pool != nullptr ? pool->num_threads() : 1;
+    const bool split = threads > 1 && out_count_ > 1 &&
+                       out_count_ * reduce_count_ >= kParallelMinElementsCheap;
+    const int tasks = split ? static_cast<int>(std::min<int64_t>(threads, out_count_)) : 1;
+    const int64_t rows_per_task = (out_count_ + tasks - 1) / tasks;
+    auto task = [&](int t) {
+      const int64_t end = std::min(out_count_, (t + 1) * rows_per_task);
+      for (int64_t o = t * rows_per_task; o < end; ++o) {
+        const double s =
+            SimdSumToDouble(in + o * reduce_count_, static_cast<size_t>(reduce_count_));
+        out[o] = Finish(s);
+      }
+    };
+    if (tasks > 1) {
+      pool->ParallelFor(tasks, task);
+    } else {
+      task(0);
+    }
+  }
+
   T Finish(Acc s) const {
     if (kind_ == ReduceKind::kMean) {
       if (reduce_count_ == 0) return T(0);
@@ -114,6 +152,7 @@ class ReduceKernel : public Kernel {
   int64_t out_count_;
   int64_t reduce_count_ = 1;
   bool suffix_ = false;
+  bool use_simd_;
 };
 
 }  // namespace
@@ -160,11 +199,12 @@ PrepareResult PrepareReduce(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
   const int64_t out_count = NumElements(out);
   if (t == graph::DType::kFloat32) {
-    auto k = std::make_unique<ReduceKernel<float>>(kind, in, reduced, out_count);
+    auto k = std::make_unique<ReduceKernel<float>>(kind, in, reduced, out_count,
+                                                   !ctx.use_scalar_float_kernels());
     if (k->needs_scratch()) ctx.RequestScratch(static_cast<size_t>(out_count) * sizeof(double));
     return PrepareResult(std::move(k));
   }
-  auto k = std::make_unique<ReduceKernel<int32_t>>(kind, in, reduced, out_count);
+  auto k = std::make_unique<ReduceKernel<int32_t>>(kind, in, reduced, out_count, false);
   if (k->needs_scratch()) ctx.RequestScratch(static_cast<size_t>(out_count) * sizeof(int64_t));
   return PrepareResult(std::move(k));
 }

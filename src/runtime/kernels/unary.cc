@@ -1,8 +1,15 @@
 // Elementwise unary ops: NEG, ABS (float32/int32); EXP, SQRT, RSQRT, SQUARE, SIN, COS,
 // TANH, LOGISTIC, GELU, RELU (float32). Quantized inputs go to unary_quantized.cc.
+// Float ops other than SIN/COS run as SIMD (float_math_simd.h), split across the
+// thread pool when large; the scalar Fn structs below stay as the reference kernels
+// (InterpreterOptions::use_scalar_float_kernels) and as the tests' reference.
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <type_traits>
 
+#include "runtime/kernels/elementwise_parallel.h"
+#include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -22,6 +29,31 @@ class UnaryKernel : public Kernel {
 
  private:
   int64_t count_;
+};
+
+class SimdUnaryKernel : public Kernel {
+ public:
+  SimdUnaryKernel(FloatUnaryOp op, int64_t count)
+      : op_(op),
+        count_(count),
+        min_parallel_(op == FloatUnaryOp::kExp || op == FloatUnaryOp::kLogistic ||
+                              op == FloatUnaryOp::kTanh || op == FloatUnaryOp::kGeluTanh ||
+                              op == FloatUnaryOp::kGeluErf
+                          ? kParallelMinElementsTranscendental
+                          : kParallelMinElementsCheap) {}
+  Status Eval(const EvalContext& ctx) override {
+    const float* in = In<float>(ctx, 0);
+    float* out = Out<float>(ctx, 0);
+    ParallelElementwise(ctx.pool, count_, min_parallel_, [&](int64_t begin, int64_t end) {
+      SimdFloatUnary(op_, in + begin, out + begin, static_cast<size_t>(end - begin));
+    });
+    return Status::Ok();
+  }
+
+ private:
+  FloatUnaryOp op_;
+  int64_t count_;
+  int64_t min_parallel_;
 };
 
 struct NegFn {
@@ -71,10 +103,36 @@ struct GeluTanhFn {
   }
 };
 
+// The SIMD form of a scalar Fn, if there is one.
+template <typename F>
+std::optional<FloatUnaryOp> SimdOpOf() {
+  if constexpr (std::is_same_v<F, NegFn>) return FloatUnaryOp::kNeg;
+  if constexpr (std::is_same_v<F, AbsFn>) return FloatUnaryOp::kAbs;
+  if constexpr (std::is_same_v<F, ExpFn>) return FloatUnaryOp::kExp;
+  if constexpr (std::is_same_v<F, SqrtFn>) return FloatUnaryOp::kSqrt;
+  if constexpr (std::is_same_v<F, RsqrtFn>) return FloatUnaryOp::kRsqrt;
+  if constexpr (std::is_same_v<F, SquareFn>) return FloatUnaryOp::kSquare;
+  if constexpr (std::is_same_v<F, TanhFn>) return FloatUnaryOp::kTanh;
+  if constexpr (std::is_same_v<F, LogisticFn>) return FloatUnaryOp::kLogistic;
+  if constexpr (std::is_same_v<F, ReluFn>) return FloatUnaryOp::kRelu;
+  if constexpr (std::is_same_v<F, GeluExactFn>) return FloatUnaryOp::kGeluErf;
+  if constexpr (std::is_same_v<F, GeluTanhFn>) return FloatUnaryOp::kGeluTanh;
+  return std::nullopt;
+}
+
+template <typename F>
+PrepareResult FloatKernel(const PrepareContext& ctx, int64_t n) {
+  if (const std::optional<FloatUnaryOp> op = SimdOpOf<F>();
+      op.has_value() && !ctx.use_scalar_float_kernels()) {
+    return PrepareResult(std::make_unique<SimdUnaryKernel>(*op, n));
+  }
+  return PrepareResult(std::make_unique<UnaryKernel<float, F>>(n));
+}
+
 template <typename F>
 PrepareResult FloatOnly(const PrepareContext& ctx, int64_t n) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
-  return PrepareResult(std::make_unique<UnaryKernel<float, F>>(n));
+  return FloatKernel<F>(ctx, n);
 }
 
 template <typename F>
@@ -83,7 +141,7 @@ PrepareResult FloatOrInt(const PrepareContext& ctx, int64_t n) {
   if (ctx.input(0).dtype == graph::DType::kInt32) {
     return PrepareResult(std::make_unique<UnaryKernel<int32_t, F>>(n));
   }
-  return PrepareResult(std::make_unique<UnaryKernel<float, F>>(n));
+  return FloatKernel<F>(ctx, n);
 }
 
 }  // namespace
