@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/thread_pool.h"
 
@@ -120,12 +121,12 @@ class FusedAttentionKernel : public Kernel {
         x[j] += mrow[j];
         max = x[j] > max ? x[j] : max;
       }
-      // As the SOFTMAX kernel: exp(x - max), then multiply by 1 / sum.
+      // As the SOFTMAX kernel (softmax.cc): SIMD exp(x - max), sum in order, then
+      // multiply by 1 / sum, so fused and unfused attention give the same floats.
+      for (int j = 0; j < live_n_; ++j) x[j] -= max;
+      SimdFloatUnary(FloatUnaryOp::kExp, x, x, static_cast<size_t>(live_n_));
       float sum = 0.0f;
-      for (int j = 0; j < live_n_; ++j) {
-        x[j] = std::exp(x[j] - max);
-        sum += x[j];
-      }
+      for (int j = 0; j < live_n_; ++j) sum += x[j];
       const float inv = 1.0f / sum;
       for (int j = 0; j < live_n_; ++j) x[j] *= inv;
     }

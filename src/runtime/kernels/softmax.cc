@@ -1,7 +1,10 @@
 // SOFTMAX over the last axis: out = exp(beta * (x - max)) / sum, with the row maximum
 // subtracted first so large logits cannot overflow (as TFLite's reference kernel).
+// exp is the SIMD one (float_math_simd.h, within kExpSimdMaxRelError); the fused
+// attention kernel computes its softmax the same way.
 #include <cmath>
 
+#include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -19,11 +22,10 @@ class SoftmaxKernel : public Kernel {
       float* y = out + r * cols_;
       float max = x[0];
       for (int64_t c = 1; c < cols_; ++c) max = x[c] > max ? x[c] : max;
+      for (int64_t c = 0; c < cols_; ++c) y[c] = beta_ * (x[c] - max);
+      SimdFloatUnary(FloatUnaryOp::kExp, y, y, static_cast<size_t>(cols_));
       float sum = 0.0f;
-      for (int64_t c = 0; c < cols_; ++c) {
-        y[c] = std::exp(beta_ * (x[c] - max));
-        sum += y[c];
-      }
+      for (int64_t c = 0; c < cols_; ++c) sum += y[c];
       const float inv = 1.0f / sum;
       for (int64_t c = 0; c < cols_; ++c) y[c] *= inv;
     }
