@@ -8,16 +8,11 @@
 #include <fstream>
 
 #include "common/mapped_file.h"
+#include "temp_files.h"
 #include "tokenizer/tokenizer.h"
 
 namespace liteq::tokenizer {
 namespace {
-
-std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary) << contents;
-  return path;
-}
 
 TEST(CorpusTest, MakeWindowsDropsTheRemainderAndHonoursTheCap) {
   const std::vector<int32_t> ids = {1, 2, 3, 4, 5, 6, 7};

@@ -7,16 +7,11 @@
 #include <string>
 
 #include "common/mapped_file.h"
+#include "temp_files.h"
 #include "tokenizer/tokenizer.h"
 
 namespace liteq::tokenizer {
 namespace {
-
-std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary) << contents;
-  return path;
-}
 
 // A small but complete byte-fallback BPE tokenizer.json; `model` replaces the model.
 std::string TinyTokenizerJson(const std::string& model) {

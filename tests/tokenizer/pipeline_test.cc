@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tokenizer/byte_level.h"
+#include "temp_files.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -14,8 +15,7 @@ namespace liteq::tokenizer {
 namespace {
 
 std::unique_ptr<Tokenizer> LoadJson(const std::string& name, const std::string& json) {
-  const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary) << json;
+  const std::string path = WriteTemp(name, json);
   auto tok = Tokenizer::Load(path);
   EXPECT_TRUE(tok.ok()) << tok.status().ToString();
   return tok.ok() ? std::move(tok).value() : nullptr;
