@@ -45,10 +45,18 @@ struct SignatureRunner::Plan {
   ExecutionCounters counters;
 };
 
+// Constants up to this size are copied at Prepare rather than read in place from the
+// model file (PlanBuilder::ConstantBytes): after Prepare the interpreter hands back
+// every file page that holds no larger constant read in place (the flatbuffer's tables,
+// quantization vectors, small constants), and 64 KiB is also the span the kernel maps
+// around a faulting page, so reading a small constant in place would pull its
+// neighbourhood back in.
+inline constexpr size_t kLargestCopiedConstant = size_t{64} << 10;
+
 struct Interpreter::Impl {
   // Materialised bytes per model buffer index (nullptr until first used).
   std::vector<const uint8_t*> constants;
-  std::vector<AlignedBuffer> constant_copies;  // lazy or misaligned buffers
+  std::vector<AlignedBuffer> constant_copies;  // lazy, misaligned or small buffers
   // DEQUANTIZE of a constant, evaluated once at Create and shared by every signature
   // that dequantizes the same buffer with the same parameters.
   struct FoldedConstant {

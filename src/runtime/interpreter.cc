@@ -3,11 +3,49 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <span>
+#include <vector>
 
+#include "common/file_pages.h"
 #include "runtime/execution_plan.h"
 
 namespace liteq::runtime {
+namespace {
+
+// The model file's pages that no kernel reads any more: every decoded table and
+// vector lives in graph::Model, small constants were copied, and packed weights
+// handed their pages back already; only large constants read in place are still
+// needed. Releasing is safe either way: a page read again faults back in.
+void ReleaseFilePagesNotReadInPlace(const graph::Model& model,
+                                    std::span<const uint8_t* const> constants) {
+  std::vector<AddressRange> in_place;
+  const void* any = nullptr;
+  for (size_t i = 0; i < model.buffers.size(); ++i) {
+    const graph::Buffer& b = model.buffers[i];
+    if (b.data == nullptr || b.size == 0) continue;
+    any = b.data;
+    if (i < constants.size() && constants[i] == b.data) {
+      const auto begin = reinterpret_cast<uintptr_t>(b.data);
+      in_place.push_back({begin, begin + b.size});
+    }
+  }
+  if (any == nullptr) return;
+  const std::optional<AddressRange> mapping = ReadOnlyFileMappingOf(any);
+  if (!mapping.has_value()) return;  // not a file-backed model (built in memory)
+  std::sort(in_place.begin(), in_place.end(),
+            [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
+  uintptr_t cursor = mapping->begin;
+  for (const AddressRange& r : in_place) {
+    if (r.begin < mapping->begin || r.end > mapping->end) continue;
+    if (r.begin > cursor) ReleaseWholePages(cursor, r.begin);
+    cursor = std::max(cursor, r.end);
+  }
+  if (cursor < mapping->end) ReleaseWholePages(cursor, mapping->end);
+}
+
+}  // namespace
 
 Interpreter::Interpreter() : impl_(std::make_unique<Impl>()) {}
 Interpreter::~Interpreter() = default;
@@ -50,6 +88,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(std::shared_ptr<const g
       runner->plan_->tensor_data[tensor] = impl.arena.data() + offset;
     }
   }
+  ReleaseFilePagesNotReadInPlace(*interpreter->model_, impl.constants);
   return interpreter;
 }
 

@@ -64,10 +64,12 @@ Result<const uint8_t*> PlanBuilder::ConstantBytes(uint32_t index) {
   if (impl.constants[index] != nullptr) return impl.constants[index];
   const graph::Buffer& b = interpreter_.model_->buffers[index];
   const bool aligned = b.data != nullptr && reinterpret_cast<uintptr_t>(b.data) % 8 == 0;
-  if (aligned) {
+  if (aligned && b.size > kLargestCopiedConstant) {
     impl.constants[index] = b.data;
   } else {
-    // Materialise lazy buffers once; copy misaligned ones so typed loads are valid.
+    // Materialise lazy buffers once; copy misaligned ones so typed loads are valid,
+    // and small ones so that the model file's pages around them can be handed back
+    // after Prepare (Interpreter::Create).
     AlignedBuffer copy(b.size);
     if (b.data != nullptr) {
       std::memcpy(copy.data(), b.data, b.size);

@@ -75,7 +75,46 @@ RowSelectableChain FindRowSelectableChain(const graph::Subgraph& sg, int32_t out
       t = in;
       continue;
     }
-    auto one_row = std::make_shared<graph::Subgraph>(sg);
+    // Only what the chain's kernels can read is copied whole (indices unchanged): the
+    // chain's ops, their tensors, and upstream of those through DEQUANTIZE/RESHAPE
+    // (weight-only weights, folded constants). Other tensors keep dtype, shape and
+    // buffer only: a full copy of a prefill subgraph kept ~3 MB of names and
+    // quantization vectors alive.
+    std::vector<bool> read(sg.tensors.size(), false);
+    std::vector<int32_t> pending;
+    for (const RowSelectableChain::Step& s : steps) {
+      const graph::Op& op = sg.ops[s.op];
+      pending.insert(pending.end(), op.inputs.begin(), op.inputs.end());
+      pending.insert(pending.end(), op.outputs.begin(), op.outputs.end());
+    }
+    while (!pending.empty()) {
+      const int32_t i = pending.back();
+      pending.pop_back();
+      if (i < 0 || read[i]) continue;
+      read[i] = true;
+      const int p = producer[i];
+      if (p >= 0 && (sg.ops[p].code == graph::OpCode::kDequantize ||
+                     sg.ops[p].code == graph::OpCode::kReshape)) {
+        pending.insert(pending.end(), sg.ops[p].inputs.begin(), sg.ops[p].inputs.end());
+      }
+    }
+    auto one_row = std::make_shared<graph::Subgraph>();
+    one_row->name = sg.name;
+    one_row->tensors.resize(sg.tensors.size());
+    for (size_t i = 0; i < sg.tensors.size(); ++i) {
+      const graph::Tensor& from = sg.tensors[i];
+      graph::Tensor& to = one_row->tensors[i];
+      if (read[i]) {
+        to = from;
+      } else {
+        to.dtype = from.dtype;
+        to.shape = from.shape;
+        to.buffer = from.buffer;
+        to.is_variable = from.is_variable;
+      }
+    }
+    one_row->ops.resize(sg.ops.size());
+    for (const RowSelectableChain::Step& s : steps) one_row->ops[s.op] = sg.ops[s.op];
     for (const RowSelectableChain::Step& s : steps) {
       one_row->tensors[s.row_input].shape = OneRow(sg.tensors[s.row_input].shape);
       const int32_t out = sg.ops[s.op].outputs[0];

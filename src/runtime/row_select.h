@@ -34,8 +34,9 @@ struct RowSelectableChain {
     int32_t row_input = -1;
   };
   std::vector<Step> steps;
-  // The subgraph with every tensor of the chain as one row; kernels prepared on it
-  // may keep references into it, so it lives as long as the RowSelectKernels.
+  // The chain's ops and their tensors (at their subgraph indices; other entries are
+  // empty), with every tensor of the chain as one row; kernels prepared on it may
+  // keep references into it, so it lives as long as the RowSelectKernels.
   std::shared_ptr<const graph::Subgraph> one_row;
 };
 

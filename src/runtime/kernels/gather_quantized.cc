@@ -5,9 +5,15 @@
 // its rows are float(double(scale) * q), equal to DEQUANTIZE's float(double(scale) *
 // q) per tensor and float(q) * scale per row (the product of a float and an 8-bit
 // integer is exact in double, so both round it once to the same float).
+// A tied int8 table (also the weights of a FULLY_CONNECTED, the output head) is read
+// from the packed copy that FC makes (packed_int8.h), which hands the file's pages of
+// the table back: looking rows up in the file would fault them in again, with the
+// kernel's fault-around mapping ~64 KB per looked-up row (measured: 8 MB of SmolLM2's
+// 27 MB table after a 128-token prompt).
 #include "runtime/kernels/gather_quantized.h"
 
 #include <cmath>
+#include <memory>
 
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/gather_int.h"
@@ -20,18 +26,22 @@ namespace {
 class HybridLookupKernel : public Kernel {
  public:
   HybridLookupKernel(graph::DType table_type, int64_t rows, int64_t row_size, int64_t count,
-                     std::vector<float> scales)
+                     std::vector<float> scales,
+                     std::shared_ptr<const quantized::PackedInt8Weights> packed = nullptr)
       : table_type_(table_type),
         rows_(rows),
         row_size_(row_size),
         count_(count),
-        scales_(std::move(scales)) {}
+        scales_(std::move(scales)),
+        packed_(std::move(packed)) {}
 
   Status Eval(const EvalContext& ctx) override {
     const std::span<const int32_t> ids(In<int32_t>(ctx, 0), static_cast<size_t>(count_));
     const std::span<float> out(Out<float>(ctx, 0), static_cast<size_t>(count_ * row_size_));
     const auto values = static_cast<size_t>(rows_ * row_size_);
-    Status s = table_type_ == graph::DType::kInt8
+    Status s = packed_ != nullptr
+                   ? quantized::EmbeddingLookupHybridInt8Packed(*packed_, scales_, ids, out)
+               : table_type_ == graph::DType::kInt8
                    ? quantized::EmbeddingLookupHybridInt8({In<int8_t>(ctx, 1), values}, rows_,
                                                           row_size_, scales_, ids, out)
                    : quantized::EmbeddingLookupHybridInt4({In<uint8_t>(ctx, 1), (values + 1) / 2},
@@ -44,7 +54,35 @@ class HybridLookupKernel : public Kernel {
   graph::DType table_type_;
   int64_t rows_, row_size_, count_;
   std::vector<float> scales_;
+  std::shared_ptr<const quantized::PackedInt8Weights> packed_;
 };
+
+// The packed copy of input 1, an int8 [rows, row_size] constant, when a FULLY_CONNECTED
+// of this subgraph reads the same buffer as int8 weights and so packs it anyway
+// (fully_connected_int8_fast.cc; both get the one shared copy); else null.
+std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,
+                                                                    int64_t rows,
+                                                                    int64_t row_size) {
+  const graph::Tensor& table = ctx.input(1);
+  const uint8_t* data = ctx.constant(1);
+  if (ctx.use_reference_kernels() || table.dtype != graph::DType::kInt8 || data == nullptr ||
+      table.shape.size() != 2) {
+    return nullptr;
+  }
+  const graph::Subgraph& sg = ctx.subgraph();
+  for (const graph::Op& op : sg.ops) {
+    if (op.code != graph::OpCode::kFullyConnected || op.inputs.size() < 2 || op.inputs[1] < 0) {
+      continue;
+    }
+    const graph::Tensor& w = sg.tensors[op.inputs[1]];
+    if (w.buffer == table.buffer && w.dtype == graph::DType::kInt8 && w.shape == table.shape) {
+      return quantized::SharedPackedInt8Weights(
+          {reinterpret_cast<const int8_t*>(data), static_cast<size_t>(rows * row_size)},
+          static_cast<size_t>(rows), static_cast<size_t>(row_size), /*release_source=*/true);
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -63,8 +101,8 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   // Symmetric: one scale, or one per row along dimension 0 (TFLite reads the per-row
   // scales of a per-channel table the same way).
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
-  return PrepareResult(
-      std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales)));
+  return PrepareResult(std::make_unique<HybridLookupKernel>(
+      table.dtype, rows, row_size, ids[0], std::move(scales), TiedPackedTable(ctx, rows, row_size)));
 }
 
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,

@@ -71,6 +71,7 @@ class PrepareContext {
                  std::span<const uint8_t* const> constant_data, int num_threads);
 
   const graph::Op& op() const { return op_; }
+  const graph::Subgraph& subgraph() const { return subgraph_; }
   size_t num_inputs() const { return op_.inputs.size(); }
   size_t num_outputs() const { return op_.outputs.size(); }
   bool has_input(size_t i) const { return i < op_.inputs.size() && op_.inputs[i] >= 0; }

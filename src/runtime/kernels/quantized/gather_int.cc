@@ -77,6 +77,19 @@ Status EmbeddingLookupHybridInt8(std::span<const int8_t> table, int64_t rows, in
                       [&](int64_t k) { return table[static_cast<size_t>(k)]; });
 }
 
+Status EmbeddingLookupHybridInt8Packed(const PackedInt8Weights& table,
+                                       std::span<const float> scales,
+                                       std::span<const int32_t> indices, std::span<float> output) {
+  if (scales.empty()) return InvalidArgumentError("int8 lookup table has no scale");
+  const auto rows = static_cast<int64_t>(table.rows());
+  const auto row_size = static_cast<int64_t>(table.depth());
+  LITEQ_RETURN_IF_ERROR(CheckLayout(static_cast<size_t>(rows * row_size), rows, row_size,
+                                    scales.size(), indices.size(), output.size()));
+  return HybridLookup(rows, row_size, scales, indices, output, [&](int64_t k) {
+    return table.at(static_cast<size_t>(k / row_size), static_cast<size_t>(k % row_size));
+  });
+}
+
 Status EmbeddingLookupHybridInt4(std::span<const uint8_t> packed_table, int64_t rows,
                                  int64_t row_size, std::span<const float> scales,
                                  std::span<const int32_t> indices, std::span<float> output) {

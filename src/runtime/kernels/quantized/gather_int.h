@@ -12,6 +12,7 @@
 #include <span>
 
 #include "liteq/status.h"
+#include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::runtime::quantized {
 
@@ -22,6 +23,12 @@ Status GatherInt8Rows(std::span<const int8_t> table, int64_t rows, int64_t row_s
 Status EmbeddingLookupHybridInt8(std::span<const int8_t> table, int64_t rows, int64_t row_size,
                                  std::span<const float> scales, std::span<const int32_t> indices,
                                  std::span<float> output);
+// The same lookup from the packed copy of the table (packed_int8.h) that the output
+// head's FULLY_CONNECTED made of a tied embedding: identical values, and the model
+// file's pages of the table are not touched again.
+Status EmbeddingLookupHybridInt8Packed(const PackedInt8Weights& table,
+                                       std::span<const float> scales,
+                                       std::span<const int32_t> indices, std::span<float> output);
 // Packed int4 table (low nibble first, row-major over the whole table).
 Status EmbeddingLookupHybridInt4(std::span<const uint8_t> packed_table, int64_t rows,
                                  int64_t row_size, std::span<const float> scales,

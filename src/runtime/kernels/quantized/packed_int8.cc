@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <new>
-#include <sstream>
 #include <string>
 #include <tuple>
 
@@ -123,46 +121,6 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
       PackedInt8Weights::Pack(w, rows, depth, release_source);
   cache[key] = packed;
   return packed;
-}
-
-size_t ReleaseMappedPages(const void* data, size_t size) {
-#if defined(__linux__)
-  if (size == 0) return 0;
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t end = begin + size;
-  // /proc/self/maps: "start-end perms offset dev inode path" (proc(5)).
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  bool releasable = false;
-  while (std::getline(maps, line)) {
-    std::istringstream fields(line);
-    uintptr_t lo = 0, hi = 0;
-    char dash = 0;
-    std::string perms, offset, device;
-    unsigned long long inode = 0;
-    if (!(fields >> std::hex >> lo >> dash >> hi >> perms >> offset >> device >> std::dec >>
-          inode)) {
-      continue;
-    }
-    if (begin < lo || begin >= hi) continue;
-    // The whole range in one mapping that is file-backed (inode != 0), not writable,
-    // so every page is a clean copy of the file.
-    releasable = end <= hi && inode != 0 && perms.size() >= 4 && perms[0] == 'r' && perms[1] == '-';
-    break;
-  }
-  if (!releasable) return 0;
-  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  // Whole pages inside the range only: neighbouring constants keep theirs.
-  const uintptr_t first = (begin + page - 1) / page * page;
-  const uintptr_t last = end / page * page;
-  if (first >= last) return 0;
-  if (::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) return 0;
-  return last - first;
-#else
-  (void)data;
-  (void)size;
-  return 0;
-#endif
 }
 
 void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,

@@ -32,6 +32,7 @@
 #include <span>
 #include <vector>
 
+#include "common/file_pages.h"
 #include "liteq/status.h"
 
 namespace liteq::runtime::quantized {
@@ -87,12 +88,8 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
                                                                  size_t rows, size_t depth,
                                                                  bool release_source);
 
-// Drops this process's resident pages of [data, data + size) when the range lies in
-// a read-only private file mapping (the model's MappedFile); reading them again
-// faults the same bytes back in from the file. Anything else (heap, anonymous or
-// writable memory, where dropping pages would lose data) is left alone. Returns the
-// bytes released.
-size_t ReleaseMappedPages(const void* data, size_t size);
+// (liteq::ReleaseMappedPages, common/file_pages.h, hands the source's pages back.)
+using liteq::ReleaseMappedPages;
 
 // dots[b * ld_dots + (rb - block_begin) * kPackedRows + j] = sum_d x[b, d] * w[4 rb + j, d]
 // (modulo 2^32) for b in [0, batches) and row blocks rb in [block_begin, block_end);
