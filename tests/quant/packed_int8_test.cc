@@ -53,7 +53,7 @@ TEST(PackedInt8Test, LayoutAndRowSums) {
         sum += w[r * c.depth + d];
         has_min = has_min || w[r * c.depth + d] == -128;
       }
-      ASSERT_EQ(packed->row_sums()[r], sum);
+      ASSERT_EQ(packed->row_sums()[r], static_cast<int32_t>(static_cast<uint32_t>(sum)));
     }
     EXPECT_EQ(packed->has_int8_min(), has_min);
     // The padding (depth tail, rows past the last) is zero.

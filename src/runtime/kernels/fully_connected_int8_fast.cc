@@ -76,7 +76,6 @@ class FastHybridFullyConnectedKernel : public Kernel {
       : weights_(std::move(weights)),
         params_(std::move(params)),
         shape_(shape),
-        row_sums_(quantized::HybridWeightRowSums(shape, *weights_)),
         has_bias_(has_bias),
         dots_(quantized::BestPackedInt8Dots()) {}
 
@@ -93,7 +92,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
     ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
-      quantized::FastHybridFullyConnectedRows(params_, shape_, row_sums_, quantized, row_params,
+      quantized::FastHybridFullyConnectedRows(params_, shape_, weights_->row_sums(), quantized, row_params,
                                               *weights_, bias, output, begin, end, dots_);
     });
     return Status::Ok();
@@ -103,7 +102,6 @@ class FastHybridFullyConnectedKernel : public Kernel {
   std::shared_ptr<const quantized::PackedInt8Weights> weights_;
   quantized::HybridFullyConnectedParams params_;
   FullyConnectedShape shape_;
-  std::vector<int32_t> row_sums_;
   bool has_bias_;
   quantized::PackedInt8DotsFn dots_;
 };

@@ -37,7 +37,7 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
   FastFullyConnectedInt8Params fast;
   fast.output_offset = params.output_offset;
   fast.activation = params.activation;
-  const std::span<const int64_t> sums = weights.row_sums();
+  const std::span<const int32_t> sums = weights.row_sums();
   fast.folded_bias.resize(rows);
   fast.multiplier.resize(rows);
   fast.total_shift.resize(rows);
@@ -77,19 +77,6 @@ void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                           args.saturate = params.saturate;
                           params.requantize(args, dot, count, output + b * out_channels + r0);
                         });
-}
-
-std::vector<int32_t> HybridWeightRowSums(const FullyConnectedShape& shape,
-                                         const PackedInt8Weights& weights) {
-  const auto rows = static_cast<size_t>(shape.out_channels);
-  LITEQ_CHECK(weights.rows() == rows && weights.depth() == static_cast<size_t>(shape.depth));
-  const std::span<const int64_t> sums = weights.row_sums();
-  std::vector<int32_t> row_sums(rows);
-  // Modulo 2^32 as the reference's int32 row_sum (exact below 2^24 columns).
-  for (size_t r = 0; r < rows; ++r) {
-    row_sums[r] = static_cast<int32_t>(static_cast<uint32_t>(sums[r]));
-  }
-  return row_sums;
 }
 
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,

@@ -65,10 +65,6 @@ void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
                                 int64_t row_end, PackedInt8DotsFn dots);
 
-// Per-channel weight sums of the hybrid kernel (int32, as the reference's row_sum).
-std::vector<int32_t> HybridWeightRowSums(const FullyConnectedShape& shape,
-                                         const PackedInt8Weights& weights);
-
 // Quantizes every input row: quantized [batches, depth], row_params [batches].
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
                         const float* input, int8_t* quantized, quant::QuantParams* row_params);

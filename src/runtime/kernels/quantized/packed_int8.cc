@@ -88,7 +88,7 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
       sum += src[d];
       row_min = std::min<int>(row_min, src[d]);
     }
-    p->row_sums_[r] = sum;
+    p->row_sums_[r] = static_cast<int32_t>(static_cast<uint32_t>(sum));
     has_min = has_min || row_min == -128;
   }
   p->has_int8_min_ = has_min;

@@ -57,8 +57,9 @@ class PackedInt8Weights {
   size_t row_blocks() const { return row_blocks_; }  // ceil(rows / kPackedRows)
   // Some weight is -128 (the maddubs shortcut would saturate).
   bool has_int8_min() const { return has_int8_min_; }
-  // sum_d w[r, d] for every row (exact).
-  std::span<const int64_t> row_sums() const { return row_sums_; }
+  // sum_d w[r, d] for every row, modulo 2^32 as the reference kernels' int32 row sum
+  // (exact below 2^24 columns); shared by every kernel on this copy.
+  std::span<const int32_t> row_sums() const { return row_sums_; }
   const int8_t* block(size_t row_block) const {
     return data_ + row_block * chunks_ * kPackedChunkBytes;
   }
@@ -73,7 +74,7 @@ class PackedInt8Weights {
   PackedInt8Weights() = default;
   size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0;
   bool has_int8_min_ = false;
-  std::vector<int64_t> row_sums_;
+  std::vector<int32_t> row_sums_;
   int8_t* data_ = nullptr;
   size_t mapped_bytes_ = 0;  // of data_ (anonymous mapping), 0 when from operator new
 };

@@ -50,9 +50,13 @@ void FloatActivationRange(FusedActivation activation, float* min, float* max) {
   }
 }
 
-Status CheckScale(float scale, const std::string& what) {
+bool IsValidScale(float scale) {
   // Scales below ~1e-30 make 1/scale overflow in float.
-  if (!std::isfinite(scale) || !(scale > 1e-30f)) {
+  return std::isfinite(scale) && scale > 1e-30f;
+}
+
+Status CheckScale(float scale, const std::string& what) {
+  if (!IsValidScale(scale)) {
     return InvalidArgumentError(what + ": quantization scale " + std::to_string(scale) +
                                 " is not a positive finite number");
   }

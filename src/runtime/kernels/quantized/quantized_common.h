@@ -31,6 +31,8 @@ void FloatActivationRange(FusedActivation activation, float* min, float* max);
 
 // InvalidArgument unless scale is finite and > 0; `what` names the tensor.
 Status CheckScale(float scale, const std::string& what);
+// What CheckScale accepts, without building a message (per-channel loops).
+bool IsValidScale(float scale);
 // InvalidArgument unless zero_point is in [qmin, qmax].
 Status CheckZeroPoint(int32_t zero_point, int32_t qmin, int32_t qmax, const std::string& what);
 
