@@ -1,8 +1,9 @@
 // What of the model file stays resident once a model is loaded and running
 // (Interpreter::Create hands back the pages no kernel reads in place; a tied int8
-// embedding is looked up in the output head's packed copy): gemma3-tiny dynamic_int8
-// keeps only its large in-place constants (four RoPE tables), not the flatbuffer's
-// tables, quantization vectors or the 6 MB embedding table it looks rows up in.
+// embedding is looked up in the output head's packed copy): gemma3-tiny's dynamic_int8
+// (hybrid EMBEDDING_LOOKUP) and static_int8 (int8 GATHER) files keep almost nothing
+// resident: not the flatbuffer's tables, quantization vectors or the 6 MB embedding
+// table they look rows up in.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -38,14 +39,16 @@ size_t ResidentBytesOf(const std::string& path) {
   return kb * 1024;
 }
 
-TEST(FilePagesTest, RunningDynamicModelKeepsOnlyLargeInPlaceConstantsResident) {
+class FilePagesTest : public ::testing::TestWithParam<quant::Recipe> {};
+
+TEST_P(FilePagesTest, RunningQuantizedModelKeepsOnlyLargeInPlaceConstantsResident) {
   const std::string dir = ModelDir("gemma3-tiny");
   auto ref = OpenReference(dir);
   std::vector<int32_t> tokens = ReadEvalWindows(*ref).at(0);
   tokens.resize(40);
   const model::ExportOptions export_options{.prefill_lengths = {32}, .max_seq = 128};
   const std::string path =
-      ExportQuantizedOnce(dir, export_options, {.recipe = quant::Recipe::kDynamicInt8});
+      ExportQuantizedOnce(dir, export_options, {.recipe = GetParam()});
   ASSERT_FALSE(path.empty());
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   const auto file_bytes = static_cast<size_t>(file.tellg());
@@ -71,6 +74,9 @@ TEST(FilePagesTest, RunningDynamicModelKeepsOnlyLargeInPlaceConstantsResident) {
   EXPECT_LE(running, allowed) << "of a " << file_bytes << "-byte file";
   EXPECT_FALSE(logits.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Recipes, FilePagesTest,
+                         ::testing::Values(quant::Recipe::kDynamicInt8, quant::Recipe::kStaticInt8));
 
 }  // namespace
 }  // namespace liteq::e2e

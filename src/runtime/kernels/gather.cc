@@ -1,9 +1,12 @@
 // GATHER (axis, batch_dims) and EMBEDDING_LOOKUP. Indices come from the graph's inputs
 // (token ids), so every index is bounds-checked at Eval: out of range is an error
-// naming the index and the position, never an out-of-bounds read.
+// naming the index and the position, never an out-of-bounds read. An int8 table tied
+// to the output head is read from the head's packed copy (TiedPackedTable).
 #include <cstring>
+#include <memory>
 
 #include "runtime/kernels/copy_kernels.h"
+#include "runtime/kernels/gather_quantized.h"
 #include "runtime/kernels/kernels.h"
 
 namespace liteq::runtime {
@@ -18,7 +21,9 @@ class GatherKernel : public Kernel {
     size_t element_size;
     bool int64_indices;
   };
-  explicit GatherKernel(Dims d) : d_(d) {}
+  // `packed`: the table (2-D int8, batch = outer = 1) as its packed copy, or null.
+  GatherKernel(Dims d, std::shared_ptr<const quantized::PackedInt8Weights> packed)
+      : d_(d), packed_(std::move(packed)) {}
   Status Eval(const EvalContext& ctx) override {
     const auto* params = In<uint8_t>(ctx, 0);
     auto* out = Out<uint8_t>(ctx, 0);
@@ -36,7 +41,11 @@ class GatherKernel : public Kernel {
                                                           std::to_string(d_.axis_size) + ")");
           }
           const int64_t src = ((b * d_.outer + o) * d_.axis_size + index) * d_.inner;
-          if (row > 0) std::memcpy(out, params + src * static_cast<int64_t>(d_.element_size), row);
+          if (packed_ != nullptr) {
+            packed_->CopyRow(static_cast<size_t>(index), reinterpret_cast<int8_t*>(out));
+          } else if (row > 0) {
+            std::memcpy(out, params + src * static_cast<int64_t>(d_.element_size), row);
+          }
           out += row;
         }
       }
@@ -46,6 +55,7 @@ class GatherKernel : public Kernel {
 
  private:
   Dims d_;
+  std::shared_ptr<const quantized::PackedInt8Weights> packed_;
 };
 
 }  // namespace
@@ -94,7 +104,9 @@ PrepareResult PrepareGather(PrepareContext& ctx) {
     out.push_back(params[i]);
   }
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
-  return PrepareResult(std::make_unique<GatherKernel>(d));
+  std::shared_ptr<const quantized::PackedInt8Weights> packed;
+  if (d.batch == 1 && d.outer == 1 && axis == 0 && prank == 2) packed = TiedPackedTable(ctx, 0);
+  return PrepareResult(std::make_unique<GatherKernel>(d, std::move(packed)));
 }
 
 PrepareResult PrepareEmbeddingLookup(PrepareContext& ctx) {

@@ -5,11 +5,7 @@
 // its rows are float(double(scale) * q), equal to DEQUANTIZE's float(double(scale) *
 // q) per tensor and float(q) * scale per row (the product of a float and an 8-bit
 // integer is exact in double, so both round it once to the same float).
-// A tied int8 table (also the weights of a FULLY_CONNECTED, the output head) is read
-// from the packed copy that FC makes (packed_int8.h), which hands the file's pages of
-// the table back: looking rows up in the file would fault them in again, with the
-// kernel's fault-around mapping ~64 KB per looked-up row (measured: 8 MB of SmolLM2's
-// 27 MB table after a 128-token prompt).
+// A tied int8 table is read from the output head's packed copy (TiedPackedTable).
 #include "runtime/kernels/gather_quantized.h"
 
 #include <cmath>
@@ -57,33 +53,6 @@ class HybridLookupKernel : public Kernel {
   std::shared_ptr<const quantized::PackedInt8Weights> packed_;
 };
 
-// The packed copy of input 1, an int8 [rows, row_size] constant, when a FULLY_CONNECTED
-// of this subgraph reads the same buffer as int8 weights and so packs it anyway
-// (fully_connected_int8_fast.cc; both get the one shared copy); else null.
-std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,
-                                                                    int64_t rows,
-                                                                    int64_t row_size) {
-  const graph::Tensor& table = ctx.input(1);
-  const uint8_t* data = ctx.constant(1);
-  if (ctx.use_reference_kernels() || table.dtype != graph::DType::kInt8 || data == nullptr ||
-      table.shape.size() != 2) {
-    return nullptr;
-  }
-  const graph::Subgraph& sg = ctx.subgraph();
-  for (const graph::Op& op : sg.ops) {
-    if (op.code != graph::OpCode::kFullyConnected || op.inputs.size() < 2 || op.inputs[1] < 0) {
-      continue;
-    }
-    const graph::Tensor& w = sg.tensors[op.inputs[1]];
-    if (w.buffer == table.buffer && w.dtype == graph::DType::kInt8 && w.shape == table.shape) {
-      return quantized::SharedPackedInt8Weights(
-          {reinterpret_cast<const int8_t*>(data), static_cast<size_t>(rows * row_size)},
-          static_cast<size_t>(rows), static_cast<size_t>(row_size), /*release_source=*/true);
-    }
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
@@ -102,7 +71,32 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   // scales of a per-channel table the same way).
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
   return PrepareResult(std::make_unique<HybridLookupKernel>(
-      table.dtype, rows, row_size, ids[0], std::move(scales), TiedPackedTable(ctx, rows, row_size)));
+      table.dtype, rows, row_size, ids[0], std::move(scales), TiedPackedTable(ctx, 1)));
+}
+
+std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,
+                                                                    size_t table_input) {
+  const graph::Tensor& table = ctx.input(table_input);
+  const uint8_t* data = ctx.constant(table_input);
+  if (ctx.use_reference_kernels() || table.dtype != graph::DType::kInt8 || data == nullptr ||
+      table.shape.size() != 2) {
+    return nullptr;
+  }
+  const graph::Subgraph& sg = ctx.subgraph();
+  for (const graph::Op& op : sg.ops) {
+    if (op.code != graph::OpCode::kFullyConnected || op.inputs.size() < 2 || op.inputs[1] < 0) {
+      continue;
+    }
+    const graph::Tensor& w = sg.tensors[op.inputs[1]];
+    if (w.buffer == table.buffer && w.dtype == graph::DType::kInt8 && w.shape == table.shape) {
+      const auto rows = static_cast<size_t>(table.shape[0]);
+      const auto row_size = static_cast<size_t>(table.shape[1]);
+      return quantized::SharedPackedInt8Weights(
+          {reinterpret_cast<const int8_t*>(data), rows * row_size}, rows, row_size,
+          /*release_source=*/true);
+    }
+  }
+  return nullptr;
 }
 
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,

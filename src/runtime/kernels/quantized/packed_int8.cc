@@ -123,6 +123,15 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
   return packed;
 }
 
+void PackedInt8Weights::CopyRow(size_t r, int8_t* dst) const {
+  LITEQ_CHECK(r < rows_);
+  const int8_t* src = block(r / kPackedRows) + (r % kPackedRows) * kPackedDepth;
+  for (size_t d = 0; d < depth_; d += kPackedDepth) {
+    std::memcpy(dst + d, src, std::min(kPackedDepth, depth_ - d));
+    src += kPackedChunkBytes;
+  }
+}
+
 void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                             size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots) {
   LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());

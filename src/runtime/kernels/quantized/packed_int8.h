@@ -64,6 +64,8 @@ class PackedInt8Weights {
     return data_ + row_block * chunks_ * kPackedChunkBytes;
   }
   size_t packed_bytes() const { return row_blocks_ * chunks_ * kPackedChunkBytes; }
+  // Row r (depth bytes) read back from the packed layout into dst.
+  void CopyRow(size_t r, int8_t* dst) const;
   // The weight w[r, d] read back from the packed layout (tests, reference paths).
   int8_t at(size_t r, size_t d) const {
     return block(r / kPackedRows)[(d / kPackedDepth) * kPackedChunkBytes +
