@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -49,6 +50,39 @@ TEST(SoftmaxInt8Test, MatchesFloatWithinOneStep) {
         for (int j = 0; j < depth; ++j) {
           const double expected = std::min(127.0, ref[j] * 256 - 128);
           EXPECT_NEAR(y[r * depth + j], expected, 1.0);
+        }
+      }
+    }
+  }
+}
+
+// Rows longer than 256 (attention over a large KV cache) take the per-value output
+// table; the bytes equal TFLite's element-by-element formula, computed here with the
+// same float operations: e = exp(-input_scale * beta * (max - x)), sequential float
+// sum, round(e / (sum * output_scale)) + zero point.
+TEST(SoftmaxInt8Test, LongRowsEqualTheElementFormula) {
+  std::mt19937 rng(23);
+  for (int depth : {257, 1000, 4096}) {
+    for (int spread : {256, 20}) {  // every value / a narrow band (few distinct values)
+      std::uniform_int_distribution<int> q(127 - spread + 1, 127);
+      const float scale = 0.07f, out_scale = 1.0f / 256;
+      auto p = PrepareSoftmaxInt8({scale, -9}, 1.0f, {out_scale, -128});
+      ASSERT_TRUE(p.ok());
+      std::vector<int8_t> x(2 * static_cast<size_t>(depth)), y(x.size());
+      for (auto& v : x) v = static_cast<int8_t>(q(rng));
+      SoftmaxInt8(*p, 2, depth, x, y);
+      for (int r = 0; r < 2; ++r) {
+        const int8_t* row = x.data() + static_cast<size_t>(r) * depth;
+        int max = -128;
+        for (int j = 0; j < depth; ++j) max = std::max<int>(max, row[j]);
+        auto e = [&](int v) { return std::exp(-scale * static_cast<float>(max - v)); };
+        float sum = 0.0f;
+        for (int j = 0; j < depth; ++j) sum += e(row[j]);
+        const float inv = 1.0f / (sum * out_scale);
+        for (int j = 0; j < depth; ++j) {
+          const int expected =
+              std::clamp(static_cast<int>(std::round(e(row[j]) * inv)) - 128, -128, 127);
+          ASSERT_EQ(y[static_cast<size_t>(r) * depth + j], expected) << "depth " << depth << " j " << j;
         }
       }
     }

@@ -1,6 +1,7 @@
 #include "runtime/kernels/quantized/softmax_int.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -39,12 +40,22 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
     float sum = 0.0f;
     for (size_t j = 0; j < n; ++j) sum += exp_of(x[j]);
     const float inv = 1.0f / (sum * params.output_scale);
-    for (size_t j = 0; j < n; ++j) {
-      const float rescaled = exp_of(x[j]) * inv;
-      // QuantizeSoftmaxOutput<int8_t>: std::round, then add the zero point.
-      const int32_t q = static_cast<int32_t>(std::round(rescaled)) + params.output_zero_point;
-      y[j] = static_cast<int8_t>(std::clamp(q, -128, 127));
+    // QuantizeSoftmaxOutput<int8_t>: std::round, then add the zero point.
+    auto output_of = [&](int8_t v) {
+      const int32_t q = static_cast<int32_t>(std::round(exp_of(v) * inv)) + params.output_zero_point;
+      return static_cast<int8_t>(std::clamp(q, -128, 127));
+    };
+    if (n <= 256) {
+      for (size_t j = 0; j < n; ++j) y[j] = output_of(x[j]);
+      continue;
     }
+    // A long row (attention over a large cache) holds at most max + 129 distinct
+    // values: map each once (the same float operations, so the same bytes).
+    std::array<int8_t, 256> out_of_value;
+    for (int32_t v = -128; v <= max_val; ++v) {
+      out_of_value[static_cast<size_t>(v + 128)] = output_of(static_cast<int8_t>(v));
+    }
+    for (size_t j = 0; j < n; ++j) y[j] = out_of_value[static_cast<size_t>(x[j] + 128)];
   }
 }
 
