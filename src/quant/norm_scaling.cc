@@ -200,34 +200,6 @@ Result<std::vector<NormScalingSite>> FindNormScalingSites(const graph::Model& mo
   return sites;
 }
 
-namespace {
-
-// A lazy float32 buffer: `original`'s values, then `edit` applied in place.
-graph::Buffer EditedBuffer(graph::Buffer original, std::function<void(std::span<float>)> edit) {
-  const size_t size = original.size;
-  return graph::Buffer::Lazy(
-      size,
-      [original = std::move(original), edit = std::move(edit)](std::span<uint8_t> dst) -> Status {
-        LITEQ_ASSIGN_OR_RETURN(std::vector<float> values, ReadFloats(original));
-        if (values.size() * sizeof(float) != dst.size()) {
-          return InternalError("scaled buffer: size changed");
-        }
-        edit(values);
-        std::memcpy(dst.data(), values.data(), dst.size());
-        return Status::Ok();
-      });
-}
-
-void RenameBufferTensors(graph::Model& model, uint32_t buffer, const std::string& suffix) {
-  if (suffix.empty()) return;
-  for (graph::Subgraph& sg : model.subgraphs) {
-    for (graph::Tensor& t : sg.tensors) {
-      if (t.buffer == buffer) t.name += suffix;
-    }
-  }
-}
-
-}  // namespace
 
 Status ScaleNormChannels(graph::Model& model, const NormScalingSite& site, std::span<const float> s,
                          const std::string& name_suffix) {

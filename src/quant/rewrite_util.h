@@ -3,7 +3,9 @@
 #define LITEQ_QUANT_REWRITE_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +27,14 @@ std::set<int32_t> TokenTensors(const graph::Model& model, uint32_t sg_index);
 // The float values of a buffer, streamed from its producer (or copied if resident).
 Result<std::vector<float>> ReadFloats(const graph::Buffer& buffer);
 
+
+// A lazy float32 buffer: `original`'s values, then `edit` applied in place (nothing is
+// held in memory twice; the function-preserving rewrites chain these).
+graph::Buffer EditedBuffer(graph::Buffer original, std::function<void(std::span<float>)> edit);
+
+// Appends `suffix` to the name of every constant tensor on `buffer` (a file then says
+// which constants a rewrite changed).
+void RenameBufferTensors(graph::Model& model, uint32_t buffer, const std::string& suffix);
 
 // QuantParams for a graph tensor from one (scale, zero point).
 graph::QuantParams TensorParams(QuantParams params);

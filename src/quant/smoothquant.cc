@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "quant/mlp_scaling.h"
 #include "quant/norm_scaling.h"
 
 namespace liteq::quant {
@@ -44,6 +45,13 @@ Result<SmoothQuantReport> ApplySmoothQuant(graph::Model& model,
   for (const NormScalingSite& site : sites) {
     calibration.channel_abs_max_tensors.push_back(site.norm_output);
   }
+  // down_proj's input through up_proj (mlp_scaling.h). Its statistics are those of the
+  // float model: the norm rewrites above leave every activation but the norm outputs
+  // unchanged, so one calibration run serves both.
+  LITEQ_ASSIGN_OR_RETURN(std::vector<MlpScalingSite> mlp_sites, FindMlpScalingSites(model));
+  for (const MlpScalingSite& site : mlp_sites) {
+    calibration.channel_abs_max_tensors.push_back(site.hidden);
+  }
   // The interpreter gets its own copy of the graph (buffers are shared, not copied).
   LITEQ_ASSIGN_OR_RETURN(
       CalibrationResult stats,
@@ -52,6 +60,7 @@ Result<SmoothQuantReport> ApplySmoothQuant(graph::Model& model,
   report.min_scale = 1.0f;
   report.max_scale = 1.0f;
   nlohmann::json smoothed = nlohmann::json::array();
+  nlohmann::json smoothed_mlps = nlohmann::json::array();
   for (const NormScalingSite& site : sites) {
     auto it = stats.channel_abs_max.find(site.norm_output);
     if (it == stats.channel_abs_max.end() ||
@@ -68,11 +77,28 @@ Result<SmoothQuantReport> ApplySmoothQuant(graph::Model& model,
     report.norm_outputs.push_back(site.norm_output);
     smoothed.push_back(site.norm_output);
   }
+  for (const MlpScalingSite& site : mlp_sites) {
+    auto it = stats.channel_abs_max.find(site.hidden);
+    if (it == stats.channel_abs_max.end() ||
+        static_cast<int64_t>(it->second.size()) != site.channels) {
+      return InternalError("SmoothQuant: no per-channel statistics for '" + site.hidden + "'");
+    }
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> weight_max, DownColumnAbsMax(model, site));
+    const std::vector<float> s = SmoothingScales(it->second, weight_max, options.alpha);
+    LITEQ_RETURN_IF_ERROR(ScaleMlpChannels(model, site, s, "+smooth"));
+    for (float v : s) {
+      report.min_scale = std::min(report.min_scale, v);
+      report.max_scale = std::max(report.max_scale, v);
+    }
+    report.mlp_hiddens.push_back(site.hidden);
+    smoothed_mlps.push_back(site.hidden);
+  }
   report.sites = static_cast<int>(sites.size());
   model.metadata["liteq.smoothquant"] = nlohmann::json{
       {"alpha", options.alpha},
       {"calibration_samples", stats.samples},
-      {"norm_outputs", smoothed}}.dump();
+      {"norm_outputs", smoothed},
+      {"mlp_hiddens", smoothed_mlps}}.dump();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

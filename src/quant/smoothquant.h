@@ -9,6 +9,8 @@
 // over all FC weights that read it. The norm multiplier (RMSNorm w, or Gemma's 1 + w,
 // one constant in the graph) is divided by s_j and the weight columns are multiplied
 // by s_j (norm_scaling.h: which norms qualify and why the function is unchanged).
+// The input of a gated MLP's down_proj is smoothed the same way through up_proj's
+// output rows (mlp_scaling.h).
 // Rewritten constants get the suffix "+smooth"; the model's metadata entry
 // "liteq.smoothquant" records alpha and the smoothed norm outputs.
 #ifndef LITEQ_QUANT_SMOOTHQUANT_H_
@@ -34,6 +36,7 @@ struct SmoothQuantOptions {
 struct SmoothQuantReport {
   int sites = 0;
   std::vector<std::string> norm_outputs;
+  std::vector<std::string> mlp_hiddens;  // down_proj inputs smoothed through up_proj
   float min_scale = 0.0f, max_scale = 0.0f;  // over all channels of all sites
   double seconds = 0.0;
 };

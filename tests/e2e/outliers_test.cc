@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "e2e_util.h"
 #include "quant/calibration.h"
+#include "quant/mlp_scaling.h"
 #include "quant/norm_scaling.h"
 #include "quant/smoothquant.h"
 #include "tokenizer/tokenizer.h"
@@ -115,6 +117,25 @@ TEST(NormScalingTest, LlamaFinalNormQualifiesWithAnUntiedHead) {
   EXPECT_EQ((*sites)[0].multiplier_name, "model.layers.0.input_layernorm.weight");
 }
 
+// The gated MLPs: up_proj's output rows and down_proj's input columns (gemma3-tiny:
+// hidden 192, ffn 768, 6 layers; llama-tiny: SiLU-gated, one site per layer too).
+TEST(MlpScalingTest, EveryGatedMlpIsASite) {
+  for (const char* name : {"gemma3-tiny", "llama-tiny"}) {
+    const graph::Model model = Build(name);
+    auto sites = quant::FindMlpScalingSites(model);
+    ASSERT_TRUE(sites.ok()) << sites.status().ToString();
+    const nlohmann::json config =
+        nlohmann::json::parse(std::ifstream(ModelDir(name) + "/config.json"));
+    SCOPED_TRACE(name);
+    ASSERT_EQ(static_cast<int>(sites->size()), config["num_hidden_layers"].get<int>());
+    for (const quant::MlpScalingSite& site : *sites) {
+      EXPECT_EQ(site.channels, config["intermediate_size"].get<int64_t>()) << site.hidden;
+      EXPECT_EQ(site.up_columns, config["hidden_size"].get<int64_t>()) << site.hidden;
+      EXPECT_NE(site.up_buffer, site.down_buffer);
+    }
+  }
+}
+
 TEST(OutlierSpecTest, Parses) {
   auto all = quant::ParseOutlierSpec("all");
   ASSERT_TRUE(all.ok());
@@ -205,6 +226,8 @@ TEST(SmoothQuantTest, PreservesTheFunctionAndRemovesInjectedOutliers) {
   auto report = quant::ApplySmoothQuant(smoothed, Samples("gemma3-tiny", 4), options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->sites, 12);
+  // Also every layer's down_proj input, through up_proj (mlp_scaling.h).
+  ASSERT_EQ(report->mlp_hiddens.size(), 6u);
   EXPECT_EQ(smoothed.metadata.count("liteq.smoothquant"), 1u);
 
   const double err =
@@ -212,7 +235,8 @@ TEST(SmoothQuantTest, PreservesTheFunctionAndRemovesInjectedOutliers) {
   std::printf("[ smoothquant ] alpha 0.5: max relative logit error %.3g, scales [%.3g, %.3g]\n",
               err, report->min_scale, report->max_scale);
   EXPECT_LT(err, 1e-4);
-  const std::vector<std::string> names = {"layers.1.attn.norm", "layers.3.mlp.norm"};
+  const std::vector<std::string> names = {"layers.1.attn.norm", "layers.3.mlp.norm",
+                                          report->mlp_hiddens[2]};
   const auto before = ChannelMax(injected, names);
   const auto after = ChannelMax(smoothed, names);
   for (const std::string& name : names) {

@@ -143,9 +143,10 @@ Status PrepareFloatGraph(const QuantizeArgs& args, graph::Model& model,
     LITEQ_ASSIGN_OR_RETURN(quant::SmoothQuantReport report,
                            quant::ApplySmoothQuant(model, samples, sq));
     if (!args.json) {
-      std::printf("  smoothquant alpha %g: %d norms, scales in [%.3g, %.3g], %.1f s\n",
-                  args.smoothquant, report.sites, report.min_scale, report.max_scale,
-                  report.seconds);
+      std::printf("  smoothquant alpha %g: %d norms, %zu MLP down_proj inputs, scales in "
+                  "[%.3g, %.3g], %.1f s\n",
+                  args.smoothquant, report.sites, report.mlp_hiddens.size(), report.min_scale,
+                  report.max_scale, report.seconds);
     }
   }
   return Status::Ok();
