@@ -56,6 +56,17 @@ struct InterpreterOptions {
   // FULLY_CONNECTED reads int8/int4 weights of weight-only models directly instead of
   // a float copy made at load (runtime/weight_only_fusion.h). Off: fold DEQUANTIZE.
   bool integer_weights = true;
+  // With integer_weights, FULLY_CONNECTED on int4 weights (weight_only_int4) with fewer
+  // than 4 activation rows (decode) quantizes each group of 32 activations to int8 and
+  // sums the int4 x int8 products in integers (kernels/weight_only_int4_q8.h), as
+  // LiteRT's XNNPACK path (qd8-f32-qb4w) and llama.cpp (Q4_0 x Q8_0) do: the nibble
+  // to float conversion made the float-activation GEMV compute-bound. On by default
+  // for the decode speed (SmolLM2-135M shape: ~1.4x the float-activation decode); the
+  // activation rounding moves the logits slightly (gemma3-tiny b32: dPPL +0.391% vs
+  // +0.382%, numbers in the header). Prefill (4+ rows) is unaffected. Off: float
+  // activations, equal to DEQUANTIZE then the float FULLY_CONNECTED up to
+  // kWeightOnlyDotRelativeTolerance.
+  bool int4_int8_activations = true;
   // Run the scalar reference kernels instead of the fast (SIMD, threaded) integer
   // kernels, e.g. to check that both give the same results. The environment variable
   // LITEQ_REFERENCE_KERNELS=1 sets it for every interpreter (CLI comparisons).

@@ -19,7 +19,9 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgra
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
     const graph::Tensor& q = sg.tensors[fc.weights];
     LITEQ_ASSIGN_OR_RETURN(kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
-                                             : PrepareWeightOnlyFullyConnected(ctx, q, fc.block));
+                                             : PrepareWeightOnlyFullyConnected(
+                                                   ctx, q, fc.block,
+                                                   interpreter_.options_.int4_int8_activations));
     graph::Op op = ctx.op();
     op.inputs[1] = fc.weights;
     if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}

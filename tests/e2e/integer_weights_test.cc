@@ -4,7 +4,9 @@
 // floats and runs the same float GEMM, so its logits are identical. Decode converts
 // the weights in registers and applies each block's scale to the block's sum
 // (kernels/weight_only_dot.h): a different rounding order, so its logits agree within
-// kDecodeLogitTolerance of the largest logit.
+// kDecodeLogitTolerance of the largest logit. (int4 decode runs here with float
+// activations, InterpreterOptions::int4_int8_activations off; the default int8
+// activation path is int4_int8_activations_test.cc.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,6 +49,7 @@ TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
     runtime::InterpreterOptions options;
     options.num_threads = c.threads;
     options.integer_weights = direct == 1;
+    options.int4_int8_activations = false;
     auto interpreter = runtime::Interpreter::Load(path, options);
     ASSERT_TRUE(interpreter.ok()) << interpreter.status().ToString();
     interpreters[direct] = std::move(*interpreter);

@@ -39,6 +39,7 @@ struct BenchArgs {
   std::vector<int> depths = {0, 1024};
   bool bandwidth = true;
   bool fuse_attention = true;
+  bool int4_int8_activations = true;
   bool json = false;
 };
 
@@ -164,6 +165,7 @@ Status RunBench(const BenchArgs& args) {
                          runtime::Interpreter::Load(
                              args.model, {.num_threads = args.threads,
                                           .fuse_attention = args.fuse_attention,
+                                          .int4_int8_activations = args.int4_int8_activations,
                                           .int8_arithmetic = args.int8_arithmetic == "xnnpack"
                                                                  ? runtime::Int8Arithmetic::kXnnpack
                                                                  : runtime::Int8Arithmetic::kTfliteReference}));
@@ -298,6 +300,9 @@ void SetupBench(CLI::App& app, Status* result) {
   cmd->add_flag("!--no-fused-attention", args->fuse_attention,
                 "Run attention as the file's ops over every cache row (the baseline the fused "
                 "live-positions kernel is measured against)");
+  cmd->add_flag("!--float-int4-activations", args->int4_int8_activations,
+                "Decode int4 weights against float activations (the exact path) instead of "
+                "activations quantized to int8 per group of 32");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunBench(*args); });
 }

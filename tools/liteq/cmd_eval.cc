@@ -32,6 +32,7 @@ struct EvalArgs {
   int windows = 64;  // as the transformers reference; 0 = all
   int threads = PhysicalCores();
   std::string int8_arithmetic = "reference";
+  bool int4_int8_activations = true;
   bool json = false;
   // Comparison with a reference model.
   std::string reference;
@@ -159,6 +160,7 @@ runtime::Int8Arithmetic Int8Arithmetic(const EvalArgs& args) {
 
 Status RunComparison(const EvalArgs& args) {
   const runtime::InterpreterOptions options{.num_threads = args.threads,
+                                            .int4_int8_activations = args.int4_int8_activations,
                                             .int8_arithmetic = Int8Arithmetic(args)};
   LITEQ_ASSIGN_OR_RETURN(auto interpreter, runtime::Interpreter::Load(args.model, options));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
@@ -218,8 +220,10 @@ Status RunComparison(const EvalArgs& args) {
 Status RunEval(const EvalArgs& args) {
   if (!args.reference.empty()) return RunComparison(args);
   LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(args.model, {.num_threads = args.threads,
-                                                                .int8_arithmetic = Int8Arithmetic(args)}));
+                         runtime::Interpreter::Load(
+                             args.model, {.num_threads = args.threads,
+                                          .int4_int8_activations = args.int4_int8_activations,
+                                          .int8_arithmetic = Int8Arithmetic(args)}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   if (args.seq > session->shape().max_seq) {
     return InvalidArgumentError("--seq " + std::to_string(args.seq) + " exceeds the model's max_seq " +
@@ -280,6 +284,9 @@ void SetupEval(CLI::App& app, Status* result) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--gen", args->gen, "With --reference: new tokens per prompt (default 64)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("!--float-int4-activations", args->int4_int8_activations,
+                "Decode int4 weights against float activations (the exact path) instead of "
+                "activations quantized to int8 per group of 32");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args, result] { *result = RunEval(*args); });
 }

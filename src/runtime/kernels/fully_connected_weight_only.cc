@@ -1,12 +1,14 @@
 #include "runtime/kernels/fully_connected_weight_only.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "runtime/kernels/activation.h"
 #include "runtime/kernels/fully_connected_shape.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/kernels/weight_only_dot.h"
+#include "runtime/kernels/weight_only_int4_q8.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
@@ -23,14 +25,25 @@ size_t RowsPerChunk(size_t in) {
   return std::max<size_t>(4, (24576 / std::max<size_t>(1, in)) & ~size_t{3});
 }
 
+enum class Int4Activations { kFloat, kInt8, kInt8Reference };
+
+// Most activation rows the int4 x int8 path takes: decode. Prefill chunks keep the
+// float GEMM on dequantized rows (as fast, and exact; weight_only_int4_q8.h).
+constexpr size_t kQ8MaxBatch = kGemmMinBatch - 1;
+static_assert(kQ8MaxBatch < kGemmMinBatch, "the int4 x int8 path is a GEMV");
+
 // Weight rows per GEMV task (threads take contiguous ranges of tasks).
 constexpr size_t kGemvRowsPerTask = 64;
+// The same for the int4 x int8 GEMV: finer, so that 2 threads split the 192 rows of
+// a k/v projection (SmolLM2) evenly instead of 64/128; a multiple of the 2 rows the
+// kernel takes at a time.
+constexpr size_t kQ8GemvRowsPerTask = 16;
 
 class WeightOnlyFullyConnectedKernel : public Kernel {
  public:
   WeightOnlyFullyConnectedKernel(size_t batch, size_t in, size_t out, bool int4, size_t block,
                                  const float* scales, bool has_bias, graph::Activation act,
-                                 int threads)
+                                 int threads, Int4Activations int4_activations)
       : batch_(batch),
         in_(in),
         out_(out),
@@ -43,9 +56,14 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
     matrix_.depth = in;
     matrix_.block = block;
     matrix_.scales = scales;
+    q8_ = int4_activations != Int4Activations::kFloat && batch_ <= kQ8MaxBatch &&
+          Int4Q8Supports(matrix_);
+    if (q8_) q8_rows_.resize(batch_);
+    q8_reference_ = int4_activations == Int4Activations::kInt8Reference;
   }
 
   size_t ScratchBytes() const {
+    if (q8_) return Q8ScratchBytes(in_, batch_);
     return batch_ < kGemmMinBatch ? 0 : threads_ * rows_ * in_ * sizeof(float);
   }
 
@@ -53,7 +71,19 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
     WeightOnlyMatrix w = matrix_;
     w.data = In<uint8_t>(ctx, 1);
     const bool gemv = batch_ < kGemmMinBatch;
-    const size_t unit = gemv ? kGemvRowsPerTask : rows_;
+    Q8Row* q8_rows = q8_rows_.data();
+    if (q8_) {
+      // Each activation row quantized once, before the weight rows are split.
+      for (size_t b = 0; b < batch_; ++b) {
+        q8_rows[b] = Q8RowInScratch(ctx.scratch, in_, batch_, b);
+        if (q8_reference_) {
+          ReferenceQuantizeQ8Activations(In<float>(ctx, 0) + b * in_, in_, q8_rows[b]);
+        } else {
+          QuantizeQ8Activations(In<float>(ctx, 0) + b * in_, in_, q8_rows[b]);
+        }
+      }
+    }
+    const size_t unit = q8_ ? kQ8GemvRowsPerTask : gemv ? kGemvRowsPerTask : rows_;
     const size_t steps = (out_ + unit - 1) / unit;
     const int tasks = std::max(
         1, static_cast<int>(std::min<size_t>(
@@ -62,6 +92,20 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
       // Contiguous ranges of rows, so each thread streams its own part of the weights.
       const size_t begin = std::min(out_, steps * t / tasks * unit);
       const size_t end = std::min(out_, steps * (t + 1) / tasks * unit);
+      if (q8_) {
+        Int4Q8GemvArgs a;
+        a.x = q8_rows;
+        a.batches = batch_;
+        a.bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
+        a.out = Out<float>(ctx, 0);
+        a.ldo = out_;
+        if (q8_reference_) {
+          ReferenceInt4Q8Gemv(w, a, begin, end);
+        } else {
+          Int4Q8Gemv(w, a, begin, end);
+        }
+        return;
+      }
       if (gemv) {
         Gemv(ctx, w, begin, end);
         return;
@@ -116,13 +160,17 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
   graph::Activation act_;
   size_t rows_;
   int threads_;
+  bool q8_ = false;             // int4 weights x activations quantized per group (decode)
+  bool q8_reference_ = false;   // its scalar reference
+  std::vector<Q8Row> q8_rows_;  // the quantized activation rows in scratch (Eval)
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& ctx,
                                                                 const graph::Tensor& q,
-                                                                int64_t block) {
+                                                                int64_t block,
+                                                                bool int4_int8_activations) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 3, 1));
   graph::FullyConnectedOptions opts;
   if (const auto* o = std::get_if<graph::FullyConnectedOptions>(&ctx.op().options)) opts = *o;
@@ -147,7 +195,10 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& 
   }
   auto kernel = std::make_unique<WeightOnlyFullyConnectedKernel>(
       shape.batches, in_ch, shape.out_channels, q.dtype == graph::DType::kInt4, block,
-      q.quant.scale.data(), has_bias, opts.activation, ctx.num_threads());
+      q.quant.scale.data(), has_bias, opts.activation, ctx.num_threads(),
+      !int4_int8_activations        ? Int4Activations::kFloat
+      : ctx.use_reference_kernels() ? Int4Activations::kInt8Reference
+                                    : Int4Activations::kInt8);
   ctx.RequestScratch(kernel->ScratchBytes());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }

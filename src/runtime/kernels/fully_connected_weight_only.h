@@ -5,6 +5,10 @@
 // kWeightOnlyDotRelativeTolerance. More rows (prefill): a chunk of weight rows is
 // dequantized to float (the exact DEQUANTIZE values) and the float GEMM runs on it,
 // so those results are identical to the folded path.
+// int4 weights with few activation rows and int4_int8_activations: the activations are
+// quantized to int8 per group of 32 and the products summed in integers
+// (kernels/weight_only_int4_q8.h; its scalar reference with use_reference_kernels,
+// bit-identical results).
 #ifndef LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
 #define LITEQ_RUNTIME_KERNELS_FULLY_CONNECTED_WEIGHT_ONLY_H_
 
@@ -19,7 +23,8 @@ namespace liteq::runtime {
 // input dimension. The kernel must be bound to the op with input 1 replaced by q.
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& ctx,
                                                                 const graph::Tensor& q,
-                                                                int64_t block);
+                                                                int64_t block,
+                                                                bool int4_int8_activations);
 
 }  // namespace liteq::runtime
 
