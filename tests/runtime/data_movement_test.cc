@@ -2,10 +2,12 @@
 // EMBEDDING_LOOKUP, DYNAMIC_UPDATE_SLICE and CAST on hand-computed cases.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "graph_builder.h"
 #include "runtime/kernels/dynamic_update_slice.h"
+#include "runtime/kernels/shape_util.h"
 
 namespace liteq::runtime::testing {
 namespace {
@@ -59,6 +61,57 @@ TEST(Transpose, Rank3PermutationAndNegativeEntries) {
   auto bad = RunOp(OpCode::kTranspose, graph::NoOptions{}, {F({2, 3}, Iota(6)), CI({2}, {0, 0})},
                    {{DType::kFloat32, {2, 3}}});
   EXPECT_FALSE(bad.ok());
+}
+
+// A KV-cache-sized TRANSPOSE ([1, S, kv, hd] -> [1, kv, S, hd], 36 KiB of int8 at S
+// 192: split over the threads from 32 KiB) gives the same bytes on 1 and 2 threads,
+// and the permutation's definition.
+TEST(Transpose, CacheSizedSplitOverThreads) {
+  const int s = 192, kv = 3, hd = 64;
+  std::vector<float> values(static_cast<size_t>(s * kv * hd));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 251);
+  std::vector<float> want;
+  for (int h = 0; h < kv; ++h)
+    for (int p = 0; p < s; ++p)
+      for (int d = 0; d < hd; ++d)
+        want.push_back(values[static_cast<size_t>((p * kv + h) * hd + d)]);
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    InterpreterOptions options;
+    options.num_threads = threads;
+    ASSERT_OK_AND_ASSIGN(auto out, RunOp(OpCode::kTranspose, graph::NoOptions{},
+                                         {F({1, s, kv, hd}, values), CI({4}, {0, 2, 1, 3})},
+                                         {{DType::kFloat32, {1, kv, s, hd}}}, options));
+    EXPECT_EQ(out[0].f(), want);
+  }
+}
+
+// StridedCopyRowRange over any split of the rows equals the whole StridedCopy,
+// including a negative stride, a strided inner dimension and a non-zero base.
+TEST(StridedCopy, RowRangesComposeTheWholeCopy) {
+  const std::vector<StridedCopyPlan> plans = {MakeStridedCopyPlan(1, 0, {3, 192, 64}, {64, 192, 1}),
+                                              MakeStridedCopyPlan(4, 5, {4, 3, 5}, {1, 20, 4}),
+                                              MakeStridedCopyPlan(2, 59, {2, 5, 6}, {-30, 6, 1}),
+                                              MakeStridedCopyPlan(1, 0, {7}, {1})};
+  std::vector<uint8_t> src(64 * 1024);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 7 + i / 256);
+  for (size_t n = 0; n < plans.size(); ++n) {
+    SCOPED_TRACE(n);
+    const StridedCopyPlan& plan = plans[n];
+    const int64_t rows = StridedCopyRows(plan);
+    const size_t bytes = static_cast<size_t>(rows * plan.dims.back()) * plan.element_size;
+    std::vector<uint8_t> whole(bytes, 0xAA);
+    StridedCopy(plan, src.data(), whole.data());
+    for (int64_t a = 0; a <= rows; a += std::max<int64_t>(1, rows / 5)) {
+      for (int64_t b = a; b <= rows; b += std::max<int64_t>(1, rows / 3)) {
+        std::vector<uint8_t> pieces(bytes, 0x55);
+        StridedCopyRowRange(plan, src.data(), pieces.data(), 0, a);
+        StridedCopyRowRange(plan, src.data(), pieces.data(), a, b);
+        StridedCopyRowRange(plan, src.data(), pieces.data(), b, rows);
+        ASSERT_EQ(pieces, whole) << "split " << a << " " << b;
+      }
+    }
+  }
 }
 
 TEST(Slice, SizeMinusOneAndComputedBegin) {

@@ -41,6 +41,8 @@ class BatchMatMulIntKernel : public Kernel {
 // int8 on the dot core (quantized/batch_matmul_fast.h, same integers as the
 // reference): operands staged into scratch once, then (output batch, column range)
 // blocks spread over the thread pool.
+inline constexpr size_t kSerialMultiplyAdds = 524288;
+
 class FastBatchMatMulInt8Kernel : public Kernel {
  public:
   explicit FastBatchMatMulInt8Kernel(quantized::BatchMatMulInt8Params p)
@@ -58,8 +60,9 @@ class FastBatchMatMulInt8Kernel : public Kernel {
     // Column chunks of ~512K multiply-adds (~25 us; multiples of 16, the dot core's
     // row block): smaller ones cost more in hand-off than they gain.
     const size_t per_col = std::max<size_t>(1, static_cast<size_t>(p_.rows * p_.depth));
-    const size_t chunk = threads <= 1 ? std::max<size_t>(1, cols)
-                                      : std::max<size_t>(16, (524288 / per_col + 15) / 16 * 16);
+    const size_t chunk = threads <= 1
+                             ? std::max<size_t>(1, cols)
+                             : std::max<size_t>(16, (kSerialMultiplyAdds / per_col + 15) / 16 * 16);
     const size_t chunks = cols == 0 ? 0 : (cols + chunk - 1) / chunk;
     const size_t tasks = batches_.size() * chunks;
     auto task = [&](int t) {
@@ -70,7 +73,10 @@ class FastBatchMatMulInt8Kernel : public Kernel {
                                           static_cast<int64_t>(begin), static_cast<int64_t>(end),
                                           dots_, requantize_);
     };
-    if (threads <= 1 || tasks <= 1) {
+    // The whole op below one chunk's work (a decode step's attention: 9 x 192 x 64
+    // multiply-adds per product) runs on this thread: waking a worker costs more.
+    const size_t work = batches_.size() * cols * per_col;
+    if (threads <= 1 || tasks <= 1 || work < kSerialMultiplyAdds) {
       for (size_t t = 0; t < tasks; ++t) task(static_cast<int>(t));
     } else {
       ctx.pool->ParallelFor(static_cast<int>(tasks), task);

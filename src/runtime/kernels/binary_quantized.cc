@@ -2,6 +2,9 @@
 // mul.cc; the arithmetic is runtime/kernels/quantized/elementwise_int). int16 ADD/SUB
 // use TFLite's general-scale path (pot_scale_int16 = false, which liteq's writer sets).
 // int8 runs the vectorized rows (bit-exact) unless InterpreterOptions::use_reference_kernels.
+#include <algorithm>
+
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/broadcast_rows.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
@@ -25,9 +28,21 @@ class FastArithmeticInt8Kernel : public Kernel {
     const int8_t* a = In<int8_t>(ctx, 0);
     const int8_t* b = In<int8_t>(ctx, 1);
     int8_t* out = Out<int8_t>(ctx, 0);
-    quantized::ForEachBroadcastRow(rows_, [&](int64_t i1, int64_t i2, int64_t o) {
-      row_(params_, a + i1, rows_.step1, b + i2, rows_.step2, out + o, rows_.row_length);
-    });
+    // Elementwise: the output elements split over the pool (a prefill's [T, D] ADD /
+    // MUL), each range walked as the parts of the broadcast rows it covers.
+    const auto length = static_cast<int64_t>(rows_.row_length);
+    const auto total = static_cast<int64_t>(rows_.offset1.size()) * length;
+    ParallelElementwise(
+        ctx.pool, total, kParallelMinElementsCheap, [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin / length; r * length < end; ++r) {
+            const int64_t lo = std::max(begin, r * length) - r * length;
+            const int64_t hi = std::min(end, (r + 1) * length) - r * length;
+            const auto row = static_cast<size_t>(r);
+            row_(params_, a + rows_.offset1[row] + lo * static_cast<int64_t>(rows_.step1),
+                 rows_.step1, b + rows_.offset2[row] + lo * static_cast<int64_t>(rows_.step2),
+                 rows_.step2, out + r * length + lo, static_cast<size_t>(hi - lo));
+          }
+        });
     return Status::Ok();
   }
 

@@ -4,8 +4,10 @@
 #ifndef LITEQ_RUNTIME_KERNELS_COPY_KERNELS_H_
 #define LITEQ_RUNTIME_KERNELS_COPY_KERNELS_H_
 
+#include <algorithm>
 #include <utility>
 
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -13,14 +15,28 @@ namespace liteq::runtime {
 
 class StridedCopyKernel : public Kernel {
  public:
-  explicit StridedCopyKernel(StridedCopyPlan plan) : plan_(std::move(plan)) {}
+  explicit StridedCopyKernel(StridedCopyPlan plan)
+      : plan_(std::move(plan)),
+        rows_(StridedCopyRows(plan_)),
+        row_bytes_(plan_.dims.back() * static_cast<int64_t>(plan_.element_size)) {}
   Status Eval(const EvalContext& ctx) override {
-    StridedCopy(plan_, In<void>(ctx, 0), Out<void>(ctx, 0));
+    const void* src = In<void>(ctx, 0);
+    void* dst = Out<void>(ctx, 0);
+    // Rows split over the pool from kParallelMinBytes (a cache TRANSPOSE moves 36 KiB
+    // per layer and step at max_seq 192): below that a hand-off costs more.
+    const int64_t min_rows =
+        std::max<int64_t>(1, kParallelMinBytes / std::max<int64_t>(1, row_bytes_));
+    ParallelElementwise(ctx.pool, rows_, min_rows, [&](int64_t begin, int64_t end) {
+      StridedCopyRowRange(plan_, src, dst, begin, end);
+    });
     return Status::Ok();
   }
 
  private:
+  static constexpr int64_t kParallelMinBytes = 32 * 1024;
   StridedCopyPlan plan_;
+  int64_t rows_;
+  int64_t row_bytes_;
 };
 
 // Element size for byte-wise kernels; int4 (packed) cannot be moved element-wise.

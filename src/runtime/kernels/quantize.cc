@@ -3,6 +3,7 @@
 // +-inf and huge values, NaN -> zp), and int8/int16 -> int8/int16 requantization
 // (q = clamp(R(x - zp_in, m, shift) + zp_out), R per quantized/quantize_int.h, m, shift from
 // double(s_in) / double(s_out)). Output parameters are per tensor.
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/quantize_fast.h"
 #include "runtime/kernels/quantized/quantize_int.h"
@@ -19,7 +20,15 @@ class QuantizeFloatKernel : public Kernel {
   Status Eval(const EvalContext& ctx) override {
     std::span<const float> in(In<float>(ctx, 0), count_);
     if (out_ == graph::DType::kInt8 && fast_) {
-      quantized::FastQuantizeFloatToInt8(in, params_, {Out<int8_t>(ctx, 0), count_});
+      // Elementwise, so split over the pool: a float KV cache is quantized whole every
+      // step (36K elements per layer at max_seq 192).
+      int8_t* out = Out<int8_t>(ctx, 0);
+      ParallelElementwise(
+          ctx.pool, static_cast<int64_t>(count_), kParallelMinElementsCheap,
+          [&](int64_t begin, int64_t end) {
+            const auto b = static_cast<size_t>(begin), e = static_cast<size_t>(end);
+            quantized::FastQuantizeFloatToInt8(in.subspan(b, e - b), params_, {out + b, e - b});
+          });
     } else if (out_ == graph::DType::kInt8) {
       quantized::QuantizeFloatToInt8(in, params_, {Out<int8_t>(ctx, 0), count_});
     } else {

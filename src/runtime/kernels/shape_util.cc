@@ -138,19 +138,35 @@ void CopyInnerStrided(const uint8_t* src, int64_t stride, int64_t count, uint8_t
 
 }  // namespace
 
-void StridedCopy(const StridedCopyPlan& plan, const void* src_void, void* dst_void) {
+int64_t StridedCopyRows(const StridedCopyPlan& plan) {
+  int64_t outer = 1;
+  for (size_t d = 0; d + 1 < plan.dims.size(); ++d) outer *= plan.dims[d];
+  return plan.dims.back() == 0 ? 0 : outer;
+}
+
+void StridedCopy(const StridedCopyPlan& plan, const void* src, void* dst) {
+  StridedCopyRowRange(plan, src, dst, 0, StridedCopyRows(plan));
+}
+
+void StridedCopyRowRange(const StridedCopyPlan& plan, const void* src_void, void* dst_void,
+                         int64_t row_begin, int64_t row_end) {
   const auto* src = static_cast<const uint8_t*>(src_void);
   auto* dst = static_cast<uint8_t*>(dst_void);
   const int rank = static_cast<int>(plan.dims.size());
   const int64_t inner = plan.dims.back();
-  if (inner == 0) return;
+  if (inner == 0 || row_begin >= row_end) return;
   const int64_t inner_stride = plan.src_strides.back();
   const int64_t es = static_cast<int64_t>(plan.element_size);
-  int64_t outer = 1;
-  for (int d = 0; d + 1 < rank; ++d) outer *= plan.dims[d];
   int64_t index[kMaxRuntimeRank] = {};  // merged rank <= tensor rank <= kMaxRuntimeRank
   int64_t off = plan.base;
-  for (int64_t r = 0; r < outer; ++r) {
+  // The outer index of row_begin (row-major over dims[0 .. rank - 2]).
+  for (int64_t d = rank - 2, rest = row_begin; d >= 0; --d) {
+    index[d] = rest % plan.dims[d];
+    rest /= plan.dims[d];
+    off += index[d] * plan.src_strides[d];
+  }
+  dst += row_begin * inner * es;
+  for (int64_t r = row_begin; r < row_end; ++r) {
     const uint8_t* s = src + off * es;
     if (inner_stride == 1) {
       std::memcpy(dst, s, static_cast<size_t>(inner * es));

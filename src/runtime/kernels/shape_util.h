@@ -80,6 +80,11 @@ StridedCopyPlan MakeStridedCopyPlan(size_t element_size, int64_t base,
                                     const std::vector<int64_t>& dims,
                                     const std::vector<int64_t>& src_strides);
 void StridedCopy(const StridedCopyPlan& plan, const void* src, void* dst);
+// The copy is a sequence of rows (the innermost merged dimension, contiguous in dst):
+// how many, and the copy of rows [row_begin, row_end) only, so threads can split it.
+int64_t StridedCopyRows(const StridedCopyPlan& plan);
+void StridedCopyRowRange(const StridedCopyPlan& plan, const void* src, void* dst, int64_t row_begin,
+                         int64_t row_end);
 
 }  // namespace liteq::runtime
 

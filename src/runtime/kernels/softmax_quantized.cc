@@ -1,8 +1,10 @@
 // SOFTMAX over the last dimension on int8 (output scale 1/256, zero point -128) and
 // int16 (output scale 1/32768, zero point 0) tensors, with beta. The arithmetic and
 // the choice of TFLite code path are documented in quantized/softmax_int.h.
+#include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/softmax_int.h"
 #include "runtime/kernels/quantized_tensor.h"
@@ -20,11 +22,20 @@ class SoftmaxIntKernel : public Kernel {
     const auto n = static_cast<size_t>(rows_ * depth_);
     std::span<const T> in(this->template In<T>(ctx, 0), n);
     std::span<T> out(this->template Out<T>(ctx, 0), n);
-    if constexpr (std::is_same_v<T, int8_t>) {
-      quantized::SoftmaxInt8(*params_, rows_, depth_, in, out);
-    } else {
-      quantized::SoftmaxInt16(*params_, rows_, depth_, in, out);
-    }
+    // Rows are independent: split them over the pool (prefill's attention softmax is
+    // [heads, T, S]); a decode step's few rows stay on this thread.
+    const int64_t min_rows =
+        std::max<int64_t>(1, kParallelMinElementsTranscendental / std::max<int64_t>(1, depth_));
+    ParallelElementwise(ctx.pool, rows_, min_rows, [&](int64_t begin, int64_t end) {
+      const auto b = static_cast<size_t>(begin * depth_), e = static_cast<size_t>(end * depth_);
+      if constexpr (std::is_same_v<T, int8_t>) {
+        quantized::SoftmaxInt8(*params_, end - begin, depth_, in.subspan(b, e - b),
+                               out.subspan(b, e - b));
+      } else {
+        quantized::SoftmaxInt16(*params_, end - begin, depth_, in.subspan(b, e - b),
+                                out.subspan(b, e - b));
+      }
+    });
     return Status::Ok();
   }
 

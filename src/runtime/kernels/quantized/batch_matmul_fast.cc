@@ -35,6 +35,10 @@ void WrappingRowSums(const int8_t* m, size_t rows, size_t depth, const int8_t* o
   dots(args, 0, 1, 0, rows);
 }
 
+bool UseDirectRhs(const BatchMatMulInt8Params& p) {
+  return !p.adj_y && p.rows <= kBatchMatMulDirectRows;
+}
+
 struct Sizes {
   size_t lhs_matrix, rhs_matrix, lhs_n, rhs_n, sums_bytes;
 };
@@ -55,11 +59,12 @@ Sizes SizesOf(const BatchMatMulInt8Params& p) {
 
 size_t FastBatchMatMulInt8ScratchBytes(const BatchMatMulInt8Params& p) {
   const Sizes s = SizesOf(p);
-  return s.sums_bytes + (p.adj_x ? s.lhs_n : 0) + (p.adj_y ? 0 : s.rhs_n);
+  return s.sums_bytes + (p.adj_x ? s.lhs_n : 0) + (p.adj_y || UseDirectRhs(p) ? 0 : s.rhs_n);
 }
 
 StagedBatchMatMulInt8 StageBatchMatMulInt8(const BatchMatMulInt8Params& p, const int8_t* lhs,
-                                           const int8_t* rhs, uint8_t* scratch, Int8DotsFn dots) {
+                                           const int8_t* rhs, uint8_t* scratch, Int8DotsFn dots,
+                                           KnDotsFn kn_dots) {
   const Sizes s = SizesOf(p);
   const auto rows = static_cast<size_t>(p.rows);
   const auto cols = static_cast<size_t>(p.cols);
@@ -80,7 +85,8 @@ StagedBatchMatMulInt8 StageBatchMatMulInt8(const BatchMatMulInt8Params& p, const
     staged.lhs = copies;
     copies += s.lhs_n;
   }
-  if (!p.adj_y) {  // rhs stored [K, N]
+  staged.rhs_kn = UseDirectRhs(p);
+  if (!p.adj_y && !staged.rhs_kn) {  // rhs stored [K, N]
     for (int64_t b = 0; b < p.batches.input2_size; ++b) {
       Transpose(rhs + b * s.rhs_matrix, depth, cols, copies + b * s.rhs_matrix);
     }
@@ -88,8 +94,14 @@ StagedBatchMatMulInt8 StageBatchMatMulInt8(const BatchMatMulInt8Params& p, const
   }
   WrappingRowSums(staged.lhs, static_cast<size_t>(p.batches.input1_size) * rows, depth, ones,
                   lhs_sums, dots);
-  WrappingRowSums(staged.rhs, static_cast<size_t>(p.batches.input2_size) * cols, depth, ones,
-                  rhs_sums, dots);
+  if (staged.rhs_kn) {
+    for (int64_t b = 0; b < p.batches.input2_size; ++b) {
+      kn_dots(ones, rhs + b * s.rhs_matrix, depth, cols, cols, rhs_sums + b * p.cols);
+    }
+  } else {
+    WrappingRowSums(staged.rhs, static_cast<size_t>(p.batches.input2_size) * cols, depth, ones,
+                    rhs_sums, dots);
+  }
   staged.lhs_sums = lhs_sums;
   staged.rhs_sums = rhs_sums;
   return staged;
@@ -105,7 +117,8 @@ std::vector<std::array<int64_t, 3>> BatchMatMulBatchIndices(const BatchMatMulInt
 
 void FastBatchMatMulInt8Block(const BatchMatMulInt8Params& p, const StagedBatchMatMulInt8& staged,
                               const std::array<int64_t, 3>& batch, int8_t* output, int64_t n_begin,
-                              int64_t n_end, Int8DotsFn dots, BatchMatMulRequantizeFn requantize) {
+                              int64_t n_end, Int8DotsFn dots, BatchMatMulRequantizeFn requantize,
+                              KnDotsFn kn_dots) {
   LITEQ_CHECK(n_begin >= 0 && n_begin <= n_end && n_end <= p.cols);
   const auto [bl, br, bo] = batch;
   const auto rows = static_cast<size_t>(p.rows);
@@ -117,26 +130,41 @@ void FastBatchMatMulInt8Block(const BatchMatMulInt8Params& p, const StagedBatchM
   const auto lo = static_cast<uint32_t>(p.lhs_offset);
   const auto ro = static_cast<uint32_t>(p.rhs_offset);
   const uint32_t constant = static_cast<uint32_t>(depth) * lo * ro;
+  auto requantize_row = [&](size_t m, size_t n0, size_t count, const int32_t* dot) {
+    BatchMatMulRequantizeArgs args;
+    args.col_sums = b_sums + n0;
+    args.lhs_offset = lo;
+    args.row_term = ro * static_cast<uint32_t>(a_sums[m]) + constant;
+    args.multiplier = p.multiplier;
+    args.output_offset = p.output_offset;
+    requantize(args, dot, count, y + m * cols + n0);
+  };
+  if (staged.rhs_kn) {
+    constexpr size_t kColumnBlock = 256;
+    int32_t buffer[kColumnBlock];
+    const int8_t* a = staged.lhs + static_cast<size_t>(bl) * rows * depth;
+    const int8_t* b = staged.rhs + static_cast<size_t>(br) * depth * cols;
+    for (size_t n0 = static_cast<size_t>(n_begin); n0 < static_cast<size_t>(n_end);
+         n0 += kColumnBlock) {
+      const size_t n1 = std::min(static_cast<size_t>(n_end), n0 + kColumnBlock);
+      for (size_t m = 0; m < rows; ++m) {
+        kn_dots(a + m * depth, b + n0, depth, cols, n1 - n0, buffer);
+        requantize_row(m, n0, n1 - n0, buffer);
+      }
+    }
+    return;
+  }
   BlockedInt8Dots(staged.lhs + static_cast<size_t>(bl) * rows * depth, rows,
                   staged.rhs + static_cast<size_t>(br) * cols * depth, depth,
-                  static_cast<size_t>(n_begin), static_cast<size_t>(n_end), dots,
-                  [&](size_t m, size_t n0, size_t count, const int32_t* dot) {
-                    BatchMatMulRequantizeArgs args;
-                    args.col_sums = b_sums + n0;
-                    args.lhs_offset = lo;
-                    args.row_term = ro * static_cast<uint32_t>(a_sums[m]) + constant;
-                    args.multiplier = p.multiplier;
-                    args.output_offset = p.output_offset;
-                    requantize(args, dot, count, y + m * cols + n0);
-                  });
+                  static_cast<size_t>(n_begin), static_cast<size_t>(n_end), dots, requantize_row);
 }
 
 void FastBatchMatMulInt8(const BatchMatMulInt8Params& p, const int8_t* lhs, const int8_t* rhs,
                          int8_t* output, uint8_t* scratch, Int8DotsFn dots,
-                         BatchMatMulRequantizeFn requantize) {
-  const StagedBatchMatMulInt8 staged = StageBatchMatMulInt8(p, lhs, rhs, scratch, dots);
+                         BatchMatMulRequantizeFn requantize, KnDotsFn kn_dots) {
+  const StagedBatchMatMulInt8 staged = StageBatchMatMulInt8(p, lhs, rhs, scratch, dots, kn_dots);
   for (const auto& batch : BatchMatMulBatchIndices(p)) {
-    FastBatchMatMulInt8Block(p, staged, batch, output, 0, p.cols, dots, requantize);
+    FastBatchMatMulInt8Block(p, staged, batch, output, 0, p.cols, dots, requantize, kn_dots);
   }
 }
 
