@@ -157,17 +157,8 @@ Result<std::vector<MlpScalingSite>> FindMlpScalingSites(const graph::Model& mode
 
 Status ScaleMlpChannels(graph::Model& model, const MlpScalingSite& site, std::span<const float> s,
                         const std::string& name_suffix) {
-  if (static_cast<int64_t>(s.size()) != site.channels) {
-    return InvalidArgumentError("MLP scaling of '" + site.hidden + "': " +
-                                std::to_string(s.size()) + " scales for " +
-                                std::to_string(site.channels) + " channels");
-  }
-  for (float v : s) {
-    if (!std::isfinite(v) || v == 0.0f) {
-      return InvalidArgumentError("MLP scaling of '" + site.hidden +
-                                  "': scales must be finite and non-zero");
-    }
-  }
+  LITEQ_RETURN_IF_ERROR(
+      CheckChannelScales(s, site.channels, "MLP scaling of '" + site.hidden + "'"));
   const auto nb = static_cast<uint32_t>(model.buffers.size());
   if (site.up_buffer == 0 || site.up_buffer >= nb || site.down_buffer == 0 ||
       site.down_buffer >= nb) {

@@ -203,17 +203,8 @@ Result<std::vector<NormScalingSite>> FindNormScalingSites(const graph::Model& mo
 
 Status ScaleNormChannels(graph::Model& model, const NormScalingSite& site, std::span<const float> s,
                          const std::string& name_suffix) {
-  if (static_cast<int64_t>(s.size()) != site.channels) {
-    return InvalidArgumentError("norm scaling of '" + site.norm_output +
-                                "': " + std::to_string(s.size()) + " scales for " +
-                                std::to_string(site.channels) + " channels");
-  }
-  for (float v : s) {
-    if (!std::isfinite(v) || v == 0.0f) {
-      return InvalidArgumentError("norm scaling of '" + site.norm_output +
-                                  "': scales must be finite and non-zero");
-    }
-  }
+  LITEQ_RETURN_IF_ERROR(
+      CheckChannelScales(s, site.channels, "norm scaling of '" + site.norm_output + "'"));
   const uint32_t nb = static_cast<uint32_t>(model.buffers.size());
   if (site.multiplier_buffer == 0 || site.multiplier_buffer >= nb) {
     return InvalidArgumentError("norm scaling: bad multiplier buffer");

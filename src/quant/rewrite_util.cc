@@ -1,5 +1,6 @@
 #include "quant/rewrite_util.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace liteq::quant {
@@ -78,6 +79,19 @@ void RenameBufferTensors(graph::Model& model, uint32_t buffer, const std::string
       if (t.buffer == buffer) t.name += suffix;
     }
   }
+}
+
+Status CheckChannelScales(std::span<const float> s, int64_t channels, const std::string& what) {
+  if (static_cast<int64_t>(s.size()) != channels) {
+    return InvalidArgumentError(what + ": " + std::to_string(s.size()) + " scales for " +
+                                std::to_string(channels) + " channels");
+  }
+  for (float v : s) {
+    if (!std::isfinite(v) || v == 0.0f) {
+      return InvalidArgumentError(what + ": scales must be finite and non-zero");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace liteq::quant

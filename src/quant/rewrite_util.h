@@ -36,6 +36,10 @@ graph::Buffer EditedBuffer(graph::Buffer original, std::function<void(std::span<
 // which constants a rewrite changed).
 void RenameBufferTensors(graph::Model& model, uint32_t buffer, const std::string& suffix);
 
+// The per-channel factors of a function-preserving channel scaling: `channels` of
+// them, all finite and non-zero. `what` names the rewrite and its site in errors.
+Status CheckChannelScales(std::span<const float> s, int64_t channels, const std::string& what);
+
 // QuantParams for a graph tensor from one (scale, zero point).
 graph::QuantParams TensorParams(QuantParams params);
 

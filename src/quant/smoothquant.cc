@@ -61,35 +61,32 @@ Result<SmoothQuantReport> ApplySmoothQuant(graph::Model& model,
   report.max_scale = 1.0f;
   nlohmann::json smoothed = nlohmann::json::array();
   nlohmann::json smoothed_mlps = nlohmann::json::array();
-  for (const NormScalingSite& site : sites) {
-    auto it = stats.channel_abs_max.find(site.norm_output);
-    if (it == stats.channel_abs_max.end() ||
-        static_cast<int64_t>(it->second.size()) != site.channels) {
-      return InternalError("SmoothQuant: no per-channel statistics for '" + site.norm_output + "'");
+  // The smoothing factors of the activation `name` against `weight_max`.
+  auto scales = [&](const std::string& name, int64_t channels,
+                    const std::vector<float>& weight_max) -> Result<std::vector<float>> {
+    auto it = stats.channel_abs_max.find(name);
+    if (it == stats.channel_abs_max.end() || static_cast<int64_t>(it->second.size()) != channels) {
+      return InternalError("SmoothQuant: no per-channel statistics for '" + name + "'");
     }
-    LITEQ_ASSIGN_OR_RETURN(std::vector<float> weight_max, WeightColumnAbsMax(model, site));
-    const std::vector<float> s = SmoothingScales(it->second, weight_max, options.alpha);
-    LITEQ_RETURN_IF_ERROR(ScaleNormChannels(model, site, s, "+smooth"));
+    std::vector<float> s = SmoothingScales(it->second, weight_max, options.alpha);
     for (float v : s) {
       report.min_scale = std::min(report.min_scale, v);
       report.max_scale = std::max(report.max_scale, v);
     }
+    return s;
+  };
+  for (const NormScalingSite& site : sites) {
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> weight_max, WeightColumnAbsMax(model, site));
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> s,
+                           scales(site.norm_output, site.channels, weight_max));
+    LITEQ_RETURN_IF_ERROR(ScaleNormChannels(model, site, s, "+smooth"));
     report.norm_outputs.push_back(site.norm_output);
     smoothed.push_back(site.norm_output);
   }
   for (const MlpScalingSite& site : mlp_sites) {
-    auto it = stats.channel_abs_max.find(site.hidden);
-    if (it == stats.channel_abs_max.end() ||
-        static_cast<int64_t>(it->second.size()) != site.channels) {
-      return InternalError("SmoothQuant: no per-channel statistics for '" + site.hidden + "'");
-    }
     LITEQ_ASSIGN_OR_RETURN(std::vector<float> weight_max, DownColumnAbsMax(model, site));
-    const std::vector<float> s = SmoothingScales(it->second, weight_max, options.alpha);
+    LITEQ_ASSIGN_OR_RETURN(std::vector<float> s, scales(site.hidden, site.channels, weight_max));
     LITEQ_RETURN_IF_ERROR(ScaleMlpChannels(model, site, s, "+smooth"));
-    for (float v : s) {
-      report.min_scale = std::min(report.min_scale, v);
-      report.max_scale = std::max(report.max_scale, v);
-    }
     report.mlp_hiddens.push_back(site.hidden);
     smoothed_mlps.push_back(site.hidden);
   }
