@@ -101,11 +101,10 @@ LITEQ_AVX2 inline __m256i SplitEvenOdd(__m256i v) {
   return _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, shuffle), _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-// Group sums (plus 8 * sum(q_x)) of one 32-byte step, 4 int32 per group.
-LITEQ_AVX2 inline __m256i Step(const uint8_t* w, const int8_t* x) {
+// Group sums (plus 8 * sum(q_x)) of 32 weight bytes, 4 int32 per group.
+LITEQ_AVX2 inline __m256i StepOfBytes(__m256i bytes, const int8_t* x) {
   const __m256i nibble = _mm256_set1_epi8(0x0F);
-  const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)),
-                                     _mm256_set1_epi8(static_cast<char>(0x88)));
+  const __m256i u = _mm256_xor_si256(bytes, _mm256_set1_epi8(static_cast<char>(0x88)));
   const __m256i even = _mm256_and_si256(u, nibble);
   const __m256i odd = _mm256_and_si256(_mm256_srli_epi16(u, 4), nibble);
   const __m256i pairs = _mm256_add_epi16(
@@ -114,20 +113,18 @@ LITEQ_AVX2 inline __m256i Step(const uint8_t* w, const int8_t* x) {
   return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
+// One 32-byte step.
+LITEQ_AVX2 inline __m256i Step(const uint8_t* w, const int8_t* x) {
+  return StepOfBytes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)), x);
+}
+
 // Step for the last group of a row with an odd group count: its 16 bytes, then 0x88
 // (u = 0, adds nothing), without reading past the row.
 LITEQ_AVX2 inline __m256i HalfStep(const uint8_t* w, const int8_t* x) {
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  const __m256i u = _mm256_xor_si256(
+  return StepOfBytes(
       _mm256_inserti128_si256(_mm256_set1_epi8(static_cast<char>(0x88)),
                               _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)), 0),
-      _mm256_set1_epi8(static_cast<char>(0x88)));
-  const __m256i even = _mm256_and_si256(u, nibble);
-  const __m256i odd = _mm256_and_si256(_mm256_srli_epi16(u, 4), nibble);
-  const __m256i pairs = _mm256_add_epi16(
-      _mm256_maddubs_epi16(even, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x))),
-      _mm256_maddubs_epi16(odd, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32))));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+      x);
 }
 
 // sum(u * q_x) of the last `groups` (1..7) groups of a row in natural order; the
