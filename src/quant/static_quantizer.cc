@@ -347,16 +347,28 @@ class SubgraphRewriter {
       // An attention mask (0 or the float minimum) added to scores: give it the step
       // of the widest sum it feeds with the zero point at the top, so 0 is exact and
       // the sentinel saturates every sum it is added to at the bottom of the range.
+      // The step must also be wide enough that the sentinel plus the largest value
+      // of the other operand stays a step below the sum's minimum (the runtime's fused
+      // int8 attention relies on every hidden key's sum being the minimum).
+      const int32_t zero_point = c_.act_dtype == DType::kInt8 ? c_.qmax : 0;
       float scale = 0.0f;
       for (const auto& [op, slot] : consumers_[t]) {
-        if (sg_.ops[op].code != OpCode::kAdd || !is_int_[op]) continue;
-        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(sg_.ops[op].outputs[0]));
-        scale = std::max(scale, out.scale[0]);
+        const graph::Op& add = sg_.ops[op];
+        if (add.code != OpCode::kAdd || !is_int_[op] || add.inputs.size() != 2) continue;
+        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(add.outputs[0]));
+        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams other, ParamsOf(add.inputs[slot == 0 ? 1 : 0]));
+        auto zp = [](const graph::QuantParams& q) {
+          return q.zero_point.empty() ? 0.0 : static_cast<double>(q.zero_point[0]);
+        };
+        const double other_max = (c_.qmax - zp(other)) * other.scale[0];
+        const double out_min = (c_.qmin - zp(out)) * out.scale[0];
+        const double saturating = (other_max - out_min + out.scale[0]) / (zero_point - c_.qmin);
+        scale = std::max({scale, out.scale[0], static_cast<float>(saturating * (1 + 1e-6))});
       }
       if (scale > 0.0f) {
         graph::QuantParams q;
         q.scale = {scale};
-        q.zero_point = {c_.act_dtype == DType::kInt8 ? c_.qmax : 0};
+        q.zero_point = {zero_point};
         return q;
       }
     }

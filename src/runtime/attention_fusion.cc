@@ -30,12 +30,17 @@ class Matcher {
     m = AttentionMatch{};
     absorbed_.clear();
     const graph::Op& out_op = sg_.ops[op_index];
+    if (out_op.code != OpCode::kBatchMatmul || out_op.outputs.empty()) return false;
+    dtype_ = sg_.tensors[out_op.outputs[0]].dtype;
+    if (dtype_ != DType::kFloat32 && dtype_ != DType::kInt8) return false;
     if (!IsBatchMatMul(out_op, false, false)) return false;
+    m.dtype = dtype_;
     m.out_op = op_index;
     m.out = out_op.outputs[0];
     // probs [-> reshape] <- SOFTMAX <- ADD(scores [<- reshape], mask)
-    int32_t probs = SkipReshape(out_op.inputs[0]);
-    const graph::Op* softmax = Absorb(probs, OpCode::kSoftmax);
+    m.probs_in = out_op.inputs[0];
+    m.probs = SkipReshape(out_op.inputs[0]);
+    const graph::Op* softmax = Absorb(m.probs, OpCode::kSoftmax);
     if (softmax == nullptr || softmax->inputs.size() != 1) return false;
     const auto* so = std::get_if<graph::SoftmaxOptions>(&softmax->options);
     if (so != nullptr && so->beta != 1.0f) return false;
@@ -44,11 +49,16 @@ class Matcher {
     const auto* ao = std::get_if<graph::BinaryOptions>(&add->options);
     if (ao != nullptr && ao->activation != graph::Activation::kNone) return false;
     m.mask = add->inputs[1];
-    const graph::Op* scores = Absorb(SkipReshape(add->inputs[0]), OpCode::kBatchMatmul);
+    m.masked = softmax->inputs[0];
+    m.scores_in = add->inputs[0];
+    m.scores = SkipReshape(add->inputs[0]);
+    const graph::Op* scores = Absorb(m.scores, OpCode::kBatchMatmul);
     if (scores == nullptr || !IsBatchMatMul(*scores, false, true)) return false;
     m.q = scores->inputs[0];
-    m.k_cache = CacheOfTranspose(scores->inputs[1]);
-    m.v_cache = CacheOfTranspose(out_op.inputs[1]);
+    m.keys = scores->inputs[1];
+    m.values = out_op.inputs[1];
+    m.k_cache = CacheOfTranspose(m.keys, &m.k_quantized);
+    m.v_cache = CacheOfTranspose(m.values, &m.v_quantized);
     if (m.k_cache < 0 || m.v_cache < 0) return false;
     if (!CheckShapes(m)) return false;
     MatchMask(m);
@@ -57,20 +67,23 @@ class Matcher {
 
  private:
   bool Float(int32_t t) const { return t >= 0 && sg_.tensors[t].dtype == DType::kFloat32; }
+  // Of the pattern's type: float32, or int8 for the static int8 graph.
+  bool OfType(int32_t t) const { return t >= 0 && sg_.tensors[t].dtype == dtype_; }
 
   bool IsBatchMatMul(const graph::Op& op, bool adj_x, bool adj_y) const {
     if (op.code != OpCode::kBatchMatmul || op.inputs.size() != 2 || op.outputs.size() != 1)
       return false;
     const auto* o = std::get_if<graph::BatchMatMulOptions>(&op.options);
     const bool x = o != nullptr && o->adj_x, y = o != nullptr && o->adj_y;
-    return x == adj_x && y == adj_y && Float(op.inputs[0]) && Float(op.inputs[1]) &&
-           Float(op.outputs[0]);
+    return x == adj_x && y == adj_y && OfType(op.inputs[0]) && OfType(op.inputs[1]) &&
+           OfType(op.outputs[0]);
   }
 
   // The op of `code` writing `t` (only read once, no signature output), recorded as
   // absorbed; nullptr if `t` is anything else.
-  const graph::Op* Absorb(int32_t t, OpCode code) {
-    if (t < 0 || !plain_[t] || readers_[t] != 1 || !Float(t)) return nullptr;
+  const graph::Op* Absorb(int32_t t, OpCode code) { return AbsorbOfType(t, code, dtype_); }
+  const graph::Op* AbsorbOfType(int32_t t, OpCode code, DType dtype) {
+    if (t < 0 || !plain_[t] || readers_[t] != 1 || sg_.tensors[t].dtype != dtype) return nullptr;
     const int p = producer_[t];
     if (p < 0 || sg_.ops[p].code != code || sg_.ops[p].outputs.size() != 1) return nullptr;
     absorbed_.push_back(p);
@@ -84,17 +97,29 @@ class Matcher {
     return r == nullptr || r->inputs.empty() ? -1 : r->inputs[0];
   }
 
-  // The cache tensor a TRANSPOSE(cache, [0, 2, 1, 3]) that wrote `t` reads, or -1.
-  int32_t CacheOfTranspose(int32_t t) {
+  // The cache tensor a TRANSPOSE(cache, [0, 2, 1, 3]) that wrote `t` reads, or -1. In
+  // an int8 pattern the cache is int8 itself, or a float cache the TRANSPOSE reads
+  // through QUANTIZE(cache) (absorbed: its output goes to *quantized).
+  int32_t CacheOfTranspose(int32_t t, int32_t* quantized) {
     const graph::Op* tr = Absorb(t, OpCode::kTranspose);
-    if (tr == nullptr || tr->inputs.size() != 2 || !Float(tr->inputs[0])) return -1;
+    if (tr == nullptr || tr->inputs.size() != 2 || !OfType(tr->inputs[0])) return -1;
     const graph::Tensor& perm = sg_.tensors[tr->inputs[1]];
     const uint8_t* bytes = constants_[tr->inputs[1]];
     if (bytes == nullptr || perm.dtype != DType::kInt32 || perm.shape != std::vector<int32_t>{4})
       return -1;
     const int32_t want[4] = {0, 2, 1, 3};
     if (std::memcmp(bytes, want, sizeof(want)) != 0) return -1;
-    return tr->inputs[0];
+    const int32_t cache = tr->inputs[0];
+    *quantized = -1;
+    if (dtype_ == DType::kInt8 && producer_[cache] >= 0 &&
+        sg_.ops[producer_[cache]].code == OpCode::kQuantize) {
+      const graph::Op* quantize = AbsorbOfType(cache, OpCode::kQuantize, DType::kInt8);
+      if (quantize == nullptr || quantize->inputs.size() != 1 || !Float(quantize->inputs[0]))
+        return -1;
+      *quantized = cache;
+      return quantize->inputs[0];
+    }
+    return cache;
   }
 
   bool CheckShapes(AttentionMatch& m) const {
@@ -103,7 +128,7 @@ class Matcher {
     const auto& v = sg_.tensors[m.v_cache].shape;
     const auto& mask = sg_.tensors[m.mask].shape;
     const auto& out = sg_.tensors[m.out].shape;
-    if (q.size() != 4 || k.size() != 4 || mask.size() != 2 || !Float(m.mask)) return false;
+    if (q.size() != 4 || k.size() != 4 || mask.size() != 2 || !OfType(m.mask)) return false;
     m.kv_heads = k[2];
     m.max_seq = k[1];
     m.head_dim = k[3];
@@ -117,11 +142,19 @@ class Matcher {
   // ops stay in the graph: only their structure is read.
   void MatchMask(AttentionMatch& m) const {
     const graph::Op* select = Producer(m.mask, OpCode::kSelectV2, 3);
-    float visible_value = 1.0f, hidden_value = 0.0f;
-    if (select == nullptr || !ScalarFloat(select->inputs[1], &visible_value) ||
-        !ScalarFloat(select->inputs[2], &hidden_value) || visible_value != 0.0f ||
-        !(hidden_value <= kAttentionHiddenBelow))
-      return;
+    if (select == nullptr) return;
+    if (dtype_ == DType::kFloat32) {
+      float visible_value = 1.0f, hidden_value = 0.0f;
+      if (!ScalarFloat(select->inputs[1], &visible_value) ||
+          !ScalarFloat(select->inputs[2], &hidden_value) || visible_value != 0.0f ||
+          !(hidden_value <= kAttentionHiddenBelow))
+        return;
+    } else {
+      // The kernel checks that this value hides a key (it saturates the ADD).
+      int8_t hidden_value = 0;
+      if (!ScalarOf(select->inputs[2], DType::kInt8, &hidden_value)) return;
+      m.mask_hidden_value = hidden_value;
+    }
     int32_t query = -1;
     int64_t window = 0;
     const int32_t cond = select->inputs[0];
@@ -131,8 +164,7 @@ class Matcher {
         const int32_t causal = both->inputs[first], in_window = both->inputs[1 - first];
         const graph::Op* greater = Producer(in_window, OpCode::kGreater, 2);
         const int32_t q = CausalQuery(causal, m.max_seq);
-        if (greater == nullptr || q < 0 || !IsKeyPositions(greater->inputs[0], m.max_seq))
-          continue;
+        if (greater == nullptr || q < 0 || !IsKeyPositions(greater->inputs[0], m.max_seq)) continue;
         const graph::Op* sub = Producer(greater->inputs[1], OpCode::kSub, 2);
         int32_t w = 0;
         if (sub == nullptr || sub->inputs[0] != q || !ScalarInt(sub->inputs[1], &w) || w <= 0)
@@ -147,8 +179,7 @@ class Matcher {
     }
     // query = RESHAPE(positions [T]) to [T, 1].
     const graph::Op* reshape = Producer(query, OpCode::kReshape, 1);
-    if (reshape == nullptr || sg_.tensors[query].shape != std::vector<int32_t>{m.tokens, 1})
-      return;
+    if (reshape == nullptr || sg_.tensors[query].shape != std::vector<int32_t>{m.tokens, 1}) return;
     const int32_t positions = reshape->inputs[0];
     const graph::Tensor& p = sg_.tensors[positions];
     int64_t count = 1;
@@ -191,9 +222,7 @@ class Matcher {
     return true;
   }
 
-  bool ScalarFloat(int32_t t, float* value) const {
-    return ScalarOf(t, DType::kFloat32, value);
-  }
+  bool ScalarFloat(int32_t t, float* value) const { return ScalarOf(t, DType::kFloat32, value); }
   bool ScalarInt(int32_t t, int32_t* value) const { return ScalarOf(t, DType::kInt32, value); }
   template <typename T>
   bool ScalarOf(int32_t t, DType dtype, T* value) const {
@@ -217,6 +246,7 @@ class Matcher {
   const graph::Subgraph& sg_;
   const std::vector<bool>& plain_;
   std::span<const uint8_t* const> constants_;
+  DType dtype_ = DType::kFloat32;  // of the pattern being matched
   std::vector<int> producer_, readers_;
   std::vector<int> absorbed_;
 };

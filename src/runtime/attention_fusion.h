@@ -26,10 +26,17 @@
 //   masked = ADD(scores, mask [T, S])                           no activation
 //   probs  = SOFTMAX(masked, beta 1)  (optionally RESHAPE back to [1, kv, G*T, S])
 //   out    = BATCH_MATMUL(probs, values)                        [1, kv, G*T, hd]
+//
+// The static int8 graph has the same pattern with int8 tensors (dtype int8 in the
+// match): the caches are int8, or float32 read through QUANTIZE(cache) before each
+// TRANSPOSE (absorbed too), and the mask is an int8 SELECT_V2 whose hidden value
+// saturates the ADD. runtime/kernels/fused_attention_int8.h explains why visiting
+// only the live positions still gives the unfused ops' integers.
 #ifndef LITEQ_RUNTIME_ATTENTION_FUSION_H_
 #define LITEQ_RUNTIME_ATTENTION_FUSION_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -38,8 +45,9 @@
 namespace liteq::runtime {
 
 struct AttentionMatch {
-  int out_op = -1;               // the final BATCH_MATMUL: the fused kernel runs here
-  std::vector<int> absorbed_ops;  // the pattern's other ops: not run
+  graph::DType dtype = graph::DType::kFloat32;  // float32, or int8 (header)
+  int out_op = -1;                        // the final BATCH_MATMUL: the fused kernel runs here
+  std::vector<int> absorbed_ops;          // the pattern's other ops: not run
   std::vector<int32_t> absorbed_tensors;  // their outputs: never written
   int32_t q = -1, k_cache = -1, v_cache = -1, mask = -1, out = -1;
   int kv_heads = 0, rows = 0, tokens = 0, max_seq = 0, head_dim = 0;  // rows = G * T
@@ -47,6 +55,15 @@ struct AttentionMatch {
   // the kernel scans the mask rows.
   int32_t positions = -1;  // int32 [T]: the query positions
   int64_t window = 0;      // sliding window (keys j > position - window), 0: none
+
+  // The pattern's inner tensors: an int8 pattern applies their quantization
+  // parameters (the RESHAPEs and TRANSPOSEs copy bytes, so each op reads its own
+  // operand's parameters). `k_quantized`/`v_quantized`: the QUANTIZE outputs when the
+  // cache is float32, else -1 (an int8 cache is read as is).
+  int32_t keys = -1, values = -1, k_quantized = -1, v_quantized = -1;
+  int32_t scores = -1, scores_in = -1, masked = -1, probs = -1, probs_in = -1;
+  // int8 with the builder's mask: the SELECT_V2 value of hidden keys.
+  std::optional<int8_t> mask_hidden_value;
 };
 
 // Mask values at or below this hide a key (the builder writes the float minimum).

@@ -110,6 +110,9 @@ struct ExecutionCounters {
   uint64_t invocations = 0;
   uint64_t dus_full_copies = 0;  // DYNAMIC_UPDATE_SLICE copied its whole operand
   uint64_t state_snapshots = 0;  // state buffers copied into a snapshot
+  // A fused int8 attention block summed the value rows of hidden keys (some query gave
+  // hidden keys a probability above zero; fused_attention_int8.h), per kv head.
+  uint64_t attention_hidden_value_sums = 0;
 };
 
 class Interpreter;

@@ -7,8 +7,9 @@
 
 #include "runtime/execution_plan.h"
 #include "runtime/kernels/fully_connected_weight_only.h"
-#include "runtime/kernels/gather_quantized.h"
 #include "runtime/kernels/fused_attention.h"
+#include "runtime/kernels/fused_attention_int8.h"
+#include "runtime/kernels/gather_quantized.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/kernels/xnnpack_compat_kernels.h"
 #include "runtime/memory_planner.h"
@@ -258,6 +259,17 @@ void PlanBuilder::PlanAttentionFusion() {
   std::vector<bool> plain(role_.size());
   for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
   attention_ = FindAttentionPatterns(*subgraph_, plain, constant_);
+  // An int8 pattern whose parameters the fused kernel does not take runs op by op
+  // (and the ops report what is wrong with them).
+  // With use_reference_kernels the int8 ops run one by one on the scalar references
+  // (tests compare them with the fused kernel).
+  std::erase_if(attention_, [&](const AttentionMatch& m) {
+    if (m.dtype != graph::DType::kInt8) return false;
+    if (options.use_reference_kernels) return true;
+    size_t scratch = 0;
+    return !MakeFusedAttentionInt8Kernel(*subgraph_, m, constant_, options.num_threads, &scratch)
+                .ok();
+  });
   for (size_t a = 0; a < attention_.size(); ++a) {
     const AttentionMatch& m = attention_[a];
     attention_at_[m.out_op] = static_cast<int>(a);

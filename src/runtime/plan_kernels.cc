@@ -3,6 +3,7 @@
 #include "runtime/execution_plan.h"
 #include "runtime/kernels/fully_connected_weight_only.h"
 #include "runtime/kernels/fused_attention.h"
+#include "runtime/kernels/fused_attention_int8.h"
 #include "runtime/kernels/gather_quantized.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/kernels/xnnpack_compat_kernels.h"
@@ -18,10 +19,10 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgra
   if (weight_only_at_[i] >= 0) {
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
     const graph::Tensor& q = sg.tensors[fc.weights];
-    LITEQ_ASSIGN_OR_RETURN(kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
-                                             : PrepareWeightOnlyFullyConnected(
-                                                   ctx, q, fc.block,
-                                                   interpreter_.options_.int4_int8_activations));
+    LITEQ_ASSIGN_OR_RETURN(
+        kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
+                          : PrepareWeightOnlyFullyConnected(
+                                ctx, q, fc.block, interpreter_.options_.int4_int8_activations));
     graph::Op op = ctx.op();
     op.inputs[1] = fc.weights;
     if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
@@ -77,8 +78,14 @@ Status PlanBuilder::PrepareKernels() {
     if (attention_at_[i] >= 0) {
       const AttentionMatch& m = attention_[attention_at_[i]];
       size_t scratch = 0;
-      std::unique_ptr<Kernel> kernel =
-          MakeFusedAttentionKernel(m, interpreter_.options_.num_threads, &scratch);
+      std::unique_ptr<Kernel> kernel;
+      if (m.dtype == graph::DType::kInt8) {
+        LITEQ_ASSIGN_OR_RETURN(
+            kernel, MakeFusedAttentionInt8Kernel(*subgraph_, m, constant_,
+                                                 interpreter_.options_.num_threads, &scratch));
+      } else {
+        kernel = MakeFusedAttentionKernel(m, interpreter_.options_.num_threads, &scratch);
+      }
       graph::Op fused;
       fused.code = graph::OpCode::kBatchMatmul;
       fused.inputs = {m.q, m.k_cache, m.v_cache, m.mask};

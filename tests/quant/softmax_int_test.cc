@@ -82,7 +82,8 @@ TEST(SoftmaxInt8Test, LongRowsEqualTheElementFormula) {
         for (int j = 0; j < depth; ++j) {
           const int expected =
               std::clamp(static_cast<int>(std::round(e(row[j]) * inv)) - 128, -128, 127);
-          ASSERT_EQ(y[static_cast<size_t>(r) * depth + j], expected) << "depth " << depth << " j " << j;
+          ASSERT_EQ(y[static_cast<size_t>(r) * depth + j], expected)
+              << "depth " << depth << " j " << j;
         }
       }
     }
@@ -129,6 +130,39 @@ TEST(SoftmaxInt16Test, MatchesFloat) {
   // Interpolated exp and reciprocal tables: measured 1.5 output steps at worst.
   EXPECT_LT(max_err, 3.0 / 32768);
   EXPECT_FALSE(PrepareSoftmaxInt16({scale, 1}, 1.0f, {1.0f / 32768, 0}).ok());
+}
+
+// SumAfterAdding is the float result of adding one value `count` times in order, for
+// softmax-like sums (start in [0, 1e4], terms down to 1e-12) and for ties: terms that
+// are exactly half an ulp of the running sum, where round-to-even alternates.
+TEST(SumAfterAddingTest, EqualsAddingOneByOne) {
+  auto one_by_one = [](float sum, float value, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) sum += value;
+    return sum;
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> log_value(-12.0f, 1.0f), log_sum(-3.0f, 4.0f);
+  std::uniform_int_distribution<int64_t> count(0, 20000);
+  for (int i = 0; i < 3000; ++i) {
+    const float value = std::pow(10.0f, log_value(rng));
+    const float start = i % 7 == 0 ? 0.0f : std::pow(10.0f, log_sum(rng));
+    const int64_t n = count(rng);
+    const float expected = one_by_one(start, value, n);
+    EXPECT_EQ(SumAfterAdding(start, value, n), expected)
+        << "start " << start << " value " << value << " count " << n;
+  }
+  // Ties: 1 + 2^-24 is halfway between 1 and the next float; (1 + 3 * 2^-24) too.
+  for (float value : {std::ldexp(1.0f, -24), std::ldexp(3.0f, -24), std::ldexp(5.0f, -25)}) {
+    for (float start : {1.0f, 1.0f + std::ldexp(1.0f, -23), 1.5f, 0.75f}) {
+      for (int64_t n : {1, 2, 3, 1000, 100000}) {
+        EXPECT_EQ(SumAfterAdding(start, value, n), one_by_one(start, value, n))
+            << "start " << start << " value " << value << " count " << n;
+      }
+    }
+  }
+  // Crossing many binades: many terms of a large value from zero.
+  EXPECT_EQ(SumAfterAdding(0.0f, 0.1f, 1000000), one_by_one(0.0f, 0.1f, 1000000));
+  EXPECT_EQ(SumAfterAdding(0.0f, 0.0f, 5), 0.0f);
 }
 
 }  // namespace

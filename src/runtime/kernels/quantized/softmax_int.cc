@@ -42,7 +42,8 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
     const float inv = 1.0f / (sum * params.output_scale);
     // QuantizeSoftmaxOutput<int8_t>: std::round, then add the zero point.
     auto output_of = [&](int8_t v) {
-      const int32_t q = static_cast<int32_t>(std::round(exp_of(v) * inv)) + params.output_zero_point;
+      const int32_t q =
+          static_cast<int32_t>(std::round(exp_of(v) * inv)) + params.output_zero_point;
       return static_cast<int8_t>(std::clamp(q, -128, 127));
     };
     if (n <= 256) {
@@ -57,6 +58,43 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
     }
     for (size_t j = 0; j < n; ++j) y[j] = out_of_value[static_cast<size_t>(x[j] + 128)];
   }
+}
+
+float SumAfterAdding(float sum, float value, int64_t count) {
+  LITEQ_CHECK(sum >= 0.0f && value >= 0.0f && std::isfinite(sum) && std::isfinite(value));
+  while (count > 0) {
+    const float next = sum + value;
+    if (next == sum) return sum;  // every further addition rounds back to `sum`
+    if (!(sum >= std::numeric_limits<float>::min()) || value > sum) {
+      sum = next;  // no binade to step through yet (zero, subnormal) or a big term
+      --count;
+      continue;
+    }
+    // sum in [2^e, 2^(e+1)), ulp u = 2^(e-23). In units of u: sum is an integer
+    // S0 < 2^24, value is V (exact in double). While S0 + V < 2^24 the exact sum stays
+    // in the binade, so it rounds to the nearest multiple of u: S0 + round(V), the
+    // same step D each time unless V is halfway between integers (ties to even then
+    // alternate with the parity of the sum: take those additions one by one).
+    int exponent = 0;
+    std::frexp(sum, &exponent);  // sum = f * 2^exponent, f in [0.5, 1)
+    const double ulp = std::ldexp(1.0, exponent - 24);
+    const double s0 = static_cast<double>(sum) / ulp;
+    const double v = static_cast<double>(value) / ulp;
+    const double d = std::nearbyint(v);
+    const double room = 16777216.0 - s0 - v;  // 2^24 - S0 - V, exact
+    if (v - std::floor(v) == 0.5 || room <= 0.0 || d == 0.0) {
+      sum = next;
+      --count;
+      continue;
+    }
+    // Additions i = 0..k-1 with S0 + i * D + V < 2^24 stay in the binade.
+    auto k = static_cast<int64_t>(std::floor(room / d));
+    if (static_cast<double>(k) * d < room) ++k;
+    k = std::min(k, count);
+    sum = static_cast<float>((s0 + static_cast<double>(k) * d) * ulp);
+    count -= k;
+  }
+  return sum;
 }
 
 void PopulateInt16Lut(float input_scale, int32_t input_zero_point, float output_scale,

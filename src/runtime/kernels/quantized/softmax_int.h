@@ -35,6 +35,14 @@ Result<SoftmaxInt8Params> PrepareSoftmaxInt8(quant::QuantParams input, float bet
 void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
                  std::span<const int8_t> input, std::span<int8_t> output);
 
+// `sum` after `count` float additions of `value` in a row (sum += value), as
+// SoftmaxInt8's sum computes them, in a few steps instead of `count`: the fused int8
+// attention (fused_attention_int8.h) adds the equal terms of the cache rows no query
+// sees this way. Both finite and >= 0. Within one binade of the sum every addition
+// that does not round a tie moves the sum by the same multiple of the binade's ulp,
+// so those additions are taken together.
+float SumAfterAdding(float sum, float value, int64_t count);
+
 // TFLite LUTPopulateInt16 (float arithmetic): 512 interpolation segments over the
 // input range of an int16 tensor plus one end point; each entry is biased by half
 // the midpoint interpolation error.

@@ -1,0 +1,400 @@
+#include "runtime/kernels/fused_attention_int8.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <vector>
+
+#include "runtime/kernels/elementwise_parallel.h"
+#include "runtime/kernels/quantized/batch_matmul_int.h"
+#include "runtime/kernels/quantized/elementwise_int.h"
+#include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/kn_dots.h"
+#include "runtime/kernels/quantized/quantize_fast.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
+#include "runtime/kernels/quantized/softmax_int.h"
+#include "runtime/kernels/quantized_tensor.h"
+#include "runtime/thread_pool.h"
+
+namespace liteq::runtime {
+namespace {
+
+namespace q8 = quantized;
+
+// Query rows handled together: one q x keys dot block per task step.
+constexpr int kRowBlock = 16;
+constexpr size_t kAlign = 64;
+
+size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Everything Eval needs, validated and precomputed at Prepare.
+struct Int8AttentionParams {
+  int kv = 0, rows = 0, tokens = 0, seq = 0, hd = 0;
+  bool k_float = false, v_float = false;  // caches quantized on the fly (QUANTIZE)
+  quant::QuantParams k_quant, v_quant;
+  // scores = BATCH_MATMUL(q, keys, adj_y) and out = BATCH_MATMUL(probs, values).
+  q8::BatchMatMulInt8Params scores, context;
+  q8::AddSubParams add;  // masked = ADD(scores, mask)
+  q8::SoftmaxInt8Params softmax;
+  int hidden_mask_max = -129;  // mask values <= this hide a key (saturate the ADD)
+  bool from_positions = false;
+  int64_t window = 0;
+};
+
+class FusedAttentionInt8Kernel : public Kernel {
+ public:
+  FusedAttentionInt8Kernel(std::unique_ptr<Int8AttentionParams> p, int threads)
+      : p_(std::move(p)),
+        tasks_(std::max(1, threads)),
+        stride_(static_cast<size_t>(p_->kv) * p_->hd),
+        dots_fn_(q8::BestInt8Dots()),
+        kn_dots_fn_(q8::BestKnDots()),
+        requantize_fn_(q8::BestBatchMatMulRequantize()),
+        add_fn_(q8::BestAddSubInt8Row()),
+        hidden_mutex_(std::make_unique<std::mutex[]>(static_cast<size_t>(p_->kv))),
+        hidden_ready_(static_cast<size_t>(p_->kv), 0) {
+    const auto seq = static_cast<size_t>(p_->seq);
+    size_t at = 0;
+    auto take = [&](size_t bytes) {
+      const size_t offset = at;
+      at += AlignUp(bytes);
+      return offset;
+    };
+    k_rows_at_ = p_->k_float ? take(seq * stride_) : 0;
+    v_rows_at_ = p_->v_float ? take(seq * stride_) : 0;
+    key_sums_at_ = take(static_cast<size_t>(p_->kv) * seq * sizeof(int32_t));
+    value_sums_at_ = take(stride_ * sizeof(int32_t));
+    hidden_sums_at_ = take(stride_ * sizeof(int32_t));
+    task_at_ = at;
+    // Per task: q . k dots, masked scores / probabilities, one context row, one value
+    // row quantized for HiddenValueSums.
+    task_bytes_ = AlignUp(kRowBlock * seq * sizeof(int32_t)) + AlignUp(kRowBlock * seq) +
+                  AlignUp(static_cast<size_t>(p_->hd) * sizeof(int32_t)) +
+                  AlignUp(static_cast<size_t>(p_->hd));
+    scratch_bytes_ = task_at_ + static_cast<size_t>(tasks_) * task_bytes_;
+  }
+
+  size_t scratch_bytes() const { return scratch_bytes_; }
+
+  Status Eval(const EvalContext& ctx) override {
+    const Int8AttentionParams& p = *p_;
+    int lo = p.seq, hi = -1;
+    if (p.from_positions) {
+      PositionsRange(In<int32_t>(ctx, 4), lo, hi);
+    } else {
+      MaskRange(In<int8_t>(ctx, 3), lo, hi);
+    }
+    // Every key hidden for every token: compute all of them, as the unfused ops do.
+    if (hi < lo) lo = 0, hi = p.seq - 1;
+    live_lo_ = lo;
+    live_n_ = hi - lo + 1;
+    hidden_before_ = lo;
+    hidden_after_ = p.seq - 1 - hi;
+    const size_t first = static_cast<size_t>(lo) * stride_;
+    const size_t count = static_cast<size_t>(live_n_) * stride_;
+    keys_ = LiveRows(ctx, 1, p.k_float, p.k_quant, k_rows_at_, first, count);
+    values_ = LiveRows(ctx, 2, p.v_float, p.v_quant, v_rows_at_, first, count);
+    SumLiveRows(ctx);
+    std::fill(hidden_ready_.begin(), hidden_ready_.end(), 0);
+
+    const int blocks_per_head = (p.rows + kRowBlock - 1) / kRowBlock;
+    const int total = p.kv * blocks_per_head;
+    const int tasks = std::min(tasks_, total);
+    auto run = [&](int task) {
+      uint8_t* scratch = ctx.scratch + task_at_ + static_cast<size_t>(task) * task_bytes_;
+      for (int b = task; b < total; b += tasks) {
+        Block(ctx, b / blocks_per_head, (b % blocks_per_head) * kRowBlock, scratch);
+      }
+    };
+    if (ctx.pool != nullptr && tasks > 1) {
+      ctx.pool->ParallelFor(tasks, run);
+    } else {
+      for (int task = 0; task < tasks; ++task) run(task);
+    }
+    if (ctx.counters != nullptr) {
+      for (uint8_t ready : hidden_ready_) ctx.counters->attention_hidden_value_sums += ready;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // First and last key any token sees: a key is hidden when its mask value saturates
+  // the ADD. O(S) per token.
+  void MaskRange(const int8_t* mask, int& lo, int& hi) const {
+    const int seq = p_->seq;
+    for (int t = 0; t < p_->tokens; ++t) {
+      const int8_t* row = mask + static_cast<size_t>(t) * seq;
+      for (int j = 0; j < lo; ++j) {
+        if (row[j] > p_->hidden_mask_max) {
+          lo = j;
+          break;
+        }
+      }
+      for (int j = seq - 1; j > hi; --j) {
+        if (row[j] > p_->hidden_mask_max) {
+          hi = j;
+          break;
+        }
+      }
+    }
+  }
+
+  // The same range from the query positions of the builder's mask (as the float
+  // kernel, fused_attention.cc). O(T).
+  void PositionsRange(const int32_t* positions, int& lo, int& hi) const {
+    for (int t = 0; t < p_->tokens; ++t) {
+      const int64_t pos = positions[t];
+      const int64_t first = p_->window > 0 ? std::max<int64_t>(0, pos - p_->window + 1) : 0;
+      const int64_t last = std::min<int64_t>(p_->seq - 1, pos);
+      if (last < first) continue;
+      lo = std::min<int>(lo, static_cast<int>(first));
+      hi = std::max<int>(hi, static_cast<int>(last));
+    }
+  }
+
+  // The int8 cache rows [lo, hi] of input `input`: quantized into scratch like the
+  // QUANTIZE op (quantize_fast.h, bit-exact) when the cache is float, else in place.
+  const int8_t* LiveRows(const EvalContext& ctx, size_t input, bool is_float,
+                         quant::QuantParams params, size_t scratch_at, size_t first,
+                         size_t count) const {
+    if (!is_float) return In<int8_t>(ctx, input) + first;
+    const float* cache = In<float>(ctx, input) + first;
+    auto* rows = reinterpret_cast<int8_t*>(ctx.scratch + scratch_at);
+    ParallelElementwise(ctx.pool, static_cast<int64_t>(count), kParallelMinElementsCheap,
+                        [&](int64_t begin, int64_t end) {
+                          const auto b = static_cast<size_t>(begin);
+                          const auto n = static_cast<size_t>(end - begin);
+                          q8::FastQuantizeFloatToInt8({cache + b, n}, params, {rows + b, n});
+                        });
+    return rows;
+  }
+
+  // Per head: the sum of each live key row (the scores' column sums) and of each
+  // value column over the live rows (the context's column sums).
+  void SumLiveRows(const EvalContext& ctx) {
+    const int hd = p_->hd;
+    key_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + key_sums_at_);
+    value_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + value_sums_at_);
+    hidden_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + hidden_sums_at_);
+    std::fill(value_sums_, value_sums_ + stride_, 0);
+    for (int j = 0; j < live_n_; ++j) {
+      const int8_t* k = keys_ + static_cast<size_t>(j) * stride_;
+      const int8_t* v = values_ + static_cast<size_t>(j) * stride_;
+      for (int h = 0; h < p_->kv; ++h) {
+        int32_t sum = 0;
+        for (int d = 0; d < hd; ++d) sum += k[h * hd + d];
+        key_sums_[static_cast<size_t>(h) * p_->seq + j] = sum;
+      }
+      for (size_t i = 0; i < stride_; ++i) value_sums_[i] += v[i];
+    }
+  }
+
+  // sum over the hidden rows j of (v[j, h, d] - zp_v) for every d of head h, once per
+  // step (the first row that needs it computes it).
+  // `row` holds head_dim bytes (for a float cache's row quantized).
+  const int32_t* HiddenValueSums(const EvalContext& ctx, int h, int8_t* row) {
+    std::lock_guard<std::mutex> lock(hidden_mutex_[static_cast<size_t>(h)]);
+    int32_t* sums = hidden_sums_ + static_cast<size_t>(h) * p_->hd;
+    if (hidden_ready_[static_cast<size_t>(h)]) return sums;
+    const auto hd = static_cast<size_t>(p_->hd);
+    const auto offset = static_cast<uint32_t>(p_->context.rhs_offset);
+    std::fill(sums, sums + hd, 0);
+    auto add_row = [&](int j) {
+      const size_t at = static_cast<size_t>(j) * stride_ + static_cast<size_t>(h) * hd;
+      const int8_t* v = row;
+      if (p_->v_float) {
+        q8::FastQuantizeFloatToInt8({In<float>(ctx, 2) + at, hd}, p_->v_quant, {row, hd});
+      } else {
+        v = In<int8_t>(ctx, 2) + at;
+      }
+      for (size_t d = 0; d < hd; ++d) {
+        sums[d] = static_cast<int32_t>(static_cast<uint32_t>(sums[d]) +
+                                       static_cast<uint32_t>(v[d]) + offset);
+      }
+    };
+    for (int j = 0; j < hidden_before_; ++j) add_row(j);
+    for (int j = p_->seq - hidden_after_; j < p_->seq; ++j) add_row(j);
+    hidden_ready_[static_cast<size_t>(h)] = 1;
+    return sums;
+  }
+
+  // Query rows [row0, row0 + kRowBlock) of kv head h.
+  void Block(const EvalContext& ctx, int h, int row0, uint8_t* scratch) {
+    const Int8AttentionParams& p = *p_;
+    const auto n = static_cast<size_t>(live_n_);
+    const auto hd = static_cast<size_t>(p.hd);
+    const auto seq = static_cast<size_t>(p.seq);
+    auto* dots = reinterpret_cast<int32_t*>(scratch);
+    auto* x = reinterpret_cast<int8_t*>(scratch + AlignUp(kRowBlock * seq * sizeof(int32_t)));
+    const size_t context_at = AlignUp(kRowBlock * seq * sizeof(int32_t)) + AlignUp(kRowBlock * seq);
+    auto* context = reinterpret_cast<int32_t*>(scratch + context_at);
+    auto* value_row =
+        reinterpret_cast<int8_t*>(scratch + context_at + AlignUp(hd * sizeof(int32_t)));
+    const int m = std::min(kRowBlock, p.rows - row0);
+    const size_t head_rows = static_cast<size_t>(h) * p.rows + row0;
+    const int8_t* q = In<int8_t>(ctx, 0) + head_rows * hd;
+    const int8_t* mask = In<int8_t>(ctx, 3);
+    int8_t* out = Out<int8_t>(ctx, 0) + head_rows * hd;
+
+    // Raw q . k products of the block's rows with the live keys of head h.
+    q8::Int8DotArgs args;
+    args.x = q;
+    args.ldx = hd;
+    args.w = keys_ + static_cast<size_t>(h) * hd;
+    args.ldw = stride_;
+    args.depth = hd;
+    args.dots = dots;
+    args.ld_dots = n;
+    dots_fn_(args, 0, static_cast<size_t>(m), 0, n);
+
+    const auto q_offset = static_cast<uint32_t>(p.scores.lhs_offset);
+    const auto k_offset = static_cast<uint32_t>(p.scores.rhs_offset);
+    const auto p_offset = static_cast<uint32_t>(p.context.lhs_offset);
+    const auto v_offset = static_cast<uint32_t>(p.context.rhs_offset);
+    for (int r = 0; r < m; ++r) {
+      int8_t* row = x + static_cast<size_t>(r) * n;
+      // scores (BATCH_MATMUL epilogue, batch_matmul_fast.h folding), then + mask.
+      uint32_t q_sum = 0;
+      for (size_t d = 0; d < hd; ++d) q_sum += static_cast<uint32_t>(q[r * hd + d]);
+      q8::BatchMatMulRequantizeArgs s;
+      s.col_sums = key_sums_ + static_cast<size_t>(h) * seq;
+      s.lhs_offset = q_offset;
+      s.row_term = k_offset * q_sum + static_cast<uint32_t>(hd) * q_offset * k_offset;
+      s.multiplier = p.scores.multiplier;
+      s.output_offset = p.scores.output_offset;
+      requantize_fn_(s, dots + static_cast<size_t>(r) * n, n, row);
+      const int token = (row0 + r) % p.tokens;
+      add_fn_(p.add, row, 1, mask + static_cast<size_t>(token) * seq + live_lo_, 1, row, n);
+
+      const int8_t hidden_prob = Softmax(row, n);
+
+      // context = BATCH_MATMUL(probs, values) over the live rows; hidden rows add
+      // (p_h - zp_probs) * (their value column sums), usually 0 (header).
+      q8::BatchMatMulRequantizeArgs c;
+      kn_dots_fn_(row, values_ + static_cast<size_t>(h) * hd, n, stride_, hd, context);
+      uint32_t p_sum = 0;
+      for (size_t j = 0; j < n; ++j) p_sum += static_cast<uint32_t>(row[j]);
+      const auto hidden_weight = static_cast<uint32_t>(hidden_prob) + p_offset;
+      if (hidden_before_ + hidden_after_ > 0 && hidden_weight != 0) {
+        const int32_t* hidden = HiddenValueSums(ctx, h, value_row);
+        for (size_t d = 0; d < hd; ++d) {
+          context[d] = static_cast<int32_t>(static_cast<uint32_t>(context[d]) +
+                                            hidden_weight * static_cast<uint32_t>(hidden[d]));
+        }
+      }
+      c.col_sums = value_sums_ + static_cast<size_t>(h) * hd;
+      c.lhs_offset = p_offset;
+      c.row_term = v_offset * p_sum + static_cast<uint32_t>(n) * p_offset * v_offset;
+      c.multiplier = p.context.multiplier;
+      c.output_offset = p.context.output_offset;
+      requantize_fn_(c, context, hd, out + static_cast<size_t>(r) * hd);
+    }
+  }
+
+  // SOFTMAX of one row (softmax_int.h, the same float operations): the n live
+  // masked scores in `row` become probabilities in place; returns the probability of
+  // a hidden key (masked score -128).
+  int8_t Softmax(int8_t* row, size_t n) const {
+    const q8::SoftmaxInt8Params& sp = p_->softmax;
+    int32_t max = -128;
+    for (size_t j = 0; j < n; ++j) max = std::max<int32_t>(max, row[j]);
+    const float* table = sp.table.data() + 255 - max;  // table[v] = exp of (v - max)
+    const float hidden = table[-128];
+    float sum = q8::SumAfterAdding(0.0f, hidden, hidden_before_);
+    for (size_t j = 0; j < n; ++j) sum += table[row[j]];
+    sum = q8::SumAfterAdding(sum, hidden, hidden_after_);
+    const float inv = 1.0f / (sum * sp.output_scale);
+    auto output_of = [&](int32_t v) {
+      const int32_t out = static_cast<int32_t>(std::round(table[v] * inv)) + sp.output_zero_point;
+      return static_cast<int8_t>(std::clamp(out, -128, 127));
+    };
+    std::array<int8_t, 256> out_of_value;
+    for (int32_t v = -128; v <= max; ++v) out_of_value[static_cast<size_t>(v + 128)] = output_of(v);
+    for (size_t j = 0; j < n; ++j) row[j] = out_of_value[static_cast<size_t>(row[j] + 128)];
+    return out_of_value[0];
+  }
+
+  std::unique_ptr<Int8AttentionParams> p_;
+  int tasks_;
+  size_t stride_;  // int8 values between cache positions (kv * head_dim)
+  q8::Int8DotsFn dots_fn_;
+  q8::KnDotsFn kn_dots_fn_;
+  q8::BatchMatMulRequantizeFn requantize_fn_;
+  q8::AddSubInt8RowFn add_fn_;
+  std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
+  std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
+  size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_sums_at_ = 0;
+  size_t hidden_sums_at_ = 0, task_at_ = 0, task_bytes_ = 0, scratch_bytes_ = 0;
+  // Set at the start of each Eval, read by the blocks.
+  int live_lo_ = 0, live_n_ = 0, hidden_before_ = 0, hidden_after_ = 0;
+  const int8_t* keys_ = nullptr;    // live key rows (row j = position live_lo_ + j)
+  const int8_t* values_ = nullptr;  // live value rows
+  int32_t* key_sums_ = nullptr;     // [kv, seq]
+  int32_t* value_sums_ = nullptr;   // [kv, hd]
+  int32_t* hidden_sums_ = nullptr;  // [kv, hd]
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> MakeFusedAttentionInt8Kernel(
+    const graph::Subgraph& sg, const AttentionMatch& m, std::span<const uint8_t* const> constants,
+    int num_threads, size_t* scratch_bytes) {
+  PrepareContext ctx(sg, m.out_op, constants, num_threads);
+  auto params_of = [&](int32_t t) {
+    return PerTensorParams(ctx, sg.tensors[t], "tensor '" + sg.tensors[t].name + "'");
+  };
+  auto p = std::make_unique<Int8AttentionParams>();
+  p->kv = m.kv_heads;
+  p->rows = m.rows;
+  p->tokens = m.tokens;
+  p->seq = m.max_seq;
+  p->hd = m.head_dim;
+  p->window = m.window;
+  p->k_float = m.k_quantized >= 0;
+  p->v_float = m.v_quantized >= 0;
+  if (p->k_float) {
+    LITEQ_ASSIGN_OR_RETURN(p->k_quant, params_of(m.k_quantized));
+  }
+  if (p->v_float) {
+    LITEQ_ASSIGN_OR_RETURN(p->v_quant, params_of(m.v_quantized));
+  }
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams q, params_of(m.q));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams keys, params_of(m.keys));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams scores, params_of(m.scores));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams scores_in, params_of(m.scores_in));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams mask, params_of(m.mask));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams masked, params_of(m.masked));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams probs, params_of(m.probs));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams probs_in, params_of(m.probs_in));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams values, params_of(m.values));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out, params_of(m.out));
+  auto dims = [&](int32_t t) { return Dims64(sg.tensors[t].shape); };
+  LITEQ_ASSIGN_OR_RETURN(
+      p->scores, q8::PrepareBatchMatMulInt8(q, dims(m.q), keys, dims(m.keys), scores, false, true));
+  LITEQ_ASSIGN_OR_RETURN(p->context, q8::PrepareBatchMatMulInt8(probs_in, dims(m.probs_in), values,
+                                                                dims(m.values), out, false, false));
+  LITEQ_ASSIGN_OR_RETURN(p->add, q8::PrepareAddSub(q8::IntType::kInt8, scores_in, mask, masked,
+                                                   q8::FusedActivation::kNone, false));
+  // TFLite softmax.cc Prepare: int8 output scale 1/256 (within 0.1%), zero point -128.
+  if (probs.zero_point != -128 || std::abs(probs.scale - 1.0f / 256) > 0.001f / 256) {
+    return ctx.Unsupported("int8 SOFTMAX output is not scale 1/256, zero point -128");
+  }
+  LITEQ_ASSIGN_OR_RETURN(p->softmax, q8::PrepareSoftmaxInt8(masked, 1.0f, probs));
+  // The largest mask value that hides a key: ADD(any score, value) == -128. ADD is
+  // monotonic in the score, so the largest score decides.
+  for (int v = -128; v <= 127; ++v) {
+    if (q8::AddSubElement(p->add, 127, v) != -128) break;
+    p->hidden_mask_max = v;
+  }
+  if (p->hidden_mask_max < -128) {
+    return ctx.Unsupported("no int8 mask value saturates the attention mask ADD");
+  }
+  p->from_positions = m.positions >= 0 && m.mask_hidden_value.has_value() &&
+                      *m.mask_hidden_value <= p->hidden_mask_max;
+  auto kernel = std::make_unique<FusedAttentionInt8Kernel>(std::move(p), num_threads);
+  *scratch_bytes = kernel->scratch_bytes();
+  return std::unique_ptr<Kernel>(std::move(kernel));
+}
+
+}  // namespace liteq::runtime
