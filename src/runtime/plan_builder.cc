@@ -262,10 +262,12 @@ void PlanBuilder::PlanAttentionFusion() {
   // An int8 pattern whose parameters the fused kernel does not take runs op by op
   // (and the ops report what is wrong with them).
   // With use_reference_kernels the int8 ops run one by one on the scalar references
-  // (tests compare them with the fused kernel).
+  // (tests compare them with the fused kernel), and in XNNPACK arithmetic as XNNPACK's.
   std::erase_if(attention_, [&](const AttentionMatch& m) {
     if (m.dtype != graph::DType::kInt8) return false;
     if (options.use_reference_kernels) return true;
+    // The fused kernel computes TFLite's reference arithmetic only.
+    if (options.int8_arithmetic != Int8Arithmetic::kTfliteReference) return true;
     size_t scratch = 0;
     return !MakeFusedAttentionInt8Kernel(*subgraph_, m, constant_, options.num_threads, &scratch)
                 .ok();
