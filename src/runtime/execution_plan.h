@@ -14,6 +14,7 @@
 #include "runtime/weight_only_fusion.h"
 #include "runtime/interpreter.h"
 #include "runtime/kernels/kernel.h"
+#include "runtime/silu_fusion.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
@@ -110,13 +111,19 @@ class PlanBuilder {
   void PlanAttentionFusion();
   // Finds the FCs that read int8/int4 weights directly (weight_only_fusion.h).
   void PlanWeightOnlyFullyConnected();
+  // Finds MUL(x, LOGISTIC(x)) and absorbs the LOGISTIC (silu_fusion.h).
+  void PlanSiluFusion();
   Status PrepareKernels();
-  // The kernel of op i prepared on `sg` (the subgraph, or a copy with other shapes).
-  Result<std::unique_ptr<Kernel>> PrepareOpKernel(const graph::Subgraph& sg, int i);
+  // The kernel of op i, prepared with `overrides` in place of some of its tensors (the
+  // one-row versions of an output head's, row_select.h).
+  Result<std::unique_ptr<Kernel>> PrepareOpKernel(int i,
+                                                  std::span<const TensorOverride> overrides = {});
   // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
   Status FoldDequantize(int op_index, Kernel& kernel);
   Status BindStates();
   void PlanAliases();
+  // Float elementwise binary ops that overwrite an operand nobody reads afterwards.
+  void PlanInPlaceElementwise();
   Status AssignStorage();
   Result<const uint8_t*> ConstantBytes(uint32_t buffer_index);
   std::string Where() const;
@@ -140,8 +147,9 @@ class PlanBuilder {
   std::vector<AttentionMatch> attention_;  // fused attention blocks
   std::vector<int> attention_at_;          // per op: index into attention_, or -1
   std::vector<uint8_t> absorbed_op_;       // per op: run inside a fused kernel
-  std::vector<WeightOnlyFc> weight_only_;   // FCs on integer weights
-  std::vector<int> weight_only_at_;         // per op: index into weight_only_, or -1
+  std::vector<WeightOnlyFc> weight_only_;  // FCs on integer weights
+  std::vector<int> weight_only_at_;        // per op: index into weight_only_, or -1
+  std::vector<int32_t> silu_input_at_;     // per op: x of a fused SiLU MUL, or -1
 };
 
 }  // namespace liteq::runtime

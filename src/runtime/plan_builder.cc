@@ -33,6 +33,23 @@ bool KnownDType(graph::DType t) {
   return false;
 }
 
+// Binary ops of binary.cc (float32: BinaryKernel) whose output element j depends on
+// element j of a full-shape operand only.
+bool IsElementwiseBinary(graph::OpCode code) {
+  switch (code) {
+    case graph::OpCode::kAdd:
+    case graph::OpCode::kSub:
+    case graph::OpCode::kMul:
+    case graph::OpCode::kDiv:
+    case graph::OpCode::kMaximum:
+    case graph::OpCode::kMinimum:
+    case graph::OpCode::kSquaredDifference:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Address given to zero-byte constants (never dereferenced).
 alignas(kTensorAlignment) uint8_t g_empty_tensor[kTensorAlignment];
 
@@ -308,6 +325,25 @@ void PlanBuilder::PlanWeightOnlyFullyConnected() {
       std::count_if(weight_only_.begin(), weight_only_.end(), [](auto& w) { return !w.gather; }));
 }
 
+void PlanBuilder::PlanSiluFusion() {
+  silu_input_at_.assign(subgraph_->ops.size(), -1);
+  const InterpreterOptions& options = interpreter_.options_;
+  // The fused kernel is the SIMD one; the scalar float kernels stay unfused.
+  if (options.preserve_all_tensors || options.use_scalar_float_kernels) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  for (const SiluMatch& m : FindSiluPatterns(*subgraph_, plain)) {
+    if (absorbed_op_[m.logistic_op] || absorbed_op_[m.mul_op] ||
+        attention_at_[m.logistic_op] >= 0 || attention_at_[m.mul_op] >= 0) {
+      continue;
+    }
+    absorbed_op_[m.logistic_op] = 1;
+    silu_input_at_[m.mul_op] = m.x;
+    role_[m.sigmoid] = Role::kUnused;
+    last_read_[m.sigmoid] = -1;
+  }
+}
+
 Status PlanBuilder::BindStates() {
   Interpreter::Impl& impl = *interpreter_.impl_;
   for (const auto& [in_t, name] : state_inputs_) {
@@ -406,6 +442,56 @@ void PlanBuilder::PlanAliases() {
     storage_parent_[out] = s;
     ++plan_->report.aliased_tensors;
   }
+  PlanInPlaceElementwise();
+}
+
+// A float elementwise binary op writes element j of its output from element j of an
+// operand of the output's shape, so the output can take that operand's storage when
+// nothing reads the operand (or anything sharing its bytes) afterwards: in a prefill
+// MLP, silu(gate) = gate * sigmoid(gate) and silu(gate) * up then need no block of
+// their own: SmolLM2-135M's prefill arena drops from 3.6 to 2.8 MB (2.3 MB with the
+// sigmoid fused, silu_fusion.h). The kernels
+// (broadcast_kernel.h, float_math_simd.cc) load each element before storing the
+// element of the same index, also in their tails and across threads.
+void PlanBuilder::PlanInPlaceElementwise() {
+  const auto& ops = subgraph_->ops;
+  const auto& tensors = subgraph_->tensors;
+  const int n = static_cast<int>(tensors.size());
+  // Last op reading any tensor of each storage class (by root), kept up to date as
+  // classes merge below.
+  std::vector<int> storage_last_read(n, -1);
+  for (int t = 0; t < n; ++t) {
+    const int r = StorageRoot(t);
+    storage_last_read[r] = std::max(storage_last_read[r], last_read_[t]);
+  }
+  for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
+    const graph::Op& op = ops[i];
+    if (absorbed_op_[i] || attention_at_[i] >= 0 || weight_only_at_[i] >= 0) continue;
+    if (!IsElementwiseBinary(op.code) || op.inputs.size() != 2 || op.outputs.size() != 1) {
+      continue;
+    }
+    const int32_t out = op.outputs[0];
+    if (role_[out] != Role::kIntermediate || StorageRoot(out) != out ||
+        tensors[out].dtype != graph::DType::kFloat32) {
+      continue;
+    }
+    for (int32_t t : op.inputs) {
+      if (t < 0 || tensors[t].dtype != graph::DType::kFloat32 ||
+          tensors[t].shape != tensors[out].shape) {
+        continue;
+      }
+      const int s = StorageRoot(t);
+      if (role_[s] != Role::kIntermediate || storage_last_read[s] > i) continue;
+      // The other operand must not read these bytes through another tensor (a view
+      // of another shape would see elements already overwritten).
+      const int32_t other = op.inputs[0] == t ? op.inputs[1] : op.inputs[0];
+      if (other >= 0 && other != t && StorageRoot(other) == s) continue;
+      storage_parent_[out] = s;
+      storage_last_read[s] = std::max(storage_last_read[s], storage_last_read[out]);
+      ++plan_->report.aliased_tensors;
+      break;
+    }
+  }
 }
 
 Status PlanBuilder::AssignStorage() {
@@ -502,6 +588,7 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
   if (status.ok()) {
     PlanAttentionFusion();
     PlanWeightOnlyFullyConnected();
+    PlanSiluFusion();
     status = PrepareKernels();
   }
   if (status.ok()) status = BindStates();

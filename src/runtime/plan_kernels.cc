@@ -11,22 +11,23 @@
 
 namespace liteq::runtime {
 
-Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgraph& sg, int i) {
-  PrepareContext ctx(sg, i, constant_, interpreter_.options_.num_threads);
+Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(
+    int i, std::span<const TensorOverride> overrides) {
+  PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads, overrides);
   ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
   ctx.set_use_scalar_float_kernels(interpreter_.options_.use_scalar_float_kernels);
   std::unique_ptr<Kernel> kernel;
   if (weight_only_at_[i] >= 0) {
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
-    const graph::Tensor& q = sg.tensors[fc.weights];
-    LITEQ_ASSIGN_OR_RETURN(
-        kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
-                          : PrepareWeightOnlyFullyConnected(
-                                ctx, q, fc.block, interpreter_.options_.int4_int8_activations));
+    const graph::Tensor& q = subgraph_->tensors[fc.weights];
+    LITEQ_ASSIGN_OR_RETURN(kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
+                                             : PrepareWeightOnlyFullyConnected(
+                                                   ctx, q, fc.block,
+                                                   interpreter_.options_.int4_int8_activations));
     graph::Op op = ctx.op();
     op.inputs[1] = fc.weights;
     if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
-    kernel->Bind(op, ctx.label() + " on integer weights");
+    kernel->Bind(op, *subgraph_, i, " on integer weights");
   } else {
     PrepareFn prepare = FindPrepareFn(ctx.op().code);
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
@@ -36,7 +37,7 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(const graph::Subgra
       LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> xnnpack, PrepareXnnpackInt8Kernel(ctx));
       if (xnnpack != nullptr) kernel = std::move(xnnpack);
     }
-    kernel->Bind(ctx.op(), ctx.label());
+    kernel->Bind(ctx.op(), *subgraph_, i);
   }
   plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
   return kernel;
@@ -91,14 +92,24 @@ Status PlanBuilder::PrepareKernels() {
       fused.inputs = {m.q, m.k_cache, m.v_cache, m.mask};
       if (m.positions >= 0) fused.inputs.push_back(m.positions);
       fused.outputs = {m.out};
-      kernel->Bind(fused, "op " + std::to_string(i) + " fused attention (output '" +
-                              subgraph_->tensors[m.out].name + "')");
+      kernel->Bind(fused, *subgraph_, i, " ending a fused attention block");
       plan_->scratch_bytes = std::max(plan_->scratch_bytes, scratch);
       plan_->kernels.push_back(std::move(kernel));
       continue;
     }
-    LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, PrepareOpKernel(*subgraph_, i));
     const graph::Op& op = subgraph_->ops[i];
+    if (silu_input_at_[i] >= 0) {
+      std::unique_ptr<Kernel> kernel =
+          MakeFusedSiluKernel(NumElements(subgraph_->tensors[op.outputs[0]].shape));
+      graph::Op fused;
+      fused.code = graph::OpCode::kMul;
+      fused.inputs = {silu_input_at_[i]};
+      fused.outputs = op.outputs;
+      kernel->Bind(fused, *subgraph_, i, " fused with its LOGISTIC operand (SiLU)");
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
+    LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, PrepareOpKernel(i));
     if (op.code == graph::OpCode::kDequantize && constant_[op.inputs[0]] != nullptr &&
         role_[op.outputs[0]] == Role::kIntermediate) {
       LITEQ_RETURN_IF_ERROR(FoldDequantize(i, *kernel));
@@ -107,11 +118,11 @@ Status PlanBuilder::PrepareKernels() {
     if (auto it = row_selectable.find(i); it != row_selectable.end()) {
       const RowSelectable& r = it->second;
       LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> one_row,
-                             PrepareOpKernel(*r.chain->one_row, i));
-      const std::string label = kernel->label();
+                             PrepareOpKernel(i, *r.chain->one_row));
+      const char* note = kernel->note();
       auto select = std::make_unique<RowSelectKernel>(std::move(kernel), std::move(one_row),
                                                       *subgraph_, *r.chain, r.step);
-      select->Bind(op, label);
+      select->Bind(op, *subgraph_, i, note);
       plan_->row_select[r.output].push_back(select.get());
       kernel = std::move(select);
     }

@@ -75,50 +75,21 @@ RowSelectableChain FindRowSelectableChain(const graph::Subgraph& sg, int32_t out
       t = in;
       continue;
     }
-    // Only what the chain's kernels can read is copied whole (indices unchanged): the
-    // chain's ops, their tensors, and upstream of those through DEQUANTIZE/RESHAPE
-    // (weight-only weights, folded constants). Other tensors keep dtype, shape and
-    // buffer only: a full copy of a prefill subgraph kept ~3 MB of names and
-    // quantization vectors alive.
-    std::vector<bool> read(sg.tensors.size(), false);
-    std::vector<int32_t> pending;
-    for (const RowSelectableChain::Step& s : steps) {
-      const graph::Op& op = sg.ops[s.op];
-      pending.insert(pending.end(), op.inputs.begin(), op.inputs.end());
-      pending.insert(pending.end(), op.outputs.begin(), op.outputs.end());
-    }
-    while (!pending.empty()) {
-      const int32_t i = pending.back();
-      pending.pop_back();
-      if (i < 0 || read[i]) continue;
-      read[i] = true;
-      const int p = producer[i];
-      if (p >= 0 && (sg.ops[p].code == graph::OpCode::kDequantize ||
-                     sg.ops[p].code == graph::OpCode::kReshape)) {
-        pending.insert(pending.end(), sg.ops[p].inputs.begin(), sg.ops[p].inputs.end());
+    // Only the tensors whose shape changes are copied; a copy of the whole subgraph
+    // (every tensor slot and op of a prefill graph, and the quantization vectors of a
+    // tied head's weights) was 1 MB for SmolLM2-135M.
+    auto one_row = std::make_shared<std::vector<TensorOverride>>();
+    auto add = [&](int32_t index) {
+      for (const TensorOverride& o : *one_row) {
+        if (o.index == index) return;
       }
-    }
-    auto one_row = std::make_shared<graph::Subgraph>();
-    one_row->name = sg.name;
-    one_row->tensors.resize(sg.tensors.size());
-    for (size_t i = 0; i < sg.tensors.size(); ++i) {
-      const graph::Tensor& from = sg.tensors[i];
-      graph::Tensor& to = one_row->tensors[i];
-      if (read[i]) {
-        to = from;
-      } else {
-        to.dtype = from.dtype;
-        to.shape = from.shape;
-        to.buffer = from.buffer;
-        to.is_variable = from.is_variable;
-      }
-    }
-    one_row->ops.resize(sg.ops.size());
-    for (const RowSelectableChain::Step& s : steps) one_row->ops[s.op] = sg.ops[s.op];
+      TensorOverride o{index, sg.tensors[index]};
+      o.tensor.shape = OneRow(o.tensor.shape);
+      one_row->push_back(std::move(o));
+    };
     for (const RowSelectableChain::Step& s : steps) {
-      one_row->tensors[s.row_input].shape = OneRow(sg.tensors[s.row_input].shape);
-      const int32_t out = sg.ops[s.op].outputs[0];
-      one_row->tensors[out].shape = OneRow(sg.tensors[out].shape);
+      add(s.row_input);
+      add(sg.ops[s.op].outputs[0]);
     }
     chain.rows = rows;
     chain.steps.assign(steps.rbegin(), steps.rend());
@@ -133,7 +104,7 @@ RowSelectKernel::RowSelectKernel(std::unique_ptr<Kernel> all_rows, std::unique_p
                                  const RowSelectableChain::Step& step)
     : all_rows_(std::move(all_rows)),
       one_row_(std::move(one_row)),
-      one_row_subgraph_(chain.one_row),
+      one_row_tensors_(chain.one_row),
       rows_(chain.rows) {
   input_ = step.row_input;
   output_ = sg.ops[step.op].outputs[0];

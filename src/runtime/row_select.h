@@ -34,10 +34,11 @@ struct RowSelectableChain {
     int32_t row_input = -1;
   };
   std::vector<Step> steps;
-  // The chain's ops and their tensors (at their subgraph indices; other entries are
-  // empty), with every tensor of the chain as one row; kernels prepared on it may
-  // keep references into it, so it lives as long as the RowSelectKernels.
-  std::shared_ptr<const graph::Subgraph> one_row;
+  // The tensors that carry the rows (each step's row input and output), as one row:
+  // the one-row kernels are prepared on the subgraph with these in place of its own
+  // (PrepareContext overrides). Kernels may keep references into them, so they live
+  // as long as the RowSelectKernels.
+  std::shared_ptr<const std::vector<TensorOverride>> one_row;
 };
 
 // The FULLY_CONNECTED whose output reaches tensor `output` through row-wise ops, when
@@ -64,7 +65,7 @@ class RowSelectKernel : public Kernel {
 
  private:
   std::unique_ptr<Kernel> all_rows_, one_row_;
-  std::shared_ptr<const graph::Subgraph> one_row_subgraph_;
+  std::shared_ptr<const std::vector<TensorOverride>> one_row_tensors_;
   int32_t input_ = -1, output_ = -1;
   size_t input_row_bytes_ = 0, output_row_bytes_ = 0;
   int64_t rows_ = 0;

@@ -236,6 +236,10 @@ class ModelDecoder {
 
   Status DecodeSubgraph(const fb::SubGraph& in, graph::Subgraph& out) {
     out.name = Str(in.name());
+    // Exact capacities: grown by doubling, the two vectors of a SmolLM2 subgraph held
+    // ~250 KB of unused Tensor slots each for the life of the model.
+    if (in.tensors() != nullptr) out.tensors.reserve(in.tensors()->size());
+    if (in.operators() != nullptr) out.ops.reserve(in.operators()->size());
     if (in.tensors() != nullptr) {
       for (uint32_t i = 0; i < in.tensors()->size(); ++i) {
         graph::Tensor t;

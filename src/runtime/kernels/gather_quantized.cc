@@ -21,14 +21,18 @@ namespace {
 
 class HybridLookupKernel : public Kernel {
  public:
+  // `scales` are the kernel's own (`owned_scales`) or, when that is empty, the model's
+  // quantization vector, which outlives the kernel: a per-row table's scales are not
+  // copied again for each signature (49152 floats for SmolLM2's vocabulary).
   HybridLookupKernel(graph::DType table_type, int64_t rows, int64_t row_size, int64_t count,
-                     std::vector<float> scales,
+                     std::vector<float> owned_scales, std::span<const float> scales,
                      std::shared_ptr<const quantized::PackedInt8Weights> packed = nullptr)
       : table_type_(table_type),
         rows_(rows),
         row_size_(row_size),
         count_(count),
-        scales_(std::move(scales)),
+        owned_scales_(std::move(owned_scales)),
+        scales_(owned_scales_.empty() ? scales : std::span<const float>(owned_scales_)),
         packed_(std::move(packed)) {}
 
   Status Eval(const EvalContext& ctx) override {
@@ -49,7 +53,8 @@ class HybridLookupKernel : public Kernel {
  private:
   graph::DType table_type_;
   int64_t rows_, row_size_, count_;
-  std::vector<float> scales_;
+  std::vector<float> owned_scales_;
+  std::span<const float> scales_;
   std::shared_ptr<const quantized::PackedInt8Weights> packed_;
 };
 
@@ -70,8 +75,9 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   // Symmetric: one scale, or one per row along dimension 0 (TFLite reads the per-row
   // scales of a per-channel table the same way).
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
-  return PrepareResult(std::make_unique<HybridLookupKernel>(
-      table.dtype, rows, row_size, ids[0], std::move(scales), TiedPackedTable(ctx, 1)));
+  return PrepareResult(
+      std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales),
+                                           std::span<const float>(), TiedPackedTable(ctx, 1)));
 }
 
 std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,
@@ -133,7 +139,7 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,
     }
   }
   return std::unique_ptr<Kernel>(std::make_unique<HybridLookupKernel>(
-      table.dtype, rows, row_size, NumElements(indices), quant.scale));
+      table.dtype, rows, row_size, NumElements(indices), std::vector<float>{}, quant.scale));
 }
 
 }  // namespace liteq::runtime

@@ -7,11 +7,18 @@
 namespace liteq::runtime {
 
 PrepareContext::PrepareContext(const graph::Subgraph& subgraph, int op_index,
-                               std::span<const uint8_t* const> constant_data, int num_threads)
+                               std::span<const uint8_t* const> constant_data, int num_threads,
+                               std::span<const TensorOverride> overrides)
     : subgraph_(subgraph),
       op_(subgraph.ops[op_index]),
       constant_data_(constant_data),
+      overrides_(overrides),
       num_threads_(num_threads) {
+  label_ = OpLabel(subgraph, op_index);
+}
+
+std::string OpLabel(const graph::Subgraph& subgraph, int op_index) {
+  const graph::Op& op = subgraph.ops[op_index];
   auto names = [&](const std::vector<int32_t>& indices) {
     std::string s;
     for (size_t i = 0; i < indices.size(); ++i) {
@@ -26,8 +33,8 @@ PrepareContext::PrepareContext(const graph::Subgraph& subgraph, int op_index,
     }
     return s;
   };
-  label_ = "op " + std::to_string(op_index) + " " + graph::OpCodeName(op_.code) + " (inputs " +
-           names(op_.inputs) + " -> outputs " + names(op_.outputs) + ")";
+  return "op " + std::to_string(op_index) + " " + graph::OpCodeName(op.code) + " (inputs " +
+         names(op.inputs) + " -> outputs " + names(op.outputs) + ")";
 }
 
 const uint8_t* PrepareContext::constant(size_t i) const {

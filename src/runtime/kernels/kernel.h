@@ -33,18 +33,30 @@ struct EvalContext {
   ThreadPool* pool = nullptr;  // null: run on the calling thread
 };
 
+// "op 7 FULLY_CONNECTED (inputs 'x', 'w' -> outputs 'y')"
+std::string OpLabel(const graph::Subgraph& subgraph, int op_index);
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Eval(const EvalContext& ctx) = 0;
 
-  // Called by the interpreter after Prepare.
-  void Bind(const graph::Op& op, std::string label) {
+  // Called by the interpreter after Prepare: the tensors the kernel reads and writes
+  // (`op`'s), and the op `op_index` of `subgraph` (which outlives the kernel) it runs,
+  // named in its messages followed by `note` (a string literal). The label is built
+  // only when asked for: a few thousand of them, with tensor names, were ~260 KB.
+  void Bind(const graph::Op& op, const graph::Subgraph& subgraph, int op_index,
+            const char* note = "") {
     inputs_ = op.inputs;
     outputs_ = op.outputs;
-    label_ = std::move(label);
+    subgraph_ = &subgraph;
+    op_index_ = op_index;
+    note_ = note;
   }
-  const std::string& label() const { return label_; }
+  const char* note() const { return note_; }
+  std::string label() const {
+    return subgraph_ != nullptr ? OpLabel(*subgraph_, op_index_) + note_ : std::string(note_);
+  }
 
  protected:
   template <typename T>
@@ -57,26 +69,38 @@ class Kernel {
   }
   // An error of this op at Eval, prefixed with the op's index, name and tensors.
   Status EvalError(StatusCode code, const std::string& what) const {
-    return Status(code, label_ + ": " + what);
+    return Status(code, label() + ": " + what);
   }
 
  private:
   std::vector<int32_t> inputs_, outputs_;
-  std::string label_;
+  const graph::Subgraph* subgraph_ = nullptr;
+  int op_index_ = -1;
+  const char* note_ = "";
+};
+
+// A tensor of the subgraph seen with other parameters by one Prepare (the one-row
+// versions of an output head's tensors, row_select.h).
+struct TensorOverride {
+  int32_t index = -1;  // in the subgraph
+  graph::Tensor tensor;
 };
 
 class PrepareContext {
  public:
+  // `overrides` (kept alive by the caller as long as the kernel) replace the
+  // subgraph's tensors at their indices for input() and output().
   PrepareContext(const graph::Subgraph& subgraph, int op_index,
-                 std::span<const uint8_t* const> constant_data, int num_threads);
+                 std::span<const uint8_t* const> constant_data, int num_threads,
+                 std::span<const TensorOverride> overrides = {});
 
   const graph::Op& op() const { return op_; }
   const graph::Subgraph& subgraph() const { return subgraph_; }
   size_t num_inputs() const { return op_.inputs.size(); }
   size_t num_outputs() const { return op_.outputs.size(); }
   bool has_input(size_t i) const { return i < op_.inputs.size() && op_.inputs[i] >= 0; }
-  const graph::Tensor& input(size_t i) const { return subgraph_.tensors[op_.inputs[i]]; }
-  const graph::Tensor& output(size_t i) const { return subgraph_.tensors[op_.outputs[i]]; }
+  const graph::Tensor& input(size_t i) const { return TensorAt(op_.inputs[i]); }
+  const graph::Tensor& output(size_t i) const { return TensorAt(op_.outputs[i]); }
   // Bytes of input i if it is a constant, else nullptr.
   const uint8_t* constant(size_t i) const;
   // Values of a constant int32/int64 input (axes, perm, shape...), or an error.
@@ -106,9 +130,17 @@ class PrepareContext {
   void set_use_scalar_float_kernels(bool value) { use_scalar_float_kernels_ = value; }
 
  private:
+  const graph::Tensor& TensorAt(int32_t t) const {
+    for (const TensorOverride& o : overrides_) {
+      if (o.index == t) return o.tensor;
+    }
+    return subgraph_.tensors[t];
+  }
+
   const graph::Subgraph& subgraph_;
   const graph::Op& op_;
   std::span<const uint8_t* const> constant_data_;
+  std::span<const TensorOverride> overrides_;
   int num_threads_;
   bool use_reference_kernels_ = false;
   bool use_scalar_float_kernels_ = false;

@@ -1,0 +1,91 @@
+#include "runtime/silu_fusion.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "runtime/kernels/elementwise_parallel.h"
+#include "runtime/kernels/float_math_simd.h"
+
+namespace liteq::runtime {
+namespace {
+
+// Elements per sigmoid buffer: 1 KB of stack, many SIMD vectors per call.
+constexpr int64_t kSiluChunk = 256;
+
+class FusedSiluKernel : public Kernel {
+ public:
+  explicit FusedSiluKernel(int64_t count) : count_(count) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const float* x = In<float>(ctx, 0);
+    float* out = Out<float>(ctx, 0);  // may be x
+    ParallelElementwise(ctx.pool, count_, kParallelMinElementsTranscendental,
+                        [&](int64_t begin, int64_t end) {
+                          alignas(64) float sigmoid[kSiluChunk];
+                          for (int64_t i = begin; i < end; i += kSiluChunk) {
+                            const auto n = static_cast<size_t>(std::min(kSiluChunk, end - i));
+                            SimdFloatUnary(FloatUnaryOp::kLogistic, x + i, sigmoid, n);
+                            SimdFloatBinary(FloatBinaryOp::kMul, BinaryOperands::kVectorVector,
+                                            x + i, sigmoid, out + i, n);
+                          }
+                        });
+    return Status::Ok();
+  }
+
+ private:
+  int64_t count_;
+};
+
+bool IsFloat(const graph::Tensor& t) { return t.dtype == graph::DType::kFloat32; }
+
+}  // namespace
+
+std::vector<SiluMatch> FindSiluPatterns(const graph::Subgraph& sg, const std::vector<bool>& plain) {
+  const size_t n = sg.tensors.size();
+  std::vector<int> producer(n, -1), readers(n, 0);
+  for (size_t i = 0; i < sg.ops.size(); ++i) {
+    for (int32_t t : sg.ops[i].inputs) {
+      if (t >= 0 && static_cast<size_t>(t) < n) ++readers[t];
+    }
+    for (int32_t t : sg.ops[i].outputs) {
+      if (t >= 0 && static_cast<size_t>(t) < n) producer[t] = static_cast<int>(i);
+    }
+  }
+  std::vector<SiluMatch> found;
+  for (size_t i = 0; i < sg.ops.size(); ++i) {
+    const graph::Op& mul = sg.ops[i];
+    if (mul.code != graph::OpCode::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1) {
+      continue;
+    }
+    if (const auto* o = std::get_if<graph::BinaryOptions>(&mul.options);
+        o != nullptr && o->activation != graph::Activation::kNone) {
+      continue;
+    }
+    const int32_t out = mul.outputs[0];
+    for (int k = 0; k < 2; ++k) {
+      const int32_t s = mul.inputs[k], x = mul.inputs[1 - k];
+      if (s < 0 || x < 0 || s == x || !plain[s] || readers[s] != 1) continue;
+      const int p = producer[s];
+      if (p < 0) continue;
+      const graph::Op& logistic = sg.ops[p];
+      if (logistic.code != graph::OpCode::kLogistic || logistic.inputs.size() != 1 ||
+          logistic.inputs[0] != x || logistic.outputs.size() != 1) {
+        continue;
+      }
+      const graph::Tensor &tx = sg.tensors[x], &ts = sg.tensors[s], &to = sg.tensors[out];
+      if (!IsFloat(tx) || !IsFloat(ts) || !IsFloat(to) || !tx.quant.empty() ||
+          tx.shape != ts.shape || tx.shape != to.shape) {
+        continue;
+      }
+      found.push_back({p, static_cast<int>(i), x, s});
+      break;
+    }
+  }
+  return found;
+}
+
+std::unique_ptr<Kernel> MakeFusedSiluKernel(int64_t count) {
+  return std::make_unique<FusedSiluKernel>(count);
+}
+
+}  // namespace liteq::runtime
