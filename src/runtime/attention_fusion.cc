@@ -1,5 +1,6 @@
 #include "runtime/attention_fusion.h"
 
+#include <algorithm>
 #include <cstring>
 #include <variant>
 
@@ -252,6 +253,18 @@ class Matcher {
 };
 
 }  // namespace
+
+void WidenToLiveKeys(const int32_t* positions, int tokens, int64_t window, int max_seq, int& lo,
+                     int& hi) {
+  for (int t = 0; t < tokens; ++t) {
+    const int64_t p = positions[t];
+    const int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    const int64_t last = std::min<int64_t>(max_seq - 1, p);
+    if (last < first) continue;  // this token sees no key
+    lo = std::min<int>(lo, static_cast<int>(first));
+    hi = std::max<int>(hi, static_cast<int>(last));
+  }
+}
 
 std::vector<AttentionMatch> FindAttentionPatterns(const graph::Subgraph& sg,
                                                   const std::vector<bool>& plain,

@@ -69,6 +69,12 @@ struct AttentionMatch {
 // Mask values at or below this hide a key (the builder writes the float minimum).
 inline constexpr float kAttentionHiddenBelow = -1e30f;
 
+// Widens [lo, hi] to the keys that `tokens` queries at `positions` see under the
+// builder's mask (header): key j <= position (and j > position - window when window
+// > 0), within [0, max_seq). O(tokens); the fused kernels' live range.
+void WidenToLiveKeys(const int32_t* positions, int tokens, int64_t window, int max_seq, int& lo,
+                     int& hi);
+
 // Every match in `sg`. `plain[t]`: tensor t is written by an op and is no signature
 // output or state (nothing outside the pattern can observe it); `constants[t]`: the
 // bytes of constant tensor t, else nullptr.

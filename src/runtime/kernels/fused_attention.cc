@@ -17,8 +17,14 @@ constexpr int kRowBlock = 16;
 class FusedAttentionKernel : public Kernel {
  public:
   FusedAttentionKernel(const AttentionMatch& m, int tasks)
-      : kv_(m.kv_heads), rows_(m.rows), tokens_(m.tokens), seq_(m.max_seq), hd_(m.head_dim),
-        tasks_(tasks), from_positions_(m.positions >= 0), window_(m.window) {}
+      : kv_(m.kv_heads),
+        rows_(m.rows),
+        tokens_(m.tokens),
+        seq_(m.max_seq),
+        hd_(m.head_dim),
+        tasks_(tasks),
+        from_positions_(m.positions >= 0),
+        window_(m.window) {}
 
   size_t ScratchBytes() const {
     return static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) * sizeof(float);
@@ -29,7 +35,7 @@ class FusedAttentionKernel : public Kernel {
     // token does not see keep their mask value and get weight 0 from the softmax.
     int lo = seq_, hi = -1;
     if (from_positions_) {
-      PositionsRange(In<int32_t>(ctx, 4), lo, hi);
+      WidenToLiveKeys(In<int32_t>(ctx, 4), tokens_, window_, seq_, lo, hi);
     } else {
       MaskRange(In<float>(ctx, 3), lo, hi);
     }
@@ -73,19 +79,6 @@ class FusedAttentionKernel : public Kernel {
           break;
         }
       }
-    }
-  }
-
-  // The same range from the query positions of the builder's mask
-  // (attention_fusion.h): token t sees keys j <= p[t] (and j > p[t] - window). O(T).
-  void PositionsRange(const int32_t* positions, int& lo, int& hi) const {
-    for (int t = 0; t < tokens_; ++t) {
-      const int64_t p = positions[t];
-      const int64_t first = window_ > 0 ? std::max<int64_t>(0, p - window_ + 1) : 0;
-      const int64_t last = std::min<int64_t>(seq_ - 1, p);
-      if (last < first) continue;  // this token sees no key
-      lo = std::min<int>(lo, static_cast<int>(first));
-      hi = std::max<int>(hi, static_cast<int>(last));
     }
   }
 

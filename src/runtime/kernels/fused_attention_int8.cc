@@ -81,7 +81,7 @@ class FusedAttentionInt8Kernel : public Kernel {
     const Int8AttentionParams& p = *p_;
     int lo = p.seq, hi = -1;
     if (p.from_positions) {
-      PositionsRange(In<int32_t>(ctx, 4), lo, hi);
+      WidenToLiveKeys(In<int32_t>(ctx, 4), p_->tokens, p_->window, p_->seq, lo, hi);
     } else {
       MaskRange(In<int8_t>(ctx, 3), lo, hi);
     }
@@ -137,19 +137,6 @@ class FusedAttentionInt8Kernel : public Kernel {
           break;
         }
       }
-    }
-  }
-
-  // The same range from the query positions of the builder's mask (as the float
-  // kernel, fused_attention.cc). O(T).
-  void PositionsRange(const int32_t* positions, int& lo, int& hi) const {
-    for (int t = 0; t < p_->tokens; ++t) {
-      const int64_t pos = positions[t];
-      const int64_t first = p_->window > 0 ? std::max<int64_t>(0, pos - p_->window + 1) : 0;
-      const int64_t last = std::min<int64_t>(p_->seq - 1, pos);
-      if (last < first) continue;
-      lo = std::min<int>(lo, static_cast<int>(first));
-      hi = std::max<int>(hi, static_cast<int>(last));
     }
   }
 
