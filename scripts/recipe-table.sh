@@ -34,6 +34,7 @@ run weight_only_int8_tensor --recipe weight_only_int8 --granularity tensor
 run dynamic_int8 --recipe dynamic_int8
 run static_int8 --recipe static_int8
 run static_int8_percentile --recipe static_int8 --observer percentile
+run static_int8_moving_average --recipe static_int8 --observer moving_average
 run static_int8_kv8 --recipe static_int8 --kv-dtype int8
 run static_16x8 --recipe static_16x8
 run weight_only_int4_b32 --recipe weight_only_int4 --block-size 32

@@ -94,7 +94,7 @@ class Collector {
         }
       }
       it->second.sentinels += sentinels;
-      it->second.stats.Observe(filtered_);
+      it->second.stats.ObservePart(filtered_);
     }
     for (const auto& [name, channels] : sig.channel_tensors) {
       LITEQ_ASSIGN_OR_RETURN(runtime::TensorView view, sig.runner->TensorByName(name));
@@ -110,6 +110,12 @@ class Collector {
       }
     }
     return Status::Ok();
+  }
+
+  // One calibration sample (its prefill and decode steps) is one observer batch: the
+  // forward pass over a sequence that PyTorch's moving-average observer would see.
+  void EndSample() {
+    for (auto& [name, t] : result_.tensors) t.stats.EndBatch();
   }
 
   CalibrationResult& result() { return result_; }
@@ -250,6 +256,7 @@ Result<CalibrationResult> Calibrate(std::shared_ptr<const graph::Model> model,
           RunStep(decode, std::span<const int32_t>(&sample[position], 1), position, collector));
       ++result.decode_tokens;
     }
+    collector.EndSample();
     ++result.samples;
     if (options.progress) options.progress(s + 1, total);
   }

@@ -8,7 +8,8 @@
 // shorter samples are decoded token by token from position 0, which covers short
 // sequences and the first cache positions. Statistics are keyed by tensor name, which
 // the prefill and decode subgraphs share, so both get the same parameters (they must:
-// they share the KV cache).
+// they share the KV cache). Each sample is one batch of the moving-average observer
+// (histogram.h StatsOptions::moving_average_momentum).
 //
 // Attention masks hold the float minimum for hidden keys. Such values (|x| >= 1e30)
 // are counted as "sentinels" and kept out of the histograms; the quantizer gives a

@@ -72,9 +72,14 @@ void Histogram::Add(std::span<const float> values, float batch_min, float batch_
 TensorStats::TensorStats(StatsOptions options) : options_(options), histogram_(options.num_bins) {}
 
 void TensorStats::Observe(std::span<const float> batch) {
+  ObservePart(batch);
+  EndBatch();
+}
+
+void TensorStats::ObservePart(std::span<const float> values) {
   std::vector<float> finite;
-  finite.reserve(batch.size());
-  for (float v : batch) {
+  finite.reserve(values.size());
+  for (float v : values) {
     if (std::isfinite(v)) {
       finite.push_back(v);
     } else {
@@ -83,22 +88,50 @@ void TensorStats::Observe(std::span<const float> batch) {
   }
   if (finite.empty()) return;
   const auto [lo_it, hi_it] = std::minmax_element(finite.begin(), finite.end());
-  const float batch_min = *lo_it;
-  const float batch_max = *hi_it;
-  if (batches_ == 0) {
-    min_ = batch_min;
-    max_ = batch_max;
-    moving_min_ = batch_min;
-    moving_max_ = batch_max;
+  const float part_min = *lo_it;
+  const float part_max = *hi_it;
+  if (histogram_.empty()) {
+    min_ = part_min;
+    max_ = part_max;
   } else {
-    min_ = std::min(min_, batch_min);
-    max_ = std::max(max_, batch_max);
+    min_ = std::min(min_, part_min);
+    max_ = std::max(max_, part_max);
+  }
+  if (batch_open_) {
+    batch_min_ = std::min(batch_min_, part_min);
+    batch_max_ = std::max(batch_max_, part_max);
+  } else {
+    batch_min_ = part_min;
+    batch_max_ = part_max;
+    batch_open_ = true;
+  }
+  histogram_.Add(finite, part_min, part_max);
+}
+
+double TensorStats::moving_min() const {
+  if (!batch_open_) return moving_min_;
+  const double m = options_.moving_average_momentum;
+  return batches_ == 0 ? batch_min_ : m * moving_min_ + (1.0 - m) * batch_min_;
+}
+
+double TensorStats::moving_max() const {
+  if (!batch_open_) return moving_max_;
+  const double m = options_.moving_average_momentum;
+  return batches_ == 0 ? batch_max_ : m * moving_max_ + (1.0 - m) * batch_max_;
+}
+
+void TensorStats::EndBatch() {
+  if (!batch_open_) return;
+  batch_open_ = false;
+  if (batches_ == 0) {
+    moving_min_ = batch_min_;
+    moving_max_ = batch_max_;
+  } else {
     const double m = options_.moving_average_momentum;
-    moving_min_ = m * moving_min_ + (1.0 - m) * batch_min;
-    moving_max_ = m * moving_max_ + (1.0 - m) * batch_max;
+    moving_min_ = m * moving_min_ + (1.0 - m) * batch_min_;
+    moving_max_ = m * moving_max_ + (1.0 - m) * batch_max_;
   }
   ++batches_;
-  histogram_.Add(finite, batch_min, batch_max);
 }
 
 }  // namespace liteq::quant

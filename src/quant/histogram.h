@@ -48,6 +48,11 @@ struct StatsOptions {
   // momentum) * batch. 0.99 equals PyTorch MovingAverageMinMaxObserver's
   // averaging_constant 0.01 (TF's fake-quant EMA uses decay 0.999). The first batch
   // initialises the averages (PyTorch's convention) rather than starting from 0.
+  // What a batch is matters: calibration (calibration.h) makes one batch of each
+  // calibration sample (its prefill and all its decode steps), the forward pass PyTorch
+  // would observe. Averaging per invocation instead let ~2000 one-token decode steps
+  // (whose min/max are a single token's) outweigh the 96 prefills, and the final
+  // average tracked the last ~100 decode steps: ranges ~2x too narrow, +22% PPL.
   double moving_average_momentum = 0.99;
 };
 
@@ -57,15 +62,22 @@ class TensorStats {
   explicit TensorStats(StatsOptions options = {});
 
   // One calibration batch. Non-finite values are counted and otherwise ignored.
+  // Same as ObservePart(batch) followed by EndBatch().
   void Observe(std::span<const float> batch);
+  // Part of a batch: min/max and histogram are updated now, the moving average only
+  // when the batch ends (with the min/max over all of its parts).
+  void ObservePart(std::span<const float> values);
+  // Ends the current batch (nothing happens if it observed no finite value).
+  void EndBatch();
 
   uint64_t count() const { return histogram_.total(); }
   uint64_t nonfinite_count() const { return nonfinite_; }
   uint64_t batches() const { return batches_; }
   float min() const { return min_; }
   float max() const { return max_; }
-  double moving_min() const { return moving_min_; }
-  double moving_max() const { return moving_max_; }
+  // The moving averages, counting a batch that has not ended yet as if it had.
+  double moving_min() const;
+  double moving_max() const;
   const Histogram& histogram() const { return histogram_; }
 
  private:
@@ -75,7 +87,10 @@ class TensorStats {
   float max_ = 0.0f;
   double moving_min_ = 0.0;
   double moving_max_ = 0.0;
-  uint64_t batches_ = 0;  // batches with at least one finite value
+  uint64_t batches_ = 0;     // ended batches with at least one finite value
+  bool batch_open_ = false;  // the current batch has observed a finite value
+  float batch_min_ = 0.0f;
+  float batch_max_ = 0.0f;
   uint64_t nonfinite_ = 0;
 };
 

@@ -259,40 +259,12 @@ class SubgraphRewriter {
                                      name + "' in subgraph '" + sg_.name + "'");
     }
     const bool output = plain_outputs_.count(t) != 0;
-    float lo = output ? it->second.observed_min : it->second.min;
+    const float lo = output ? it->second.observed_min : it->second.min;
     const float hi = output ? it->second.observed_max : it->second.max;
-    if (const int64_t keys = MaskedKeys(t); keys > 0) {
-      // Softmax input of masked attention: every hidden key gets the range's minimum,
-      // so exp(minimum - row max) of weight each. The minimum is at least
-      // ln(keys) + ln(256) below the observed maximum, so in a row that reaches it the
-      // `keys` of them together stay under 1/256 of its largest weight (and each
-      // rounds to probability 0). Going lower still protects every row but costs
-      // resolution: gemma3-tiny (64 windows, observed range about 19 wide, so this
-      // leaves it as it is): dPPL +0.55% at max_seq 1024 and +0.78% at 4096; with the
-      // minimum lowered by the same amount below the observed minimum, +0.76% / +0.53%.
-      // A narrow range (near-uniform attention, as in random-weight checkpoints) would
-      // otherwise give hidden keys most of the weight.
-      const double reach = std::log(static_cast<double>(keys)) + std::log(256.0);
-      lo = std::min(lo, static_cast<float>(hi - reach));
-    }
     Result<QuantParams> p = c_.act_dtype == DType::kInt8 ? ChooseInt8ActivationParams(lo, hi)
                                                          : ChooseInt16ActivationParams(lo, hi);
     if (!p.ok()) return p.status().WithContext("tensor '" + name + "'");
     return TensorParams(*p);
-  }
-
-  // Keys per row when t is an integer ADD of scores and an attention mask (a tensor
-  // whose calibration saw sentinels), else 0.
-  int64_t MaskedKeys(int32_t t) const {
-    const int p = producer_[t];
-    if (p < 0 || sg_.ops[p].code != OpCode::kAdd || sg_.ops[p].inputs.size() != 2) return 0;
-    for (int32_t in : sg_.ops[p].inputs) {
-      auto range = c_.ranges.find(sg_.tensors[in].name);
-      if (range == c_.ranges.end() || !range->second.has_sentinels) continue;
-      const std::vector<int32_t>& shape = sg_.tensors[in].shape;
-      return shape.empty() ? 0 : shape.back();
-    }
-    return 0;
   }
 
   graph::QuantParams Fixed(float int8_scale, int64_t int8_zp) const {
@@ -371,6 +343,12 @@ class SubgraphRewriter {
         }
       }
     }
+    if (c_.act_dtype == DType::kInt8) {
+      // Scores about to be masked take the masked scores' parameters: a visible key's
+      // ADD is then the identity instead of a second rounding (which TFLite and
+      // XNNPACK also round differently).
+      if (std::optional<int32_t> masked = MaskedSumOf(t)) return ParamsOf(*masked);
+    }
     auto range = c_.ranges.find(sg_.tensors[t].name);
     if (range != c_.ranges.end() && range->second.has_sentinels) {
       // An attention mask (0 or the float minimum) added to scores: give it the step
@@ -385,7 +363,10 @@ class SubgraphRewriter {
         const graph::Op& add = sg_.ops[op];
         if (add.code != OpCode::kAdd || !is_int_[op] || add.inputs.size() != 2) continue;
         LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(add.outputs[0]));
-        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams other, ParamsOf(add.inputs[slot == 0 ? 1 : 0]));
+        scale = std::max(scale, out.scale[0]);
+        const int32_t addend = add.inputs[slot == 0 ? 1 : 0];
+        if (addend < 0 || IsConst(addend)) continue;
+        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams other, ParamsOf(addend));
         auto zp = [](const graph::QuantParams& q) {
           return q.zero_point.empty() ? 0.0 : static_cast<double>(q.zero_point[0]);
         };
@@ -400,8 +381,63 @@ class SubgraphRewriter {
         q.zero_point = {zero_point};
         return q;
       }
+      if (c_.act_dtype == DType::kInt8 && FeedsIntegerSoftmax(t)) return MaskedScoresParams(t);
     }
     return FromRange(t);
+  }
+
+  // The output of the integer ADD of t (through integer RESHAPEs) and an attention
+  // mask, when that sum feeds an integer SOFTMAX.
+  std::optional<int32_t> MaskedSumOf(int32_t t) const {
+    for (int32_t cur = t;;) {
+      if (consumers_[cur].size() != 1) return std::nullopt;
+      const auto [index, slot] = consumers_[cur][0];
+      const graph::Op& op = sg_.ops[index];
+      if (!is_int_[index] || op.outputs.size() != 1) return std::nullopt;
+      if (op.code == OpCode::kReshape && slot == 0) {
+        cur = op.outputs[0];
+        continue;
+      }
+      if (op.code != OpCode::kAdd || op.inputs.size() != 2) return std::nullopt;
+      const int32_t mask = op.inputs[slot == 0 ? 1 : 0];
+      if (mask < 0) return std::nullopt;
+      auto range = c_.ranges.find(sg_.tensors[mask].name);
+      if (range == c_.ranges.end() || !range->second.has_sentinels) return std::nullopt;
+      if (!FeedsIntegerSoftmax(op.outputs[0])) return std::nullopt;
+      return op.outputs[0];
+    }
+  }
+
+  bool FeedsIntegerSoftmax(int32_t t) const {
+    for (const auto& [op, slot] : consumers_[t]) {
+      if (sg_.ops[op].code == OpCode::kSoftmax && is_int_[op]) return true;
+    }
+    return false;
+  }
+
+  // The int8 input of SOFTMAX over masked keys. Hidden keys arrive at -128, the floor
+  // of these parameters, and TFLite's int8 SOFTMAX (no mask) gives each of them
+  // exp(floor - row_max) times the weight of a live key at the row max; summed over
+  // every hidden cache row this steals probability from the live keys and grows with
+  // max_seq (gemma3-tiny, moving_average, 64 windows, floor as calibrated, ~8 below
+  // the top: mean KL 8.6e-3 at max_seq 256, 8.8e-3 at 1024, 1.02e-2 at 4096). The
+  // floor is therefore at least ln(keys) + kHiddenKeyMargin below the calibrated
+  // maximum: all hidden rows together weigh at most e^-13 of a key at the top of the
+  // range (rows whose max sits lower get proportionally more). The price is a coarser
+  // step (0.049..0.066 -> 0.078 at 1024 keys). Measured with this rule (and the
+  // scores sharing these parameters): KL 8.20e-3 / 8.15e-3 / 8.17e-3, dPPL +0.22% /
+  // +0.28% / +0.33% at max_seq 256 / 1024 / 4096; a fixed span of 28 (step 0.11)
+  // was as flat with the same KL.
+  Result<graph::QuantParams> MaskedScoresParams(int32_t t) const {
+    constexpr double kHiddenKeyMargin = 13.0;
+    const ActivationRange& r = c_.ranges.at(sg_.tensors[t].name);
+    const int64_t keys = sg_.tensors[t].shape.empty() ? 1 : sg_.tensors[t].shape.back();
+    const double span =
+        std::log(static_cast<double>(std::max<int64_t>(keys, 1))) + kHiddenKeyMargin;
+    const float lo = std::min(r.min, static_cast<float>(r.max - span));
+    Result<QuantParams> p = ChooseInt8ActivationParams(lo, r.max);
+    if (!p.ok()) return p.status().WithContext("tensor '" + sg_.tensors[t].name + "'");
+    return TensorParams(*p);
   }
 
   static bool SameParams(const graph::QuantParams& a, const graph::QuantParams& b) {

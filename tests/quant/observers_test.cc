@@ -57,6 +57,32 @@ TEST(ObserversTest, MinMaxAndMovingAverage) {
   EXPECT_NEAR(ma.max, 0.99 * 1.0 + 0.01 * 2.0, 1e-6);
 }
 
+TEST(ObserversTest, MovingAverageTakesOneMinMaxPerBatchNotPerPart) {
+  // Calibration observes a sample's prefill and decode steps as parts of one batch:
+  // the average must see the batch's extremes (-3, 4), not the last part's.
+  TensorStats stats;
+  stats.Observe(std::vector<float>{-1.0f, 1.0f});
+  stats.ObservePart(std::vector<float>{-3.0f, 0.0f});
+  stats.ObservePart(std::vector<float>{4.0f});
+  stats.ObservePart(std::vector<float>{0.5f});
+  EXPECT_NEAR(stats.moving_max(), 0.99 * 1.0 + 0.01 * 4.0, 1e-6);  // open batch counts
+  stats.EndBatch();
+  stats.EndBatch();  // an empty batch changes nothing
+  EXPECT_EQ(stats.batches(), 2u);
+  EXPECT_EQ(stats.count(), 6u);
+  const Range ma = MustCompute(stats, ObserverKind::kMovingAverageMinMax);
+  EXPECT_NEAR(ma.min, 0.99 * -1.0 + 0.01 * -3.0, 1e-6);
+  EXPECT_NEAR(ma.max, 0.99 * 1.0 + 0.01 * 4.0, 1e-6);
+  // Observing the same values as four batches gives another (narrower) average.
+  TensorStats per_part;
+  for (const std::vector<float>& b :
+       std::vector<std::vector<float>>{{-1.0f, 1.0f}, {-3.0f, 0.0f}, {4.0f}, {0.5f}}) {
+    per_part.Observe(b);
+  }
+  EXPECT_EQ(per_part.batches(), 4u);
+  EXPECT_LT(per_part.moving_max(), stats.moving_max() - 0.01);
+}
+
 TEST(ObserversTest, EmptyStatsAreAnError) {
   TensorStats stats;
   stats.Observe(std::vector<float>{NAN});

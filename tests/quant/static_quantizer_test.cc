@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "graph/builder.h"
+#include "runtime/kernels/quantized/elementwise_int.h"
 
 namespace liteq::quant {
 namespace {
@@ -212,6 +214,93 @@ TEST(StaticQuantizerTest, Int16ActivationsAreSymmetricWithInt64Bias) {
   const graph::Op* fc_op = f.Producer("fc");
   EXPECT_EQ(f.sg().tensors[fc_op->inputs[2]].dtype, DType::kInt64);
   EXPECT_EQ(f.sg().tensors[fc_op->inputs[1]].dtype, DType::kInt8);
+}
+
+// Attention as the model builds it: masked_scores = ADD(scores, mask) -> SOFTMAX over
+// 64 keys, the mask holding 0 (visible) or the float minimum (hidden).
+struct MaskedSoftmax {
+  graph::Model model;
+  ActivationRanges ranges;
+
+  MaskedSoftmax() {
+    graph::GraphBuilder b(model);
+    b.BeginSubgraph("main");
+    const auto scores = b.Input("scores", DType::kFloat32, {1, 4, 64});
+    const auto mask = b.Input("mask", DType::kFloat32, {4, 64});
+    const auto masked = b.Add(scores, mask, "masked_scores");
+    const auto probs = b.Softmax(masked, 1.0f, "probs");
+    b.MarkOutput(probs);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    model.signatures.push_back({.key = "main",
+                                .subgraph = 0,
+                                .inputs = {{"scores", scores}, {"mask", mask}},
+                                .outputs = {{"probs", probs}}});
+    // The scores' calibrated top is above the masked scores' one (other observers
+    // or rows): the mask must saturate those too.
+    ranges["scores"] = {-5.0f, 8.0f, false, -5.0f, 8.0f};
+    ranges["mask"] = {0.0f, 0.0f, true, 0.0f, 0.0f};
+    ranges["masked_scores"] = {-5.0f, 6.0f, true, -5.0f, 6.0f};
+    ranges["probs"] = {0.0f, 1.0f, false, 0.0f, 1.0f};
+  }
+  const graph::Tensor& Named(const std::string& name) const {
+    for (const auto& t : model.subgraphs[0].tensors) {
+      if (t.name == name) return t;
+    }
+    ADD_FAILURE() << "no tensor " << name;
+    static graph::Tensor none;
+    return none;
+  }
+};
+
+TEST(StaticQuantizerTest, SoftmaxInputFloorLeavesHiddenKeysNegligible) {
+  MaskedSoftmax f;
+  auto report = QuantizeStatic(f.model, f.ranges, {});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const graph::Tensor& masked = f.Named("masked_scores");
+  ASSERT_EQ(masked.dtype, DType::kInt8);
+  const double s = masked.quant.scale[0];
+  const double top = (127 - masked.quant.zero_point[0]) * s;
+  const double floor = (-128 - masked.quant.zero_point[0]) * s;
+  // The top stays the calibrated maximum; the floor sits ln(64) + 13 below it, so the
+  // 64 keys at the floor weigh at most e^-13 of one key at the top (the calibrated
+  // floor, -5, would give them 64 * e^-11 = 1e-3).
+  EXPECT_NEAR(top, 6.0, s);
+  EXPECT_NEAR(top - floor, std::log(64.0) + 13.0, s);
+  EXPECT_LE(64 * std::exp(floor - top), std::exp(-13.0) * 1.05);
+  EXPECT_FLOAT_EQ(f.Named("probs").quant.scale[0], 1.0f / 256);
+  EXPECT_EQ(f.Named("probs").quant.zero_point[0], -128);
+}
+
+TEST(StaticQuantizerTest, MaskSaturatesEveryScoreAndKeepsVisibleKeysExact) {
+  MaskedSoftmax f;
+  auto report = QuantizeStatic(f.model, f.ranges, {});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const graph::Tensor& scores = f.Named("scores/quantized");
+  const graph::Tensor& mask = f.Named("mask/quantized");
+  const graph::Tensor& masked = f.Named("masked_scores");
+  ASSERT_EQ(mask.dtype, DType::kInt8);
+  EXPECT_EQ(mask.quant.zero_point[0], 127) << "a visible key's 0 is the zero point";
+  // The scores are quantized with the masked scores' parameters (one rounding).
+  EXPECT_EQ(scores.quant.scale, masked.quant.scale);
+  EXPECT_EQ(scores.quant.zero_point, masked.quant.zero_point);
+  using runtime::quantized::IntType;
+  auto add = runtime::quantized::PrepareAddSub(
+      IntType::kInt8, {scores.quant.scale[0], static_cast<int32_t>(scores.quant.zero_point[0])},
+      {mask.quant.scale[0], static_cast<int32_t>(mask.quant.zero_point[0])},
+      {masked.quant.scale[0], static_cast<int32_t>(masked.quant.zero_point[0])},
+      runtime::quantized::FusedActivation::kNone, false);
+  ASSERT_TRUE(add.ok()) << add.status().ToString();
+  // The float minimum quantizes to -128; with it every score lands exactly on -128.
+  for (int q = -128; q <= 127; ++q) {
+    EXPECT_EQ(runtime::quantized::AddSubElement(*add, q, -128), -128) << "score q " << q;
+  }
+  // A visible key's masked score is the score requantized (within one step).
+  for (int q = -128; q <= 127; ++q) {
+    const double real = (q - scores.quant.zero_point[0]) * scores.quant.scale[0];
+    const double expected = std::clamp(
+        std::round(real / masked.quant.scale[0]) + masked.quant.zero_point[0], -128.0, 127.0);
+    EXPECT_NEAR(runtime::quantized::AddSubElement(*add, q, 127), expected, 1.0) << q;
+  }
 }
 
 TEST(StaticQuantizerTest, BadRegexIsAnError) {
