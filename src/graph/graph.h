@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "graph/shared_vector.h"
 #include "liteq/status.h"
 
 namespace liteq::graph {
@@ -93,10 +94,11 @@ const char* OpCodeName(OpCode op);
 enum class Activation : int8_t { kNone = 0, kRelu = 1, kReluN1To1 = 2, kRelu6 = 3, kTanh = 4 };
 
 // Quantization parameters, as the schema's QuantizationParameters:
-// real = scale * (q - zero_point). Empty `scale` means "not quantized".
+// real = scale * (q - zero_point). Empty `scale` means "not quantized". The vectors are
+// shared between copies (and, from the reader, between tensors with equal parameters).
 struct QuantParams {
-  std::vector<float> scale;
-  std::vector<int64_t> zero_point;
+  SharedVector<float> scale;
+  SharedVector<int64_t> zero_point;
   int32_t quantized_dimension = 0;
   // Blockwise int4: elements per block along the input dimension (0 = none).
   // Written as metadata-free per-axis params are not expressive enough; see

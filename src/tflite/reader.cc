@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -167,6 +169,20 @@ class ModelDecoder {
     }
   }
 
+  // One shared copy per distinct parameter vector: the prefill and decode subgraphs
+  // repeat every tensor's parameters and per-channel weights mostly have all-zero zero
+  // points of the same length, so sharing keeps one allocation where there were many.
+  template <typename T>
+  using Pool = std::unordered_map<std::string, graph::SharedVector<T>>;
+  template <typename T>
+  static graph::SharedVector<T> Intern(const flatbuffers::Vector<T>* v, Pool<T>& pool) {
+    if (v == nullptr || v->size() == 0) return {};
+    std::string key(reinterpret_cast<const char*>(v->Data()), v->size() * sizeof(T));
+    auto [it, inserted] = pool.try_emplace(std::move(key));
+    if (inserted) it->second = ToVector(v);
+    return it->second;
+  }
+
   Status DecodeTensor(const fb::Tensor& t, graph::Tensor& out) {
     out.name = Str(t.name());
     if (!IsSupportedTensorType(static_cast<int8_t>(t.type()))) {
@@ -197,8 +213,8 @@ class ModelDecoder {
       }
       // Without scales the tensor is not quantized (as the runtime reads it).
       if (q->scale() != nullptr && q->scale()->size() > 0) {
-        out.quant.scale = ToVector(q->scale());
-        out.quant.zero_point = ToVector(q->zero_point());
+        out.quant.scale = Intern(q->scale(), scales_);
+        out.quant.zero_point = Intern(q->zero_point(), zero_points_);
         out.quant.quantized_dimension = q->quantized_dimension();
       }
     }
@@ -302,6 +318,8 @@ class ModelDecoder {
   std::vector<bool> meta_ref_;
   std::vector<uint32_t> remap_;  // schema buffer index -> graph buffer index
   graph::Model model_;
+  Pool<float> scales_;
+  Pool<int64_t> zero_points_;
 };
 
 }  // namespace

@@ -127,9 +127,9 @@ class ModelSerializer {
     flatbuffers::Offset<fb::QuantizationParameters> quant = 0;
     if (!t.quant.empty()) {
       quant = fb::CreateQuantizationParameters(
-          fbb_, 0, 0, SharedVector(t.quant.scale, scale_vectors_),
-          SharedVector(t.quant.zero_point, zero_point_vectors_), fb::QuantizationDetails_NONE, 0,
-          t.quant.quantized_dimension);
+          fbb_, 0, 0, SharedVector(t.quant.scale.vector(), scale_vectors_),
+          SharedVector(t.quant.zero_point.vector(), zero_point_vectors_),
+          fb::QuantizationDetails_NONE, 0, t.quant.quantized_dimension);
     }
     // has_rank = true: liteq shapes are always fully known (scalars included).
     return fb::CreateTensor(fbb_, fbb_.CreateVector(t.shape), static_cast<fb::TensorType>(t.dtype),

@@ -111,6 +111,15 @@ TEST(BenchCli, JsonHasEveryMeasurement) {
   EXPECT_EQ(j["tg"]["tg8@256"]["bytes_per_token"].get<double>(), 4.0 * macs + 512 * (256 + 4));
   EXPECT_GT(j["rss_after_load_mb"].get<double>(), 0);
   EXPECT_GE(j["peak_rss_mb"].get<double>(), j["rss_after_load_mb"].get<double>());
+  // Issue #6's memory bar, in decimal MB like the file size: (file + KV cache) x 1.1, the
+  // cache being max_seq positions of kv_bytes_per_position.
+  const double file_mb = static_cast<double>(std::filesystem::file_size(model)) / 1e6;
+  const double kv_mb = 320.0 * 2 * 2 * 2 * 16 * 4 / 1e6;
+  EXPECT_DOUBLE_EQ(j["file_mb"].get<double>(), file_mb);
+  EXPECT_DOUBLE_EQ(j["kv_cache_mb"].get<double>(), kv_mb);
+  EXPECT_NEAR(j["rss_bar_mb"].get<double>(), (file_mb + kv_mb) * 1.1, 1e-9);
+  EXPECT_NEAR(j["peak_rss_bar_fraction"].get<double>(),
+              j["peak_rss_mb"].get<double>() / j["rss_bar_mb"].get<double>(), 1e-9);
   // The time to first token of a 32-token prompt is the pp32 prompt's latency (with an
   // odd number of repetitions both medians come from the same repetition).
   EXPECT_NEAR(32 / j["ttft_seconds"]["median"].get<double>(),

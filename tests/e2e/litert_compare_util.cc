@@ -86,7 +86,7 @@ int CompareOutput(const std::string& label, const std::string& name, const BothO
 
 float ScaleOf(const graph::Model& model, const std::string& tensor_name) {
   for (const graph::Tensor& t : model.subgraphs[0].tensors) {
-    if (t.name == tensor_name) return t.quant.scale.at(0);
+    if (t.name == tensor_name) return t.quant.scale.vector().at(0);
   }
   ADD_FAILURE() << "no tensor " << tensor_name;
   return 1.0f;

@@ -37,7 +37,7 @@ std::shared_ptr<graph::Model> BuildModel(const Case& c, std::mt19937& rng) {
   std::uniform_real_distribution<float> scale(0.001f, 0.1f);
   graph::QuantParams& q = b.sg().tensors[table].quant;
   q.scale.resize(c.per_row ? kRows : 1);
-  for (auto& s : q.scale) s = scale(rng);
+  for (size_t i = 0; i < q.scale.size(); ++i) q.scale[i] = scale(rng);
   q.zero_point.assign(q.scale.size(), 0);
   q.quantized_dimension = 0;
   const int deq = b.Tensor("table_f", DType::kFloat32, {kRows, kCols});

@@ -162,6 +162,32 @@ TEST_F(RoundTripTest, RewritingAReadModelIsStable) {
   EXPECT_EQ(*ReadBytes(a), *ReadBytes(b));
 }
 
+// Equal parameter vectors are held once (issue #6's peak RSS: each weight's per-channel
+// scales and zero points repeat in prefill and decode, and weights share all-zero zero
+// points); a copy that is modified gets its own storage.
+TEST_F(RoundTripTest, EqualQuantizationVectorsShareStorage) {
+  const std::string path = dir_ + "/shared.tflite";
+  ASSERT_TRUE(WriteTflite(MakeTestModel(), path).ok());
+  auto read = ReadTflite(path);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  std::vector<const graph::QuantParams*> zero;  // tensors with zero_point {0}
+  for (const graph::Tensor& t : (*read)->subgraphs[0].tensors) {
+    if (t.quant.zero_point == std::vector<int64_t>{0}) zero.push_back(&t.quant);
+  }
+  ASSERT_GE(zero.size(), 2u);
+  EXPECT_TRUE(zero[0]->zero_point.SharesStorageWith(zero[1]->zero_point));
+  EXPECT_FALSE(zero[0]->scale.SharesStorageWith(zero[1]->scale));  // 0.1 vs 1/1024
+
+  graph::QuantParams copy = *zero[0];
+  EXPECT_TRUE(copy.scale.SharesStorageWith(zero[0]->scale));
+  copy.scale[0] = 7.0f;
+  copy.zero_point.push_back(0);
+  EXPECT_EQ(copy.scale, std::vector<float>{7.0f});
+  EXPECT_NE(zero[0]->scale[0], 7.0f);
+  EXPECT_EQ(zero[0]->zero_point.size(), 1u);
+  EXPECT_EQ(zero[1]->zero_point.size(), 1u);
+}
+
 TEST_F(RoundTripTest, BuffersAreAlignedAfterTheFlatbufferAndReadInPlace) {
   const graph::Model model = MakeTestModel();
   const std::string path = dir_ + "/m.tflite";

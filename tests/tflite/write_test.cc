@@ -89,7 +89,11 @@ struct BadGraphCase {
 
 TEST_F(WriteTest, InvalidGraphsAreRefusedWithoutCreatingAFile) {
   const std::vector<BadGraphCase> cases = {
-      {"per-axis count", [](graph::Model& m) { m.subgraphs[0].tensors[3].quant.scale.pop_back(); },
+      {"per-axis count",
+       [](graph::Model& m) {
+         auto& scale = m.subgraphs[0].tensors[3].quant.scale;
+         scale.resize(scale.size() - 1);
+       },
        "3 scales but 4 zero points"},
       {"per-axis dim",
        [](graph::Model& m) {

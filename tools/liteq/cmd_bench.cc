@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -68,17 +69,19 @@ size_t ConstantBytes(const graph::Model& model) {
   return total;
 }
 
+// Resident sizes in decimal MB (1e6 bytes), the unit of every file size liteq prints, so
+// the peak compares directly with issue #6's bar (file size + KV cache) x 1.1.
 double PeakRssMb() {
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
+  return usage.ru_maxrss * 1024.0 / 1e6;  // Linux reports KiB
 }
 
 double CurrentRssMb() {
   std::ifstream statm("/proc/self/statm");
   long pages_total = 0, pages_resident = 0;
   if (!(statm >> pages_total >> pages_resident)) return 0;
-  return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1 << 20);
+  return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
 }
 
 // Deterministic token ids spread over the vocabulary (same rule as bench/llamacpp).
@@ -177,6 +180,15 @@ Status RunBench(const BenchArgs& args) {
   const auto& shape = session->shape();
   const size_t weight_bytes = ConstantBytes(interpreter->model());
   const bench::ModelTraffic traffic = bench::AnalyzeTraffic(interpreter->model());
+  // Issue #6's memory bar: peak RSS <= (file size + KV cache) x 1.1, the cache being every
+  // position of the decode signature's kv_cache_* inputs.
+  std::error_code size_error;
+  const auto file_bytes = std::filesystem::file_size(args.model, size_error);
+  const double file_mb = size_error ? 0.0 : static_cast<double>(file_bytes) / 1e6;
+  const double kv_cache_mb =
+      static_cast<double>(traffic.kv_bytes_per_position) * shape.max_seq / 1e6;
+  const double rss_bar_mb = (file_mb + kv_cache_mb) * 1.1;
+  const double rss_bar_fraction = rss_bar_mb > 0 ? r.peak_rss_mb / rss_bar_mb : 0.0;
   const double bandwidth =
       args.bandwidth ? bench::MeasureReadBandwidth(args.threads, args.repetitions) : 0;
   const bench::ComputePeak peak =
@@ -231,7 +243,11 @@ Status RunBench(const BenchArgs& args) {
         {"int8_peak_ops_per_second", peak.ops_per_second},
         {"int8_peak_isa", peak.isa},
         {"rss_after_load_mb", r.rss_after_load_mb},
-        {"peak_rss_mb", r.peak_rss_mb}};
+        {"peak_rss_mb", r.peak_rss_mb},
+        {"file_mb", file_mb},
+        {"kv_cache_mb", kv_cache_mb},
+        {"rss_bar_mb", rss_bar_mb},
+        {"peak_rss_bar_fraction", rss_bar_fraction}};
     for (const auto& p : shape.prefill) j["prefill_signatures"].push_back(p.length);
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
@@ -274,6 +290,9 @@ Status RunBench(const BenchArgs& args) {
   }
   std::printf("RSS                  %.1f MB after load, %.1f MB peak\n", r.rss_after_load_mb,
               r.peak_rss_mb);
+  std::printf("memory bar           peak RSS %.1f MB = %.1f%% of (file %.1f MB + KV cache %.1f MB) "
+              "x 1.1\n",
+              r.peak_rss_mb, 100 * rss_bar_fraction, file_mb, kv_cache_mb);
   return Status::Ok();
 }
 

@@ -69,7 +69,7 @@ Result<std::vector<float>> SymmetricWeightScales(const PrepareContext& ctx, size
       return ctx.Error(what + " has scale " + std::to_string(s) + " (must be positive and finite)");
     }
   }
-  return q.scale;
+  return q.scale.vector();
 }
 
 Result<quantized::FusedActivation> ToFusedActivation(const PrepareContext& ctx,
