@@ -1,0 +1,91 @@
+// PlanBuilder: the fusions planned before kernels are made (which ops a fused kernel
+// absorbs and how long its operands live): attention blocks over the live cache rows,
+// FULLY_CONNECTED on integer weights, SiLU.
+#include <algorithm>
+
+#include "runtime/attention_fusion.h"
+#include "runtime/execution_plan.h"
+#include "runtime/kernels/fused_attention_int8.h"
+#include "runtime/silu_fusion.h"
+#include "runtime/weight_only_fusion.h"
+
+namespace liteq::runtime {
+
+void PlanBuilder::PlanAttentionFusion() {
+  const int num_ops = static_cast<int>(subgraph_->ops.size());
+  attention_at_.assign(num_ops, -1);
+  absorbed_op_.assign(num_ops, 0);
+  const InterpreterOptions& options = interpreter_.options_;
+  if (!options.fuse_attention || options.preserve_all_tensors) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  attention_ = FindAttentionPatterns(*subgraph_, plain, constant_);
+  // An int8 pattern whose parameters the fused kernel does not take runs op by op
+  // (and the ops report what is wrong with them).
+  // With use_reference_kernels the int8 ops run one by one on the scalar references
+  // (tests compare them with the fused kernel), and in XNNPACK arithmetic as XNNPACK's.
+  std::erase_if(attention_, [&](const AttentionMatch& m) {
+    if (m.dtype != graph::DType::kInt8) return false;
+    if (options.use_reference_kernels) return true;
+    // The fused kernel computes TFLite's reference arithmetic only.
+    if (options.int8_arithmetic != Int8Arithmetic::kTfliteReference) return true;
+    size_t scratch = 0;
+    return !MakeFusedAttentionInt8Kernel(*subgraph_, m, constant_, options.num_threads, &scratch)
+                .ok();
+  });
+  for (size_t a = 0; a < attention_.size(); ++a) {
+    const AttentionMatch& m = attention_[a];
+    attention_at_[m.out_op] = static_cast<int>(a);
+    for (int op : m.absorbed_ops) absorbed_op_[op] = 1;
+    // The inner tensors are never written; the fused kernel reads its operands at
+    // the last op of the block, so they must live until then.
+    for (int32_t t : m.absorbed_tensors) {
+      role_[t] = Role::kUnused;
+      last_read_[t] = -1;
+    }
+    for (int32_t t : {m.q, m.k_cache, m.v_cache, m.mask, m.positions}) {
+      if (t >= 0) last_read_[t] = std::max(last_read_[t], m.out_op);
+    }
+  }
+  plan_->report.fused_attention = static_cast<int>(attention_.size());
+}
+
+void PlanBuilder::PlanWeightOnlyFullyConnected() {
+  weight_only_at_.assign(subgraph_->ops.size(), -1);
+  if (!interpreter_.options_.integer_weights || interpreter_.options_.preserve_all_tensors) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  WeightOnlyPlan found = FindWeightOnlyFullyConnected(*subgraph_, plain, constant_);
+  weight_only_ = std::move(found.fcs);
+  for (size_t k = 0; k < weight_only_.size(); ++k) {
+    weight_only_at_[weight_only_[k].fc_op] = static_cast<int>(k);
+  }
+  for (int op : found.absorbed_ops) absorbed_op_[op] = 1;
+  for (int32_t t : found.absorbed_tensors) {
+    role_[t] = Role::kUnused;
+    last_read_[t] = -1;
+  }
+  plan_->report.integer_weight_fcs = static_cast<int>(
+      std::count_if(weight_only_.begin(), weight_only_.end(), [](auto& w) { return !w.gather; }));
+}
+
+void PlanBuilder::PlanSiluFusion() {
+  silu_input_at_.assign(subgraph_->ops.size(), -1);
+  const InterpreterOptions& options = interpreter_.options_;
+  // The fused kernel is the SIMD one; the scalar float kernels stay unfused.
+  if (options.preserve_all_tensors || options.use_scalar_float_kernels) return;
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  for (const SiluMatch& m : FindSiluPatterns(*subgraph_, plain)) {
+    if (absorbed_op_[m.logistic_op] || absorbed_op_[m.mul_op] ||
+        attention_at_[m.logistic_op] >= 0 || attention_at_[m.mul_op] >= 0) {
+      continue;
+    }
+    absorbed_op_[m.logistic_op] = 1;
+    silu_input_at_[m.mul_op] = m.x;
+    role_[m.sigmoid] = Role::kUnused;
+    last_read_[m.sigmoid] = -1;
+  }
+}
+
+}  // namespace liteq::runtime
