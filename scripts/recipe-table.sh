@@ -2,12 +2,13 @@
 # Quantizes a model with every recipe and prints a Markdown table of file size, and
 # `liteq eval --reference` against the float export: perplexity, its change, mean KL
 # divergence and top-1 agreement. Usage: scripts/recipe-table.sh [MODEL] [WINDOWS]
-# (default: the bundled gemma3-tiny, all 64 eval windows). Needs a built build/liteq.
+# (default: the bundled gemma3-tiny, all 64 eval windows). Needs a built build/liteq
+# (or LITEQ=path/to/liteq).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-models/gemma3-tiny}"
 windows="${2:-64}"
-liteq=build/liteq
+liteq="${LITEQ:-build/liteq}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$liteq" export "$model" -o "$work/float.tflite" >/dev/null
@@ -33,8 +34,8 @@ run weight_only_int8 --recipe weight_only_int8
 run weight_only_int8_tensor --recipe weight_only_int8 --granularity tensor
 run dynamic_int8 --recipe dynamic_int8
 run static_int8 --recipe static_int8
+run static_int8_minmax --recipe static_int8 --observer minmax
 run static_int8_percentile --recipe static_int8 --observer percentile
-run static_int8_moving_average --recipe static_int8 --observer moving_average
 run static_int8_kv8 --recipe static_int8 --kv-dtype int8
 run static_16x8 --recipe static_16x8
 run weight_only_int4_b32 --recipe weight_only_int4 --block-size 32

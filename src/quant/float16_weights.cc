@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "common/half.h"
 #include "quant/rewrite_util.h"
@@ -75,6 +76,27 @@ Result<Float16Report> StoreAsFloat16(graph::Model& model, const std::vector<std:
     sg.ops.insert(sg.ops.begin(), dequantize_ops.begin(), dequantize_ops.end());
   }
   return report;
+}
+
+std::vector<std::string> PositionTableNames(const graph::Model& model) {
+  std::set<std::string> names;
+  for (const graph::Signature& sig : model.signatures) {
+    for (const auto& [input, position] : sig.inputs) {
+      if (input != "input_pos") continue;
+      const graph::Subgraph& sg = model.subgraphs[sig.subgraph];
+      for (const graph::Op& op : sg.ops) {
+        if (op.code != graph::OpCode::kGather || op.inputs.size() != 2 ||
+            op.inputs[1] != position) {
+          continue;
+        }
+        const graph::Tensor& table = sg.tensors[op.inputs[0]];
+        if (table.buffer != 0 && table.dtype == DType::kFloat32 && table.quant.empty()) {
+          names.insert(table.name);
+        }
+      }
+    }
+  }
+  return {names.begin(), names.end()};
 }
 
 }  // namespace liteq::quant

@@ -29,6 +29,13 @@ struct Float16Report {
 // tensor, not a silent infinity).
 Result<Float16Report> StoreAsFloat16(graph::Model& model, const std::vector<std::string>& names);
 
+// Names of the float32 constant tables indexed by position: unquantized float32
+// constants that GATHER reads with a signature's `input_pos` as indices (the RoPE
+// cos/sin tables, [max_seq, rotary_dim / 2] each). The non-static recipes store them
+// as float16 by default (RecipeOptions::position_tables_fp16): values in [-1, 1] lose
+// at most 2^-12 each, and on gemma3-tiny they are 5% of a weight_only_int8 file.
+std::vector<std::string> PositionTableNames(const graph::Model& model);
+
 }  // namespace liteq::quant
 
 #endif  // LITEQ_QUANT_FLOAT16_WEIGHTS_H_

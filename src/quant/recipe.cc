@@ -1,5 +1,6 @@
 #include "quant/recipe.h"
 
+#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -69,6 +70,10 @@ bool NeedsCalibration(Recipe recipe) {
          recipe == Recipe::kStatic16x8;
 }
 
+const char* DefaultObserver(Recipe recipe) {
+  return recipe == Recipe::kStatic16x8 ? "minmax" : "moving_average";
+}
+
 const char* GranularityName(Granularity granularity) {
   return granularity == Granularity::kPerChannel ? "channel" : "tensor";
 }
@@ -98,14 +103,12 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
     // (StaticOptions::float_buffers); their op regexes are handled by the quantizer.
     for (const WeightRule& rule : options.weight_rules) {
       if (rule.precision != WeightPrecision::kFloat || rule.granularity || rule.block_size) {
-        return InvalidArgumentError("rule '" + rule.tensors + "': " +
-                                    RecipeName(options.recipe) +
+        return InvalidArgumentError("rule '" + rule.tensors + "': " + RecipeName(options.recipe) +
                                     " takes only \"precision\": \"float\" rules");
       }
     }
     WeightOnlyOptions floats;
-    LITEQ_RETURN_IF_ERROR(
-        ResolveWeightRules(model, "", "", options.weight_rules, false, &floats));
+    LITEQ_RETURN_IF_ERROR(ResolveWeightRules(model, "", "", options.weight_rules, false, &floats));
     float_buffers.insert(floats.float_buffers.begin(), floats.float_buffers.end());
   } else {
     LITEQ_RETURN_IF_ERROR(ResolveWeightRules(model, options.float_ops, options.float_tensors,
@@ -165,7 +168,8 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
       meta["weights"] = "int8 symmetric [-127, 127], zero point 0";
       meta["activations"] =
           s.activations == ActivationType::kInt16 ? "int16 symmetric" : "int8 asymmetric";
-      meta["observer"] = options.observer;
+      meta["observer"] =
+          options.observer.empty() ? DefaultObserver(options.recipe) : options.observer;
       meta["norm_statistics"] = s.float_norm_statistics ? "float" : "integer";
       meta["calibration"] = options.calibration;
       meta["kv_cache"] = options.kv_cache_int
@@ -209,9 +213,19 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
     }
     meta["rules"] = rules;
   }
-  if (!options.float16_weights.empty()) {
-    LITEQ_ASSIGN_OR_RETURN(report.float16, StoreAsFloat16(model, options.float16_weights));
-    meta["float16_weights"] = options.float16_weights;
+  std::vector<std::string> float16 = options.float16_weights;
+  if (options.position_tables_fp16 && !NeedsCalibration(options.recipe)) {
+    for (std::string& name : PositionTableNames(model)) {
+      if (std::find(float16.begin(), float16.end(), name) == float16.end()) {
+        float16.push_back(std::move(name));
+      }
+    }
+  }
+  if (!float16.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(report.float16, StoreAsFloat16(model, float16));
+    meta["float16_weights"] = float16;
+    // The file's DEQUANTIZE count: the recipe's and the float16 tables'.
+    meta["dequantize_ops"] = meta.value("dequantize_ops", 0) + report.float16.dequantize_ops;
   }
   model.metadata["liteq.quantization"] = meta.dump();
   return report;

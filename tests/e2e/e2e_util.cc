@@ -32,7 +32,8 @@ namespace {
 class ProcessScratchDir {
  public:
   ProcessScratchDir()
-      : path_(std::filesystem::temp_directory_path() / ("liteq_e2e_" + std::to_string(::getpid()))) {
+      : path_(std::filesystem::temp_directory_path() /
+              ("liteq_e2e_" + std::to_string(::getpid()))) {
     std::filesystem::create_directories(path_);
   }
   ~ProcessScratchDir() {
@@ -70,6 +71,7 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
     key.append("|").append(recipe->kv_cache_int ? "kv8" : "kv32");
     for (const std::string& w : recipe->float_weights) key.append("|f32:").append(w);
     for (const std::string& w : recipe->float16_weights) key.append("|f16:").append(w);
+    key.append(recipe->position_tables_fp16 ? "|rope16" : "|rope32");
   }
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto opened = io::Checkpoint::Open(checkpoint_path);
@@ -96,15 +98,12 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
       ADD_FAILURE() << calibration.status().ToString();
       return "";
     }
-    quant::ObserverKind observer = quant::ObserverKind::kMinMax;
-    if (!recipe->observer.empty()) {
-      auto parsed = quant::ParseObserverKind(recipe->observer);
-      LITEQ_CHECK(parsed.ok());
-      observer = *parsed;
-    }
+    auto observer = quant::ParseObserverKind(
+        recipe->observer.empty() ? quant::DefaultObserver(recipe->recipe) : recipe->observer);
+    LITEQ_CHECK(observer.ok());
     quant::ObserverOptions observer_options;
     observer_options.bits = recipe->recipe == quant::Recipe::kStatic16x8 ? 16 : 8;
-    auto computed = quant::ComputeActivationRanges(*calibration, observer, observer_options);
+    auto computed = quant::ComputeActivationRanges(*calibration, *observer, observer_options);
     LITEQ_CHECK(computed.ok());
     ranges = std::move(computed).value();
     with_ranges = *recipe;

@@ -36,7 +36,7 @@ std::vector<double> LogSoftmax(std::span<const float> row);
 std::string ExportOnce(const std::string& checkpoint_path, const model::ExportOptions& options);
 // The same with a quantization recipe applied before writing.
 // Static recipes without `ranges` are calibrated on data/brown/calib.jsonl with this
-// many samples and recipe.observer (default in RecipeOptions: minmax).
+// many samples and recipe.observer (empty: quant::DefaultObserver of the recipe).
 inline constexpr int kTestCalibrationSamples = 32;
 std::string ExportQuantizedOnce(const std::string& checkpoint_path,
                                 const model::ExportOptions& options,

@@ -144,15 +144,20 @@ TEST(InspectTest, DiffOfFloatAndWeightOnlyInt8AccountsForEveryWeight) {
   EXPECT_EQ(d.ops_only_in_second.at("DEQUANTIZE"), b.op_counts.at("DEQUANTIZE"));
   EXPECT_EQ(d.op_count_changes.at("DEQUANTIZE").second, b.op_counts.at("DEQUANTIZE"));
   EXPECT_EQ(static_cast<int>(d.changed_tensors.size()), b.op_counts.at("DEQUANTIZE"));
-  EXPECT_EQ(d.only_in_second_kinds.at("int8 constant"), b.op_counts.at("DEQUANTIZE"));
+  // The weights become int8 constants, the RoPE tables float16 ones (2 x 2 of them:
+  // llama-tiny has one RoPE base, cos and sin, in each of the two subgraphs).
+  EXPECT_EQ(
+      d.only_in_second_kinds.at("int8 constant") + d.only_in_second_kinds.at("float16 constant"),
+      b.op_counts.at("DEQUANTIZE"));
+  EXPECT_EQ(d.only_in_second_kinds.at("float16 constant"), 4);
   EXPECT_TRUE(d.only_in_first.empty());
   // Weight-only: nothing moved out of float, and every float byte removed is an int8 byte
-  // (4 bytes per element become 1).
+  // (4 bytes per element become 1) or a float16 one (4 become 2).
   EXPECT_TRUE(d.compute_class_moves.empty());
   EXPECT_EQ(a.float_op_counts, b.float_op_counts);
   EXPECT_EQ(a.constant_bytes.count("int8"), 0u);
   EXPECT_EQ(a.constant_bytes.at("float32") - b.constant_bytes.at("float32"),
-            4 * b.constant_bytes.at("int8"));
+            4 * b.constant_bytes.at("int8") + 2 * b.constant_bytes.at("float16"));
   EXPECT_EQ(eval::MetadataValueJson(b.metadata.at("liteq.quantization"))["recipe"],
             "weight_only_int8");
 }

@@ -11,8 +11,11 @@
 #include <map>
 #include <set>
 
+#include "common/half.h"
 #include "e2e_util.h"
+#include "quant/float16_weights.h"
 #include "quant/quant_params.h"
+#include "quant/rewrite_util.h"
 #include "runtime/kernels/quantized/quantize_int.h"
 
 namespace liteq::e2e {
@@ -155,14 +158,12 @@ TEST(WeightOnlyInt8Test, RewritesWeightsToInt8WithDequantizeAndSharedBuffers) {
   }
 }
 
-// Issue bar: the weight_only_int8 file is <= 0.27x the float32 export. Per tensor it
-// is. Per channel the file also carries, in each of the two subgraphs (TFLite keeps
-// quantization parameters per tensor, not per buffer), one float scale and one int64
-// zero point per output channel: 12 bytes x 2 subgraphs for each of the 13440 linear
-// channels and, with per-row embedding scales, each of the 32000 token rows, which
-// puts gemma3-tiny at ~0.29x (0.2725x with a per-tensor embedding). That overhead is
-// asserted exactly instead: everything beyond the int8 weights is the float file's
-// non-weight bytes plus the quantization parameters (and the small DEQUANTIZE entries).
+// Issue bar: the weight_only_int8 file is <= 0.27x the float32 export. Beyond the
+// int8 weights the file carries the quantization parameters (one float scale and one
+// int64 zero point per output channel and, with per-row embedding scales, per token
+// row; the writer stores each distinct vector once for both subgraphs) and the float
+// file's non-weight bytes, of which the RoPE tables (4 x 1024 x 32 floats) are stored
+// as float16 by default. Both the ratio and that accounting are asserted.
 TEST(WeightOnlyInt8Test, FileSizeVersusFloat) {
   const model::ExportOptions options{.prefill_lengths = {128}, .max_seq = 1024};
   const std::string dir = ModelDir("gemma3-tiny");
@@ -196,9 +197,69 @@ TEST(WeightOnlyInt8Test, FileSizeVersusFloat) {
     EXPECT_EQ(report->weights.int8_bytes * 4, report->weights.float_bytes);
     // Per-op/per-tensor flatbuffer entries of 86 DEQUANTIZE ops and int8 tensors: < 32 KB.
     EXPECT_LE(overhead, float_overhead + static_cast<double>(quant_param_bytes) + 32768);
-    if (g == Granularity::kPerTensor) {
-      EXPECT_LE(ratio, 0.27);
+    EXPECT_LE(ratio, 0.27);
+  }
+}
+
+// The non-static recipes store the tables gathered by position (RoPE cos/sin) as
+// float16 + DEQUANTIZE unless asked not to; the tables stay exact to 2^-11 relative.
+TEST(WeightOnlyInt8Test, RopeTablesStoredAsFloat16) {
+  const model::ExportOptions options{.prefill_lengths = {16}, .max_seq = 64};
+  graph::Model model = Build(ModelDir("gemma3-tiny"), options);
+  const std::vector<std::string> tables = quant::PositionTableNames(model);
+  // gemma3: global and local RoPE bases, cos and sin each.
+  EXPECT_EQ(tables, (std::vector<std::string>{"rope.cos_table", "rope.sin_table",
+                                              "rope_local.cos_table", "rope_local.sin_table"}));
+  std::map<std::string, std::vector<float>> original;
+  for (const graph::Tensor& t : model.subgraphs[0].tensors) {
+    if (std::find(tables.begin(), tables.end(), t.name) == tables.end()) continue;
+    auto values = quant::ReadFloats(model.buffers[t.buffer]);
+    ASSERT_TRUE(values.ok());
+    original[t.name] = *values;
+  }
+  ASSERT_EQ(original.size(), 4u);
+
+  graph::Model kept = model;
+  auto kept_report = quant::ApplyRecipe(kept, {.position_tables_fp16 = false});
+  ASSERT_TRUE(kept_report.ok());
+  EXPECT_EQ(kept_report->float16.buffers, 0);
+  EXPECT_EQ(quant::PositionTableNames(kept), tables);
+
+  for (quant::Recipe recipe : {quant::Recipe::kWeightOnlyInt8, quant::Recipe::kWeightOnlyInt4,
+                               quant::Recipe::kDynamicInt8}) {
+    graph::Model m = model;
+    auto report = quant::ApplyRecipe(m, {.recipe = recipe});
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->float16.buffers, 4);
+    EXPECT_EQ(report->float16.float32_bytes, 4u * 64 * 32 * 4);
+    EXPECT_EQ(report->float16.float16_bytes, 4u * 64 * 32 * 2);
+    EXPECT_TRUE(quant::PositionTableNames(m).empty());  // no float32 tables left
+    // Each table is now DEQUANTIZE(float16 constant) in both subgraphs.
+    for (const graph::Subgraph& sg : m.subgraphs) {
+      int dequantized = 0;
+      for (const graph::Op& op : sg.ops) {
+        if (op.code != OpCode::kDequantize) continue;
+        const graph::Tensor& in = sg.tensors[op.inputs[0]];
+        const graph::Tensor& out = sg.tensors[op.outputs[0]];
+        if (original.count(out.name) == 0) continue;
+        ++dequantized;
+        EXPECT_EQ(in.dtype, graph::DType::kFloat16);
+        EXPECT_EQ(out.buffer, 0u);
+        std::vector<uint8_t> scratch;
+        auto bytes = m.buffers[in.buffer].Materialize(scratch);
+        ASSERT_TRUE(bytes.ok());
+        const std::vector<float>& f = original[out.name];
+        ASSERT_EQ(bytes->size(), f.size() * 2);
+        for (size_t i = 0; i < f.size(); ++i) {
+          uint16_t h;
+          std::memcpy(&h, bytes->data() + 2 * i, 2);
+          EXPECT_NEAR(Fp16ToFloat(h), f[i], std::ldexp(1.0f, -12)) << out.name << " " << i;
+        }
+      }
+      EXPECT_EQ(dequantized, 4) << sg.name;
     }
+    const auto meta = nlohmann::json::parse(m.metadata["liteq.quantization"]);
+    EXPECT_EQ(meta["float16_weights"].size(), 4u);
   }
 }
 
@@ -216,6 +277,7 @@ TEST(WeightOnlyInt8Test, EmbeddingPerTensorCoversTiedLmHead) {
     for (const graph::Op& op : sg.ops) {
       if (op.code != OpCode::kDequantize) continue;
       const graph::Tensor& q = sg.tensors[op.inputs[0]];
+      if (q.dtype == DType::kFloat16) continue;  // RoPE tables (RopeTablesStoredAsFloat16)
       const bool is_embedding = q.name == sg.tensors[op.outputs[0]].name + ".int8" &&
                                 q.shape[1] == 192 && q.shape[0] > 2048;
       EXPECT_EQ(q.quant.scale.size(), is_embedding ? 1u : static_cast<size_t>(q.shape[0]))

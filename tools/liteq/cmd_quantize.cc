@@ -39,7 +39,7 @@ struct QuantizeArgs {
   std::string calib;
   int calib_samples = 128;
   int calib_decode = 16;
-  std::string observer = "minmax";
+  std::string observer;  // empty: the recipe's default (quant::DefaultObserver)
   double percentile = 99.99;
   std::string kv_dtype = "float32";
   std::string float_ops, float_tensors;
@@ -49,10 +49,11 @@ struct QuantizeArgs {
   std::string tokenizer;
   std::string matformer;
   std::string ple_dtype;
+  std::string rope_dtype = "fp16";
   int threads = 1;
   bool json = false;
   // Automatic mixed precision (eval/sensitivity.h).
-  double target_kl = -1.0;  // < 0: off
+  double target_kl = -1.0;                 // < 0: off
   std::optional<double> target_ppl_delta;  // percent
   std::string kl_data;
   int kl_windows = 8;
@@ -143,10 +144,11 @@ Status PrepareFloatGraph(const QuantizeArgs& args, graph::Model& model,
     LITEQ_ASSIGN_OR_RETURN(quant::SmoothQuantReport report,
                            quant::ApplySmoothQuant(model, samples, sq));
     if (!args.json) {
-      std::printf("  smoothquant alpha %g: %d norms, %zu MLP down_proj inputs, scales in "
-                  "[%.3g, %.3g], %.1f s\n",
-                  args.smoothquant, report.sites, report.mlp_hiddens.size(), report.min_scale,
-                  report.max_scale, report.seconds);
+      std::printf(
+          "  smoothquant alpha %g: %d norms, %zu MLP down_proj inputs, scales in "
+          "[%.3g, %.3g], %.1f s\n",
+          args.smoothquant, report.sites, report.mlp_hiddens.size(), report.min_scale,
+          report.max_scale, report.seconds);
     }
   }
   return Status::Ok();
@@ -206,6 +208,10 @@ Status ApplyRecipeFile(const CLI::App& cmd, QuantizeArgs& args) {
   if (args.recipe.empty()) {
     return InvalidArgumentError("give --recipe (or a --recipe-file with \"recipe\")");
   }
+  if (args.observer.empty()) {
+    LITEQ_ASSIGN_OR_RETURN(quant::Recipe recipe, quant::ParseRecipe(args.recipe));
+    args.observer = quant::DefaultObserver(recipe);
+  }
   return Status::Ok();
 }
 
@@ -237,15 +243,20 @@ Status RunQuantize(const QuantizeArgs& args) {
   }
   if (args.ple_dtype == "float32") recipe.float_weights = {model::kPerLayerEmbeddingTensor};
   if (args.ple_dtype == "fp16") recipe.float16_weights = {model::kPerLayerEmbeddingTensor};
+  if (args.rope_dtype != "fp16" && args.rope_dtype != "float32") {
+    return InvalidArgumentError("--rope-dtype must be fp16 or float32");
+  }
+  recipe.position_tables_fp16 = args.rope_dtype == "fp16";
   if (args.observer == "percentile") recipe.observer += " " + std::to_string(args.percentile);
   const quant::Granularity embedding = recipe.embedding_granularity.value_or(recipe.granularity);
   model::ExportOptions options;
-  LITEQ_ASSIGN_OR_RETURN(graph::Model model,
-                         BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options,
-                                         args.matformer));
+  LITEQ_ASSIGN_OR_RETURN(
+      graph::Model model,
+      BuildFloatGraph(args.model, args.prefill_lengths, args.max_seq, &options, args.matformer));
   if (args.smoothquant >= 0 && !quant::NeedsCalibration(recipe.recipe)) {
-    return InvalidArgumentError("--smoothquant applies to the static recipes (it helps "
-                                "activation quantization)");
+    return InvalidArgumentError(
+        "--smoothquant applies to the static recipes (it helps "
+        "activation quantization)");
   }
   std::vector<std::vector<int32_t>> samples;
   if (quant::NeedsCalibration(recipe.recipe)) {
@@ -296,6 +307,7 @@ Status RunQuantize(const QuantizeArgs& args) {
                           {"max_seq", options.max_seq},
                           {"prefill_lengths", options.prefill_lengths}};
     if (!args.ple_dtype.empty()) out["ple_dtype"] = args.ple_dtype;
+    if (report.float16.buffers > 0) out["float16_bytes"] = report.float16.float16_bytes;
     if (!args.inject_outliers.empty()) out["inject_outliers"] = args.inject_outliers;
     if (quant::NeedsCalibration(recipe.recipe)) {
       out["calibration"] = recipe.calibration;
@@ -378,10 +390,11 @@ Status RunQuantize(const QuantizeArgs& args) {
   if (!args.ple_dtype.empty()) {
     std::printf("  per-layer embedding table: %s%s\n", args.ple_dtype.c_str(),
                 args.ple_dtype == "fp16" ? " (float16 + DEQUANTIZE)" : "");
-    if (report.float16.buffers > 0) {
-      std::printf("  float16: %.2f MB float32 -> %.2f MB\n", report.float16.float32_bytes / 1e6,
-                  report.float16.float16_bytes / 1e6);
-    }
+  }
+  if (report.float16.buffers > 0) {
+    std::printf("  float16 + DEQUANTIZE: %d tables, %.2f MB float32 -> %.2f MB\n",
+                report.float16.buffers, report.float16.float32_bytes / 1e6,
+                report.float16.float16_bytes / 1e6);
   }
   std::printf("  signatures:");
   for (const auto& s : model.signatures) std::printf(" %s", s.key.c_str());
@@ -427,15 +440,17 @@ void SetupQuantize(CLI::App& app, Status* result) {
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--observer", args->observer,
                   "Activation range observer: minmax|moving_average|percentile|mse|kl "
-                  "(default minmax)");
+                  "(default moving_average; minmax for static_16x8)");
   cmd->add_option("--percentile", args->percentile, "percentile observer: kept share (99.99)")
       ->check(CLI::Range(50.0, 100.0));
   cmd->add_option("--kv-dtype", args->kv_dtype,
                   "static recipes: KV cache float32 (default; LiteRT JS needs it) or int8");
   cmd->add_option("--float-ops", args->float_ops,
-                  "keep ops whose type matches this regex in float (weight-only/dynamic: their weights stay float32)");
+                  "keep ops whose type matches this regex in float (weight-only/dynamic: their "
+                  "weights stay float32)");
   cmd->add_option("--float-tensors", args->float_tensors,
-                  "keep ops whose output name matches this regex in float (weight-only/dynamic: their weights stay float32)");
+                  "keep ops whose output name matches this regex in float (weight-only/dynamic: "
+                  "their weights stay float32)");
   cmd->add_flag("--int8-norm-statistics", args->int8_norm_statistics,
                 "static recipes: compute RMSNorm statistics (x*x, mean, rsqrt) in integers too "
                 "(default: float, as int8 loses ~0.4% PPL there; static_int8_strict always does)");
@@ -454,6 +469,9 @@ void SetupQuantize(CLI::App& app, Status* result) {
                   "gemma3n: precision of the per-layer embedding table: float32, fp16 (float16 "
                   "+ DEQUANTIZE) or int8 (= the default: the recipe's integer table, int8; "
                   "static_16x8 keeps its integer GATHER in int16)");
+  cmd->add_option("--rope-dtype", args->rope_dtype,
+                  "weight-only and dynamic recipes: RoPE cos/sin tables as fp16 (float16 + "
+                  "DEQUANTIZE, default) or float32 (static recipes quantize them)");
   cmd->add_option("--target-kl", args->target_kl,
                   "static recipes: keep the fewest op groups float that bring the mean KL vs the "
                   "float model on --kl-data down to this (sensitivity sweep; plan in metadata)")

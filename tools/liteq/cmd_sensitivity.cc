@@ -23,6 +23,7 @@ struct SensitivityArgs {
   std::string calib;
   int calib_samples = 32;
   int calib_decode = 16;
+  std::string observer;  // empty: the recipe's default (quant::DefaultObserver)
   std::string data;
   int windows = 8;
   int seq = 128;
@@ -66,11 +67,14 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
   auto float_model = std::make_shared<const graph::Model>(model);
   LITEQ_ASSIGN_OR_RETURN(quant::CalibrationResult stats,
                          quant::Calibrate(float_model, samples, calibration));
+  LITEQ_ASSIGN_OR_RETURN(
+      quant::ObserverKind observer_kind,
+      quant::ParseObserverKind(args.observer.empty() ? quant::DefaultObserver(recipe.recipe)
+                                                     : args.observer));
   quant::ObserverOptions observer;
   observer.bits = recipe.recipe == quant::Recipe::kStatic16x8 ? 16 : 8;
-  LITEQ_ASSIGN_OR_RETURN(
-      quant::ActivationRanges ranges,
-      quant::ComputeActivationRanges(stats, quant::ObserverKind::kMinMax, observer));
+  LITEQ_ASSIGN_OR_RETURN(quant::ActivationRanges ranges,
+                         quant::ComputeActivationRanges(stats, observer_kind, observer));
   recipe.ranges = &ranges;
   const std::string data = args.data.empty() ? DefaultEvalData() : args.data;
   LITEQ_ASSIGN_OR_RETURN(auto windows,
@@ -131,6 +135,9 @@ void SetupSensitivity(CLI::App& app, Status* result) {
   cmd->add_option("--calib-decode", args->calib_decode,
                   "Tokens decoded per calibration sample (16)")
       ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--observer", args->observer,
+                  "Activation range observer (as quantize: default moving_average; minmax for "
+                  "static_16x8)");
   cmd->add_option("--data", args->data,
                   "Evaluation JSONL (default: bundled data/brown/eval.jsonl)");
   cmd->add_option("--windows", args->windows, "Evaluation windows (default 8)")
