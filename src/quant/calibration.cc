@@ -9,6 +9,8 @@
 
 #include "generate/session.h"
 #include "runtime/interpreter.h"
+#include "tokenizer/regex.h"
+#include "tokenizer/unicode.h"
 
 namespace liteq::quant {
 namespace {
@@ -267,12 +269,41 @@ Result<CalibrationResult> Calibrate(std::shared_ptr<const graph::Model> model,
 Result<ActivationRanges> ComputeActivationRanges(const CalibrationResult& calibration,
                                                  ObserverKind observer,
                                                  const ObserverOptions& options) {
+  return ComputeActivationRanges(calibration, observer, options, {});
+}
+
+Result<ActivationRanges> ComputeActivationRanges(const CalibrationResult& calibration,
+                                                 ObserverKind observer,
+                                                 const ObserverOptions& options,
+                                                 const std::vector<ObserverRule>& rules) {
+  std::vector<tokenizer::Regex> rule_re;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    auto re = tokenizer::Regex::Compile(rules[i].tensors);
+    if (!re.ok()) return re.status().WithContext("observer rule " + std::to_string(i));
+    rule_re.push_back(std::move(re).value());
+  }
+  std::vector<bool> rule_used(rules.size(), false);
   ActivationRanges ranges;
   for (const auto& [name, t] : calibration.tensors) {
     if (t.stats.count() == 0) continue;
-    Result<Range> r = ComputeRange(t.stats, observer, options);
+    ObserverKind kind = observer;
+    ObserverOptions tensor_options = options;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (rule_re[i].FindAll(tokenizer::ToValidUtf8Lossy(name)).empty()) continue;
+      rule_used[i] = true;
+      kind = rules[i].observer;
+      tensor_options.percentile = rules[i].percentile;
+      break;
+    }
+    Result<Range> r = ComputeRange(t.stats, kind, tensor_options);
     if (!r.ok()) return r.status().WithContext("tensor '" + name + "'");
     ranges[name] = ActivationRange{r->min, r->max, t.sentinels > 0, t.stats.min(), t.stats.max()};
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (!rule_used[i]) {
+      return InvalidArgumentError("observer rule " + std::to_string(i) + " ('" + rules[i].tensors +
+                                  "') matches no calibrated activation tensor");
+    }
   }
   for (const auto& [alias, first_source] : calibration.aliases) {
     std::string source = first_source;

@@ -94,6 +94,13 @@ Result<CalibrationResult> Calibrate(std::shared_ptr<const graph::Model> model,
 Result<ActivationRanges> ComputeActivationRanges(const CalibrationResult& calibration,
                                                  ObserverKind observer,
                                                  const ObserverOptions& options = {});
+// The same with per-tensor observers: the first rule whose regex is found in a tensor's
+// name decides its observer (and percentile), the others take `observer`. A rule that
+// matches no calibrated tensor is an error (a typo must not silently change nothing).
+Result<ActivationRanges> ComputeActivationRanges(const CalibrationResult& calibration,
+                                                 ObserverKind observer,
+                                                 const ObserverOptions& options,
+                                                 const std::vector<ObserverRule>& rules);
 
 }  // namespace liteq::quant
 

@@ -18,6 +18,7 @@
 #ifndef LITEQ_QUANT_OBSERVERS_H_
 #define LITEQ_QUANT_OBSERVERS_H_
 
+#include <string>
 #include <string_view>
 
 #include "liteq/status.h"
@@ -44,6 +45,15 @@ struct ObserverOptions {
 struct Range {
   float min = 0.0f;
   float max = 0.0f;
+};
+
+// A recipe file rule choosing the observer of the activation tensors (static recipes)
+// whose name matches: {"tensors": REGEX, "observer": NAME, "percentile": P}, like an
+// ai-edge-quantizer recipe entry's calibration algorithm per tensor-name regex.
+struct ObserverRule {
+  std::string tensors;  // regex, searched in the activation tensor's name
+  ObserverKind observer = ObserverKind::kMinMax;
+  double percentile = 99.99;  // percentile observer: kept share
 };
 
 // FailedPrecondition when nothing finite was observed.

@@ -115,6 +115,12 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
                                              options.weight_rules,
                                              options.recipe != Recipe::kDynamicInt8, &weights));
   }
+  if (!options.observer_rules.empty() && !NeedsCalibration(options.recipe)) {
+    return InvalidArgumentError(
+        "observer rules (\"observer\" in a recipe file rule) apply to "
+        "the static recipes, not " +
+        std::string(RecipeName(options.recipe)));
+  }
   if (options.recipe != Recipe::kWeightOnlyInt4 && options.block_size != 0) {
     return InvalidArgumentError("--block-size applies to weight_only_int4 only");
   }
@@ -170,6 +176,15 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
           s.activations == ActivationType::kInt16 ? "int16 symmetric" : "int8 asymmetric";
       meta["observer"] =
           options.observer.empty() ? DefaultObserver(options.recipe) : options.observer;
+      if (!options.observer_rules.empty()) {
+        nlohmann::json rules = nlohmann::json::array();
+        for (const ObserverRule& r : options.observer_rules) {
+          nlohmann::json j = {{"tensors", r.tensors}, {"observer", ObserverKindName(r.observer)}};
+          if (r.observer == ObserverKind::kPercentile) j["percentile"] = r.percentile;
+          rules.push_back(j);
+        }
+        meta["observer_rules"] = rules;
+      }
       meta["norm_statistics"] = s.float_norm_statistics ? "float" : "integer";
       meta["calibration"] = options.calibration;
       meta["kv_cache"] = options.kv_cache_int

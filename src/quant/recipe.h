@@ -54,6 +54,9 @@ struct RecipeOptions {
   // Weight-only and dynamic recipes: per-weight precision by tensor-name regex (a
   // recipe file's rules, quant/weight_rules.h). Static recipes take "float" rules only.
   std::vector<WeightRule> weight_rules;
+  // Static recipes: the recipe file's per-tensor observers, recorded in the metadata
+  // (the ranges they chose arrive in `ranges`).
+  std::vector<ObserverRule> observer_rules;
 };
 
 struct RecipeReport {

@@ -76,6 +76,30 @@ Result<WeightRule> ParseRule(const nlohmann::json& j, const std::string& where) 
   return rule;
 }
 
+Result<ObserverRule> ParseObserverRule(const nlohmann::json& j, const std::string& where) {
+  LITEQ_RETURN_IF_ERROR(CheckKeys(j, {"tensors", "observer", "percentile"}, where));
+  if (!j.contains("tensors") || !j["tensors"].is_string()) {
+    return InvalidArgumentError(where + " needs \"tensors\": a regex string");
+  }
+  if (!j["observer"].is_string()) return InvalidArgumentError(where + ": observer");
+  ObserverRule rule;
+  rule.tensors = j["tensors"].get<std::string>();
+  LITEQ_RETURN_IF_ERROR(CompileOption(rule.tensors, where).status());
+  auto observer = ParseObserverKind(j["observer"].get<std::string>());
+  if (!observer.ok()) return observer.status().WithContext(where);
+  rule.observer = *observer;
+  if (j.contains("percentile")) {
+    if (!j["percentile"].is_number() || rule.observer != ObserverKind::kPercentile) {
+      return InvalidArgumentError(where + ": percentile is a number, for the percentile observer");
+    }
+    rule.percentile = j["percentile"].get<double>();
+    if (!(rule.percentile > 50.0 && rule.percentile <= 100.0)) {
+      return InvalidArgumentError(where + ": percentile must be in (50, 100]");
+    }
+  }
+  return rule;
+}
+
 // The float constant weights the recipes quantize, per op: FULLY_CONNECTED weights
 // and GATHER tables; (tensor, op) pairs over all subgraphs.
 struct WeightUse {
@@ -138,9 +162,14 @@ Result<RecipeFile> ReadRecipeFile(const std::string& path) {
       return InvalidArgumentError("recipe file " + path + ": \"rules\" is not an array");
     }
     for (size_t i = 0; i < j["rules"].size(); ++i) {
-      LITEQ_ASSIGN_OR_RETURN(
-          WeightRule rule,
-          ParseRule(j["rules"][i], "recipe file " + path + ": rule " + std::to_string(i)));
+      const std::string where = "recipe file " + path + ": rule " + std::to_string(i);
+      const nlohmann::json& r = j["rules"][i];
+      if (r.is_object() && r.contains("observer")) {
+        LITEQ_ASSIGN_OR_RETURN(ObserverRule rule, ParseObserverRule(r, where));
+        file.observer_rules.push_back(std::move(rule));
+        continue;
+      }
+      LITEQ_ASSIGN_OR_RETURN(WeightRule rule, ParseRule(r, where));
       file.rules.push_back(std::move(rule));
     }
   }

@@ -23,6 +23,7 @@
 
 #include "graph/graph.h"
 #include "liteq/status.h"
+#include "quant/observers.h"
 #include "quant/quantizer.h"
 
 namespace liteq::quant {
@@ -36,11 +37,16 @@ struct WeightRule {
   std::optional<int64_t> block_size;  // int4: 0 (per channel), 32, 64, 128
 };
 
-// The recipe file's content; unset fields keep the command line's values.
+// The recipe file's content; unset fields keep the command line's values. A rule
+// with an "observer" key is an ObserverRule (static recipes: which observer computes
+// the range of the activation tensors its regex matches, e.g.
+// {"tensors": "mlp\\.gated$", "observer": "percentile", "percentile": 99.9}); the others
+// are WeightRules.
 struct RecipeFile {
   std::optional<std::string> recipe, granularity, observer;
   std::optional<int64_t> block_size;
   std::vector<WeightRule> rules;
+  std::vector<ObserverRule> observer_rules;
 };
 
 // Parses and checks a recipe file (unknown keys are errors naming the key).

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "e2e_util.h"
 
@@ -113,6 +116,68 @@ TEST(CliRecipeFile, FloatTensorsKeepWeightOnlyAndDynamicWeightsFloat) {
   }
 }
 
+// Activation quantization parameters of every integer tensor in the prefill subgraph.
+std::map<std::string, std::pair<std::vector<float>, std::vector<int64_t>>> ActivationParams(
+    const std::string& path) {
+  const LoadedModel loaded = LoadTflite(path);
+  EXPECT_NE(loaded.interpreter, nullptr) << path;
+  std::map<std::string, std::pair<std::vector<float>, std::vector<int64_t>>> out;
+  if (loaded.interpreter == nullptr) return out;
+  for (const graph::Tensor& t : loaded.interpreter->model().subgraphs[0].tensors) {
+    if (t.buffer != 0 || t.quant.scale.empty()) continue;
+    out[t.name] = {std::vector<float>(t.quant.scale.begin(), t.quant.scale.end()),
+                   std::vector<int64_t>(t.quant.zero_point.begin(), t.quant.zero_point.end())};
+  }
+  return out;
+}
+
+// Static recipes: a rule with "observer" chooses the range observer of the activation
+// tensors it matches. A rule for every tensor equals the command-line observer; a
+// percentile rule for the MLP's gated product narrows exactly those tensors.
+TEST(CliRecipeFile, ObserverRulesChooseEachActivationsObserver) {
+  const std::string common = " --calib-samples 8" + kLayout;
+  const std::string minmax = TempPath("s8.minmax.tflite");
+  ASSERT_EQ(RunLiteq("quantize " + kModel + " --recipe static_int8 --observer minmax -o " + minmax +
+                     common)
+                .exit_code,
+            0);
+  const std::string all = WriteFile("observer_all.json", R"({"recipe": "static_int8",
+    "rules": [{"tensors": ".", "observer": "minmax"}]})");
+  const std::string by_rule = TempPath("s8.rule_minmax.tflite");
+  CommandResult q = RunLiteq("quantize " + kModel + " --recipe-file " + all + " --observer kl -o " +
+                             by_rule + common);
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  const auto reference = ActivationParams(minmax);
+  ASSERT_GT(reference.size(), 100u);
+  EXPECT_EQ(ActivationParams(by_rule), reference);
+
+  const std::string gated = WriteFile("observer_gated.json", R"({"recipe": "static_int8",
+    "rules": [{"tensors": "mlp\\.gated$", "observer": "percentile", "percentile": 99.0}]})");
+  const std::string clipped = TempPath("s8.gated_percentile.tflite");
+  q = RunLiteq("quantize " + kModel + " --recipe-file " + gated + " --observer minmax -o " +
+               clipped + common);
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  const auto params = ActivationParams(clipped);
+  ASSERT_EQ(params.size(), reference.size());
+  int narrowed = 0;
+  for (const auto& [name, p] : params) {
+    SCOPED_TRACE(name);
+    const bool is_gated = name.size() >= 9 && name.compare(name.size() - 9, 9, "mlp.gated") == 0;
+    if (is_gated) {
+      ASSERT_EQ(p.first.size(), 1u);
+      EXPECT_LT(p.first[0], reference.at(name).first[0]);
+      ++narrowed;
+    } else {
+      EXPECT_EQ(p, reference.at(name));
+    }
+  }
+  EXPECT_EQ(narrowed, 6);  // one per layer
+  const std::string meta = RunLiteq("inspect " + clipped).output;
+  EXPECT_NE(meta.find(R"("observer":"percentile","percentile":99.0,"tensors":"mlp\\.gated$")"),
+            std::string::npos)
+      << meta;
+}
+
 TEST(CliRecipeFile, MistakesAreErrorsThatSayWhat) {
   const std::string out = TempPath("never.tflite");
   struct Case {
@@ -132,6 +197,10 @@ TEST(CliRecipeFile, MistakesAreErrorsThatSayWhat) {
        " --calib-samples 2", "takes only \"precision\": \"float\" rules"},
       {R"({"recipe": "weight_only_int4", "rules": [{"tensors": "embed", "precision": "int4"}]})",
        "", "embedding table, which stays int8"},
+      {R"({"recipe": "weight_only_int8", "rules": [{"tensors": "mlp", "observer": "mse"}]})", "",
+       "apply to the static recipes"},
+      {R"({"recipe": "static_int8", "rules": [{"tensors": "no_such", "observer": "mse"}]})",
+       " --calib-samples 2", "observer rule 0 ('no_such') matches no calibrated activation"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.json);

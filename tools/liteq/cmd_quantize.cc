@@ -30,7 +30,8 @@ struct QuantizeArgs {
   std::string output;
   std::string recipe;
   std::string recipe_file;
-  std::vector<quant::WeightRule> weight_rules;  // from the recipe file
+  std::vector<quant::WeightRule> weight_rules;
+  std::vector<quant::ObserverRule> observer_rules;  // recipe file  // from the recipe file
   std::string granularity = "channel";
   std::string embedding_granularity;  // empty: as --granularity
   int block_size = 0;
@@ -113,8 +114,9 @@ Result<Calibrated> CalibrateModel(const QuantizeArgs& args, const graph::Model& 
   quant::ObserverOptions observer_options;
   observer_options.percentile = args.percentile;
   observer_options.bits = args.recipe == "static_16x8" ? 16 : 8;
-  LITEQ_ASSIGN_OR_RETURN(out.ranges,
-                         quant::ComputeActivationRanges(out.stats, observer, observer_options));
+  LITEQ_ASSIGN_OR_RETURN(
+      out.ranges,
+      quant::ComputeActivationRanges(out.stats, observer, observer_options, args.observer_rules));
   out.description = std::filesystem::path(path).filename().string() + ": " +
                     std::to_string(out.stats.samples) + " samples, " +
                     std::to_string(out.stats.prefill_tokens) + " prefill + " +
@@ -204,6 +206,7 @@ Status ApplyRecipeFile(const CLI::App& cmd, QuantizeArgs& args) {
       args.block_size = static_cast<int>(*file.block_size);
     }
     args.weight_rules = std::move(file.rules);
+    args.observer_rules = std::move(file.observer_rules);
   }
   if (args.recipe.empty()) {
     return InvalidArgumentError("give --recipe (or a --recipe-file with \"recipe\")");
@@ -236,6 +239,7 @@ Status RunQuantize(const QuantizeArgs& args) {
   recipe.int8_norm_statistics = args.int8_norm_statistics;
   recipe.float_tensors = args.float_tensors;
   recipe.weight_rules = args.weight_rules;
+  recipe.observer_rules = args.observer_rules;
   recipe.observer = args.observer;
   if (!args.ple_dtype.empty() && args.ple_dtype != "int8" && args.ple_dtype != "float32" &&
       args.ple_dtype != "fp16") {
@@ -347,6 +351,12 @@ Status RunQuantize(const QuantizeArgs& args) {
   if (quant::NeedsCalibration(recipe.recipe)) {
     std::printf("  calibration %s, observer %s, %.1f s\n", recipe.calibration.c_str(),
                 recipe.observer.c_str(), calibrated.stats.seconds);
+    for (const quant::ObserverRule& r : recipe.observer_rules) {
+      std::printf("  observer rule: '%s' -> %s", r.tensors.c_str(),
+                  quant::ObserverKindName(r.observer));
+      if (r.observer == quant::ObserverKind::kPercentile) std::printf(" %g", r.percentile);
+      std::printf("\n");
+    }
     auto list = [](const std::map<std::string, int>& m) {
       std::string s;
       for (const auto& [name, n] : m) s += (s.empty() ? "" : ", ") + name + " " + std::to_string(n);
@@ -392,9 +402,9 @@ Status RunQuantize(const QuantizeArgs& args) {
                 args.ple_dtype == "fp16" ? " (float16 + DEQUANTIZE)" : "");
   }
   if (report.float16.buffers > 0) {
-    std::printf("  float16 + DEQUANTIZE: %d tables, %.2f MB float32 -> %.2f MB\n",
-                report.float16.buffers, report.float16.float32_bytes / 1e6,
-                report.float16.float16_bytes / 1e6);
+    std::printf("  float16 + DEQUANTIZE: %d table%s, %.2f MB float32 -> %.2f MB\n",
+                report.float16.buffers, report.float16.buffers == 1 ? "" : "s",
+                report.float16.float32_bytes / 1e6, report.float16.float16_bytes / 1e6);
   }
   std::printf("  signatures:");
   for (const auto& s : model.signatures) std::printf(" %s", s.key.c_str());
