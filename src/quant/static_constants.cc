@@ -98,4 +98,36 @@ Result<graph::Tensor> QuantizeFcBias(graph::Model& model, const graph::Tensor& b
   return q;
 }
 
+Result<QuantizedBuffer> QuantizeConstantBuffer(graph::Model& model, const graph::Tensor& t,
+                                               ConstScheme scheme, graph::DType act_dtype,
+                                               QuantizedBufferCache& cache, StaticReport& report) {
+  const auto key = std::make_pair(t.buffer, scheme);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  const graph::Buffer original = model.buffers[t.buffer];
+  const int64_t count = NumElements(t.shape);
+  if (original.size != graph::TensorBytes(graph::DType::kFloat32, count)) {
+    return InvalidArgumentError("static quantization: constant '" + t.name + "' has " +
+                                std::to_string(original.size) + " bytes, not float32 of its shape");
+  }
+  QuantizedBuffer qb;
+  if (scheme == ConstScheme::kWeightPerChannel || scheme == ConstScheme::kWeightPerTensor ||
+      (scheme == ConstScheme::kTable && act_dtype == graph::DType::kInt8)) {
+    LITEQ_ASSIGN_OR_RETURN(
+        SmallConstant w,
+        QuantizeWeightConstant(model, original, t, scheme != ConstScheme::kWeightPerChannel));
+    qb = QuantizedBuffer{w.buffer, graph::DType::kInt8, w.params};
+    report.int_weight_bytes += w.bytes;
+  } else {
+    // Small operands (norm weights, scalars, int16 tables): quantized now.
+    LITEQ_ASSIGN_OR_RETURN(SmallConstant sc,
+                           QuantizeSmallConstant(model, original, count, t.name, act_dtype,
+                                                 scheme == ConstScheme::kTable));
+    qb = QuantizedBuffer{sc.buffer, act_dtype, sc.params};
+    report.int_weight_bytes += sc.bytes;
+  }
+  report.float_weight_bytes += original.size;
+  cache[key] = qb;
+  return qb;
+}
+
 }  // namespace liteq::quant

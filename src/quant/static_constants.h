@@ -5,13 +5,39 @@
 #define LITEQ_QUANT_STATIC_CONSTANTS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
 #include "liteq/status.h"
+#include "quant/static_quantizer.h"
 
 namespace liteq::quant {
+
+// How a float constant read by an integer op is stored.
+enum class ConstScheme {
+  kWeightPerChannel,  // FULLY_CONNECTED weights: symmetric int8, one scale per row
+  kWeightPerTensor,   // ... one scale (also a tied embedding shared with its GATHER)
+  kTable,             // GATHER params: symmetric, one scale, output keeps it
+  kActivation,        // operands of ADD/MUL...: like an activation (own min/max)
+};
+
+struct QuantizedBuffer {
+  uint32_t buffer = 0;
+  graph::DType dtype = graph::DType::kInt8;
+  graph::QuantParams params;
+};
+using QuantizedBufferCache = std::map<std::pair<uint32_t, ConstScheme>, QuantizedBuffer>;
+
+// The buffer of float constant `t` quantized with `scheme` for activations of
+// `act_dtype` (weights and int8 tables: symmetric int8; other operands: like an
+// activation), once per model and scheme: `cache` holds what every subgraph's copies
+// share. The float and integer bytes are added to `report`.
+Result<QuantizedBuffer> QuantizeConstantBuffer(graph::Model& model, const graph::Tensor& t,
+                                               ConstScheme scheme, graph::DType act_dtype,
+                                               QuantizedBufferCache& cache, StaticReport& report);
 
 struct SmallConstant {
   uint32_t buffer = 0;  // new buffer in the model

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "graph/prune.h"
+#include "quant/attention_params.h"
 #include "quant/integer_ops.h"
 #include "quant/quant_params.h"
 #include "quant/rewrite_util.h"
@@ -18,20 +19,6 @@ namespace {
 using graph::DType;
 using graph::OpCode;
 
-// How a float constant read by an integer op is stored.
-enum class ConstScheme {
-  kWeightPerChannel,  // FULLY_CONNECTED weights: symmetric int8, one scale per row
-  kWeightPerTensor,   // ... one scale (also a tied embedding shared with its GATHER)
-  kTable,             // GATHER params: symmetric, one scale, output keeps it
-  kActivation,        // operands of ADD/MUL...: like an activation (own min/max)
-};
-
-struct QuantizedBuffer {
-  uint32_t buffer = 0;
-  DType dtype = DType::kInt8;
-  graph::QuantParams params;
-};
-
 struct ModelContext {
   graph::Model& model;
   const ActivationRanges& ranges;
@@ -40,7 +27,7 @@ struct ModelContext {
   int32_t qmin, qmax;
   std::optional<tokenizer::Regex> float_ops, float_tensors;
   std::set<uint32_t> table_buffers;  // float buffers read by integer GATHERs
-  std::map<std::pair<uint32_t, ConstScheme>, QuantizedBuffer> buffers;
+  QuantizedBufferCache buffers;
   StaticReport report;
 };
 
@@ -351,37 +338,27 @@ class SubgraphRewriter {
     }
     auto range = c_.ranges.find(sg_.tensors[t].name);
     if (range != c_.ranges.end() && range->second.has_sentinels) {
-      // An attention mask (0 or the float minimum) added to scores: give it the step
-      // of the widest sum it feeds with the zero point at the top, so 0 is exact and
-      // the sentinel saturates every sum it is added to at the bottom of the range.
-      // The step must also be wide enough that the sentinel plus the largest value
-      // of the other operand stays a step below the sum's minimum (the runtime's fused
-      // int8 attention relies on every hidden key's sum being the minimum).
-      const int32_t zero_point = c_.act_dtype == DType::kInt8 ? c_.qmax : 0;
-      float scale = 0.0f;
+      // An attention mask (0 or the float minimum) added to scores (attention_params.h).
+      std::vector<MaskedAdd> adds;
       for (const auto& [op, slot] : consumers_[t]) {
         const graph::Op& add = sg_.ops[op];
         if (add.code != OpCode::kAdd || !is_int_[op] || add.inputs.size() != 2) continue;
-        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams out, ParamsOf(add.outputs[0]));
-        scale = std::max(scale, out.scale[0]);
+        MaskedAdd a;
+        LITEQ_ASSIGN_OR_RETURN(a.sum, ParamsOf(add.outputs[0]));
         const int32_t addend = add.inputs[slot == 0 ? 1 : 0];
-        if (addend < 0 || IsConst(addend)) continue;
-        LITEQ_ASSIGN_OR_RETURN(graph::QuantParams other, ParamsOf(addend));
-        auto zp = [](const graph::QuantParams& q) {
-          return q.zero_point.empty() ? 0.0 : static_cast<double>(q.zero_point[0]);
-        };
-        const double other_max = (c_.qmax - zp(other)) * other.scale[0];
-        const double out_min = (c_.qmin - zp(out)) * out.scale[0];
-        const double saturating = (other_max - out_min + out.scale[0]) / (zero_point - c_.qmin);
-        scale = std::max({scale, out.scale[0], static_cast<float>(saturating * (1 + 1e-6))});
+        if (addend >= 0 && !IsConst(addend)) {
+          LITEQ_ASSIGN_OR_RETURN(a.other, ParamsOf(addend));
+        }
+        adds.push_back(std::move(a));
       }
-      if (scale > 0.0f) {
-        graph::QuantParams q;
-        q.scale = {scale};
-        q.zero_point = {zero_point};
-        return q;
+      graph::QuantParams mask =
+          SaturatingMaskParams(adds, c_.qmin, c_.qmax, c_.act_dtype == DType::kInt8);
+      if (!mask.empty()) return mask;
+      if (c_.act_dtype == DType::kInt8 && FeedsIntegerSoftmax(t)) {
+        const graph::Tensor& scores = sg_.tensors[t];
+        return MaskedScoresParams(range->second, scores.shape.empty() ? 1 : scores.shape.back(),
+                                  scores.name);
       }
-      if (c_.act_dtype == DType::kInt8 && FeedsIntegerSoftmax(t)) return MaskedScoresParams(t);
     }
     return FromRange(t);
   }
@@ -413,31 +390,6 @@ class SubgraphRewriter {
       if (sg_.ops[op].code == OpCode::kSoftmax && is_int_[op]) return true;
     }
     return false;
-  }
-
-  // The int8 input of SOFTMAX over masked keys. Hidden keys arrive at -128, the floor
-  // of these parameters, and TFLite's int8 SOFTMAX (no mask) gives each of them
-  // exp(floor - row_max) times the weight of a live key at the row max; summed over
-  // every hidden cache row this steals probability from the live keys and grows with
-  // max_seq (gemma3-tiny, moving_average, 64 windows, floor as calibrated, ~8 below
-  // the top: mean KL 8.6e-3 at max_seq 256, 8.8e-3 at 1024, 1.02e-2 at 4096). The
-  // floor is therefore at least ln(keys) + kHiddenKeyMargin below the calibrated
-  // maximum: all hidden rows together weigh at most e^-13 of a key at the top of the
-  // range (rows whose max sits lower get proportionally more). The price is a coarser
-  // step (0.049..0.066 -> 0.078 at 1024 keys). Measured with this rule (and the
-  // scores sharing these parameters): KL 8.20e-3 / 8.15e-3 / 8.17e-3, dPPL +0.22% /
-  // +0.28% / +0.33% at max_seq 256 / 1024 / 4096; a fixed span of 28 (step 0.11)
-  // was as flat with the same KL.
-  Result<graph::QuantParams> MaskedScoresParams(int32_t t) const {
-    constexpr double kHiddenKeyMargin = 13.0;
-    const ActivationRange& r = c_.ranges.at(sg_.tensors[t].name);
-    const int64_t keys = sg_.tensors[t].shape.empty() ? 1 : sg_.tensors[t].shape.back();
-    const double span =
-        std::log(static_cast<double>(std::max<int64_t>(keys, 1))) + kHiddenKeyMargin;
-    const float lo = std::min(r.min, static_cast<float>(r.max - span));
-    Result<QuantParams> p = ChooseInt8ActivationParams(lo, r.max);
-    if (!p.ok()) return p.status().WithContext("tensor '" + sg_.tensors[t].name + "'");
-    return TensorParams(*p);
   }
 
   static bool SameParams(const graph::QuantParams& a, const graph::QuantParams& b) {
@@ -549,7 +501,9 @@ class SubgraphRewriter {
     const auto key = std::make_pair(t, scheme);
     if (auto it = const_copy_.find(key); it != const_copy_.end()) return it->second;
     const graph::Tensor& original = sg_.tensors[t];
-    LITEQ_ASSIGN_OR_RETURN(QuantizedBuffer qb, QuantizeBuffer(original, scheme));
+    LITEQ_ASSIGN_OR_RETURN(
+        QuantizedBuffer qb,
+        QuantizeConstantBuffer(c_.model, original, scheme, c_.act_dtype, c_.buffers, c_.report));
     graph::Tensor q = sg_.tensors[t];
     q.dtype = qb.dtype;
     q.buffer = qb.buffer;
@@ -563,37 +517,6 @@ class SubgraphRewriter {
     const int32_t index = AddTensor(std::move(q));
     const_copy_[key] = index;
     return index;
-  }
-
-  Result<QuantizedBuffer> QuantizeBuffer(const graph::Tensor& t, ConstScheme scheme) {
-    const auto key = std::make_pair(t.buffer, scheme);
-    if (auto it = c_.buffers.find(key); it != c_.buffers.end()) return it->second;
-    const graph::Buffer original = c_.model.buffers[t.buffer];
-    const int64_t count = NumElements(t.shape);
-    if (original.size != graph::TensorBytes(DType::kFloat32, count)) {
-      return InvalidArgumentError("static quantization: constant '" + t.name + "' has " +
-                                  std::to_string(original.size) +
-                                  " bytes, not float32 of its shape");
-    }
-    QuantizedBuffer qb;
-    if (scheme == ConstScheme::kWeightPerChannel || scheme == ConstScheme::kWeightPerTensor ||
-        (scheme == ConstScheme::kTable && c_.act_dtype == DType::kInt8)) {
-      LITEQ_ASSIGN_OR_RETURN(
-          SmallConstant w,
-          QuantizeWeightConstant(c_.model, original, t, scheme != ConstScheme::kWeightPerChannel));
-      qb = QuantizedBuffer{w.buffer, DType::kInt8, w.params};
-      c_.report.int_weight_bytes += w.bytes;
-    } else {
-      // Small operands (norm weights, scalars, int16 tables): quantized now.
-      LITEQ_ASSIGN_OR_RETURN(SmallConstant sc,
-                             QuantizeSmallConstant(c_.model, original, count, t.name, c_.act_dtype,
-                                                   scheme == ConstScheme::kTable));
-      qb = QuantizedBuffer{sc.buffer, c_.act_dtype, sc.params};
-      c_.report.int_weight_bytes += sc.bytes;
-    }
-    c_.report.float_weight_bytes += original.size;
-    c_.buffers[key] = qb;
-    return qb;
   }
 
   // Bias of an integer FULLY_CONNECTED (static_constants.h QuantizeFcBias).
