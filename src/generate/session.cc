@@ -1,7 +1,6 @@
 #include "generate/session.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace liteq::generate {
 namespace {
@@ -73,9 +72,7 @@ Result<std::unique_ptr<Session>> Session::Create(runtime::Interpreter* interpret
 }
 
 Session::Session(runtime::Interpreter* interpreter, ModelShape shape)
-    : interpreter_(interpreter), shape_(std::move(shape)) {
-  last_logits_.assign(shape_.vocab_size, 0.0f);
-}
+    : interpreter_(interpreter), shape_(std::move(shape)) {}
 
 void Session::Reset() { position_ = 0; }
 
@@ -156,7 +153,7 @@ Status Session::RunChunk(const std::string& key, int length, std::span<const int
   const size_t v = static_cast<size_t>(shape_.vocab_size);
   LITEQ_CHECK(l.size() == v * length);
   if (all_logits != nullptr) all_logits->insert(all_logits->end(), l.begin(), l.begin() + v * n);
-  std::memcpy(last_logits_.data(), l.data() + v * (n - 1), v * sizeof(float));
+  last_logits_ = l.subspan(v * (n - 1), v);
   position_ += n;
   return Status::Ok();
 }

@@ -41,7 +41,9 @@ class Session {
   // Feeds `tokens` at the current position. When `all_logits` is given, the logits of
   // every fed position are appended to it (row-major [tokens.size(), vocab]).
   Status Feed(std::span<const int32_t> tokens, std::vector<float>* all_logits = nullptr);
-  // Logits after the last fed token.
+  // Logits after the last fed token (empty before the first Feed): a view of the
+  // signature's output row (no copy: 196 KB of RSS at a 49K vocabulary), valid until
+  // the next Feed or until another user of the interpreter runs that signature.
   std::span<const float> last_logits() const { return last_logits_; }
   int position() const { return position_; }
   // Forgets the context (position 0; the cache contents become unreachable).
@@ -56,7 +58,7 @@ class Session {
   runtime::Interpreter* interpreter_;
   ModelShape shape_;
   int position_ = 0;
-  std::vector<float> last_logits_;
+  std::span<const float> last_logits_;
 };
 
 struct GenerateOptions {

@@ -58,6 +58,10 @@ struct Interpreter::Impl {
   // Materialised bytes per model buffer index (nullptr until first used).
   std::vector<const uint8_t*> constants;
   std::vector<AlignedBuffer> constant_copies;  // lazy, misaligned or small buffers
+  // Per model buffer: some kernel may read it at Invoke (as a tensor of its op, not
+  // through a copy it made at Prepare: PrepareContext::ConstantCopied). The model
+  // file's pages of the others are handed back after Prepare.
+  std::vector<uint8_t> read_in_place;
   // DEQUANTIZE of a constant, evaluated once at Create and shared by every signature
   // that dequantizes the same buffer with the same parameters.
   struct FoldedConstant {
@@ -124,8 +128,13 @@ class PlanBuilder {
   void PlanAliases();
   // Float elementwise binary ops that overwrite an operand nobody reads afterwards.
   void PlanInPlaceElementwise();
+  // int8 ops whose kernels may write over an operand (PlanInPlaceElementwise).
+  bool InPlaceInt8Arithmetic(graph::OpCode code, graph::DType dtype) const;
   Status AssignStorage();
   Result<const uint8_t*> ConstantBytes(uint32_t buffer_index);
+  // Records that the kernel of `op` may read its constant inputs at Invoke, except
+  // those `ctx` (when given) says it copied.
+  void MarkConstantsReadInPlace(const graph::Op& op, const PrepareContext* ctx = nullptr);
   std::string Where() const;
 
   int ViewRoot(int t) const;

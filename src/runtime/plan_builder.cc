@@ -376,6 +376,18 @@ void PlanBuilder::PlanAliases() {
 // sigmoid fused, silu_fusion.h). The kernels
 // (broadcast_kernel.h, float_math_simd.cc) load each element before storing the
 // element of the same index, also in their tails and across threads.
+//
+// int8 ADD, SUB and MUL (TFLite's arithmetic: the fast rows of requantize_rows.h and
+// the reference's element loop, binary_quantized.cc) do the same, so a static int8
+// prefill's residual adds, norm products and RoPE products reuse an operand too. The
+// XNNPACK-compatible kernels are not checked for it and keep their own outputs.
+bool PlanBuilder::InPlaceInt8Arithmetic(graph::OpCode code, graph::DType dtype) const {
+  return dtype == graph::DType::kInt8 &&
+         interpreter_.options_.int8_arithmetic == Int8Arithmetic::kTfliteReference &&
+         (code == graph::OpCode::kAdd || code == graph::OpCode::kSub ||
+          code == graph::OpCode::kMul);
+}
+
 void PlanBuilder::PlanInPlaceElementwise() {
   const auto& ops = subgraph_->ops;
   const auto& tensors = subgraph_->tensors;
@@ -394,13 +406,13 @@ void PlanBuilder::PlanInPlaceElementwise() {
       continue;
     }
     const int32_t out = op.outputs[0];
+    const graph::DType dtype = tensors[out].dtype;
     if (role_[out] != Role::kIntermediate || StorageRoot(out) != out ||
-        tensors[out].dtype != graph::DType::kFloat32) {
+        !(dtype == graph::DType::kFloat32 || InPlaceInt8Arithmetic(op.code, dtype))) {
       continue;
     }
     for (int32_t t : op.inputs) {
-      if (t < 0 || tensors[t].dtype != graph::DType::kFloat32 ||
-          tensors[t].shape != tensors[out].shape) {
+      if (t < 0 || tensors[t].dtype != dtype || tensors[t].shape != tensors[out].shape) {
         continue;
       }
       const int s = StorageRoot(t);

@@ -40,7 +40,18 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(
     kernel->Bind(ctx.op(), *subgraph_, i);
   }
   plan_->scratch_bytes = std::max(plan_->scratch_bytes, ctx.scratch_bytes());
+  MarkConstantsReadInPlace(ctx.op(), &ctx);
   return kernel;
+}
+
+void PlanBuilder::MarkConstantsReadInPlace(const graph::Op& op, const PrepareContext* ctx) {
+  std::vector<uint8_t>& read_in_place = interpreter_.impl_->read_in_place;
+  for (size_t i = 0; i < op.inputs.size(); ++i) {
+    const int32_t t = op.inputs[i];
+    if (t < 0 || constant_[t] == nullptr || (ctx != nullptr && ctx->constant_copied(i))) continue;
+    const uint32_t buffer = subgraph_->tensors[t].buffer;
+    if (buffer < read_in_place.size()) read_in_place[buffer] = 1;
+  }
 }
 
 Status PlanBuilder::PrepareKernels() {
@@ -75,6 +86,11 @@ Status PlanBuilder::PrepareKernels() {
   }
 
   for (int i = 0; i < num_ops; ++i) {
+    // Fused kernels (attention, SiLU, the integer-weight FC's absorbed DEQUANTIZE) read
+    // their ops' constants as they are.
+    if (absorbed_op_[i] || attention_at_[i] >= 0 || silu_input_at_[i] >= 0) {
+      MarkConstantsReadInPlace(subgraph_->ops[i]);
+    }
     if (absorbed_op_[i]) continue;
     if (attention_at_[i] >= 0) {
       const AttentionMatch& m = attention_[attention_at_[i]];

@@ -2,7 +2,8 @@
 // one fused SiLU kernel whose sigmoid never takes arena space, and a float elementwise
 // binary op overwrites an operand nobody reads afterwards. Both must give the same
 // bits as the plain plan (preserve_all_tensors: no fusion, every tensor its own
-// block), also with tails that are not a whole SIMD vector and with two threads.
+// block), also with tails that are not a whole SIMD vector and with two threads. int8
+// ADD, SUB and MUL overwrite dead operands too (TFLite arithmetic only).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -144,6 +145,101 @@ TEST(InPlaceElementwise, OperandReadLaterKeepsItsStorage) {
     const float mi = ai * yi;
     EXPECT_EQ(got[i], ai + mi) << i;
   }
+}
+
+// int8: a = x + y, m = a * y, n = m - x, r = n * col (col [rows, 1] broadcast along
+// the row), out = r + y. m, n and r can each overwrite the operand before them, so
+// the arena holds one block where the plain plan needs four.
+std::shared_ptr<graph::Model> Int8ChainModel(Shape shape) {
+  GraphBuilder g;
+  g.BeginSignature("main");
+  auto quantized = [&](int t, float scale, int64_t zero_point) {
+    g.sg().tensors[t].quant = PerTensor(scale, zero_point);
+    return t;
+  };
+  const int x = quantized(g.Input("x", DType::kInt8, shape), 0.05f, -3);
+  const int y = quantized(g.Input("y", DType::kInt8, shape), 0.03f, 7);
+  const int col = quantized(g.Input("col", DType::kInt8, {shape[0], 1}), 0.02f, 0);
+  const int a = quantized(g.Tensor("a", DType::kInt8, shape), 0.07f, 1);
+  g.Op(OpCode::kAdd, {x, y}, {a});
+  const int m = quantized(g.Tensor("m", DType::kInt8, shape), 0.09f, -5);
+  g.Op(OpCode::kMul, {a, y}, {m});
+  const int n = quantized(g.Tensor("n", DType::kInt8, shape), 0.11f, 2);
+  g.Op(OpCode::kSub, {m, x}, {n});
+  const int r = quantized(g.Tensor("r", DType::kInt8, shape), 0.04f, -1);
+  g.Op(OpCode::kMul, {n, col}, {r});
+  const int out = quantized(g.Tensor("out", DType::kInt8, shape), 0.06f, 4);
+  g.Op(OpCode::kAdd, {r, y}, {out});
+  g.Output("out", out);
+  return g.model();
+}
+
+std::vector<int8_t> RunInt8Chain(Interpreter& interpreter, const Shape& shape) {
+  auto r = interpreter.GetSignature("main");
+  EXPECT_TRUE(r.ok());
+  if (!r.ok()) return {};
+  auto x = (*r)->Input("x");
+  auto y = (*r)->Input("y");
+  auto col = (*r)->Input("col");
+  EXPECT_TRUE(x.ok() && y.ok() && col.ok());
+  if (!x.ok() || !y.ok() || !col.ok()) return {};
+  const size_t n = static_cast<size_t>(shape[0]) * static_cast<size_t>(shape[1]);
+  for (size_t i = 0; i < n; ++i) {
+    x->as<int8_t>()[i] = static_cast<int8_t>((i * 37 + 11) % 256 - 128);
+    y->as<int8_t>()[i] = static_cast<int8_t>((i * 101 + 3) % 256 - 128);
+  }
+  for (int i = 0; i < shape[0]; ++i) col->as<int8_t>()[i] = static_cast<int8_t>(40 * i - 90);
+  const Status s = (*r)->Invoke();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  auto out = (*r)->Output("out");
+  EXPECT_TRUE(out.ok());
+  if (!out.ok()) return {};
+  return std::vector<int8_t>(out->as<int8_t>().begin(), out->as<int8_t>().end());
+}
+
+struct Int8InPlaceCase {
+  int threads;
+  bool reference_kernels;
+};
+
+class InPlaceInt8Test : public ::testing::TestWithParam<Int8InPlaceCase> {};
+
+TEST_P(InPlaceInt8Test, ArithmeticOverwritesDeadOperandsWithTheSameResults) {
+  const auto [threads, reference_kernels] = GetParam();
+  // 3 x 37 bytes: tails in every SIMD row; 5 x 8001 with two threads: above the size
+  // from which the kernels split the rows across the pool.
+  const Shape shape = threads == 1 ? Shape{3, 37} : Shape{5, 8001};
+  const size_t block = (static_cast<size_t>(shape[0]) * shape[1] + 63) / 64 * 64;
+  InterpreterOptions options;
+  options.num_threads = threads;
+  options.use_reference_kernels = reference_kernels;
+  ASSERT_OK_AND_ASSIGN(auto in_place, Interpreter::Create(Int8ChainModel(shape), options));
+  ASSERT_OK_AND_ASSIGN(SignatureRunner * r, in_place->GetSignature("main"));
+  EXPECT_EQ(r->plan_report().aliased_tensors, 3);
+  EXPECT_EQ(r->plan_report().arena_bytes, block);
+
+  InterpreterOptions plain = options;
+  plain.preserve_all_tensors = true;
+  ASSERT_OK_AND_ASSIGN(auto reference, Interpreter::Create(Int8ChainModel(shape), plain));
+  ASSERT_OK_AND_ASSIGN(SignatureRunner * p, reference->GetSignature("main"));
+  EXPECT_EQ(p->plan_report().arena_bytes, 4 * block);
+
+  const std::vector<int8_t> got = RunInt8Chain(*in_place, shape);
+  ASSERT_EQ(got.size(), static_cast<size_t>(shape[0]) * shape[1]);
+  EXPECT_EQ(got, RunInt8Chain(*reference, shape));
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, InPlaceInt8Test,
+                         ::testing::Values(Int8InPlaceCase{1, false}, Int8InPlaceCase{2, false},
+                                           Int8InPlaceCase{1, true}));
+
+TEST(InPlaceElementwise, XnnpackInt8ArithmeticKeepsItsOwnOutputs) {
+  const Shape shape{3, 37};
+  InterpreterOptions xnnpack;
+  xnnpack.int8_arithmetic = Int8Arithmetic::kXnnpack;
+  ASSERT_OK_AND_ASSIGN(auto interpreter, Interpreter::Create(Int8ChainModel(shape), xnnpack));
+  ASSERT_OK_AND_ASSIGN(SignatureRunner * r, interpreter->GetSignature("main"));
+  EXPECT_EQ(r->plan_report().aliased_tensors, 0);
 }
 
 }  // namespace

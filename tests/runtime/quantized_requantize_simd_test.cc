@@ -259,23 +259,29 @@ TEST(BroadcastRowsTest, RowsReproduceTheReferenceKernels) {
   std::mt19937 rng(7);
   struct Case {
     std::vector<int64_t> a, b;
-    size_t rows, row_length;
+    size_t rows, row_length, outer_dims;
   };
   const Case cases[] = {
-      {{1, 9, 37}, {1, 9, 37}, 1, 333},                  // same shape: one row
-      {{1, 9, 37}, {37}, 9, 37},                         // norm weight over the last axis
-      {{1, 9, 37}, {1, 9, 1}, 9, 37},                    // x * rsqrt(mean)
-      {{1, 1, 37}, {1, 1, 1}, 1, 37},                    // the same in decode
-      {{5, 1, 8}, {1, 3, 8}, 15, 8},                     // both broadcast
-      {{3, 1}, {1, 11}, 3, 11},         {{}, {}, 1, 1},  // scalars
-      {{4, 0, 2}, {2}, 0, 0},
+      {{1, 9, 37}, {1, 9, 37}, 1, 333, 0},     // same shape: one row
+      {{1, 9, 37}, {37}, 9, 37, 1},            // norm weight over the last axis
+      {{1, 9, 37}, {1, 9, 1}, 9, 37, 1},       // x * rsqrt(mean)
+      {{1, 1, 37}, {1, 1, 1}, 1, 37, 0},       // the same in decode
+      {{5, 1, 8}, {1, 3, 8}, 15, 8, 2},        // both broadcast
+      {{3, 1}, {1, 11}, 3, 11, 1},             //
+      {{}, {}, 1, 1, 0},                       // scalars
+      {{4, 0, 2}, {2}, 0, 0, 0},               //
+      {{2, 3, 4, 8}, {8}, 24, 8, 1},           // outer dimensions merged into one walk
+      {{1, 7, 3, 4}, {1, 7, 1, 4}, 21, 4, 2},  // RoPE: x [T, H, D/2] * cos [T, 1, D/2]
+      {{2, 1, 2, 1, 2, 1, 5}, {1, 2, 1, 2, 1, 2, 5}, 64, 5, 6},  // the most dims held
   };
   for (const Case& c : cases) {
     Result<BroadcastPlan> plan = MakeBroadcastPlan(c.a, c.b);
     ASSERT_TRUE(plan.ok());
-    const BroadcastRows rows = MakeBroadcastRows(*plan);
-    EXPECT_EQ(rows.offset1.size(), c.rows);
+    BroadcastRows rows;
+    ASSERT_TRUE(MakeBroadcastRows(*plan, &rows));
+    EXPECT_EQ(rows.count, c.rows);
     EXPECT_EQ(rows.row_length, c.row_length);
+    EXPECT_EQ(rows.num_dims, c.outer_dims);
     const std::vector<int8_t> a = RandomInt8(static_cast<size_t>(plan->input1_size), rng);
     const std::vector<int8_t> b = RandomInt8(static_cast<size_t>(plan->input2_size), rng);
     const auto out_n = static_cast<size_t>(plan->output_size);
@@ -297,7 +303,26 @@ TEST(BroadcastRowsTest, RowsReproduceTheReferenceKernels) {
                           actual.data() + o, rows.row_length);
     });
     EXPECT_EQ(actual, expected);
+    // A cursor started at any row (a thread's share of the rows) continues the walk.
+    std::vector<std::pair<int64_t, int64_t>> starts;
+    ForEachBroadcastRow(rows, [&](int64_t i1, int64_t i2, int64_t) { starts.push_back({i1, i2}); });
+    for (size_t first = 0; first < rows.count; ++first) {
+      BroadcastRowCursor cursor(rows, first);
+      for (size_t r = first; r < rows.count; ++r, cursor.Next()) {
+        ASSERT_EQ(std::make_pair(cursor.offset1(), cursor.offset2()), starts[r])
+            << "row " << r << " from " << first;
+      }
+    }
   }
+}
+
+// Eight outer dimensions that cannot merge: more than BroadcastRows holds.
+TEST(BroadcastRowsTest, TooManyOuterDimensionsAreRefused) {
+  Result<BroadcastPlan> plan = MakeBroadcastPlan(std::vector<int64_t>{2, 1, 2, 1, 2, 1, 2, 1, 3},
+                                                 std::vector<int64_t>{1, 2, 1, 2, 1, 2, 1, 2, 3});
+  ASSERT_TRUE(plan.ok());
+  BroadcastRows rows;
+  EXPECT_FALSE(MakeBroadcastRows(*plan, &rows));
 }
 
 }  // namespace

@@ -21,8 +21,9 @@ template <bool kMul>
 class FastArithmeticInt8Kernel : public Kernel {
  public:
   using Params = std::conditional_t<kMul, quantized::MulParams, quantized::AddSubParams>;
-  FastArithmeticInt8Kernel(Params params, const quantized::BroadcastPlan& plan)
-      : params_(params), rows_(quantized::MakeBroadcastRows(plan)) {}
+  // rows: MakeBroadcastRows of the op's broadcast.
+  FastArithmeticInt8Kernel(Params params, const quantized::BroadcastRows& rows)
+      : params_(params), rows_(rows) {}
 
   Status Eval(const EvalContext& ctx) override {
     const int8_t* a = In<int8_t>(ctx, 0);
@@ -31,15 +32,15 @@ class FastArithmeticInt8Kernel : public Kernel {
     // Elementwise: the output elements split over the pool (a prefill's [T, D] ADD /
     // MUL), each range walked as the parts of the broadcast rows it covers.
     const auto length = static_cast<int64_t>(rows_.row_length);
-    const auto total = static_cast<int64_t>(rows_.offset1.size()) * length;
+    const auto total = static_cast<int64_t>(rows_.count) * length;
     ParallelElementwise(
         ctx.pool, total, kParallelMinElementsCheap, [&](int64_t begin, int64_t end) {
-          for (int64_t r = begin / length; r * length < end; ++r) {
+          quantized::BroadcastRowCursor cursor(rows_, static_cast<size_t>(begin / length));
+          for (int64_t r = begin / length; r * length < end; ++r, cursor.Next()) {
             const int64_t lo = std::max(begin, r * length) - r * length;
             const int64_t hi = std::min(end, (r + 1) * length) - r * length;
-            const auto row = static_cast<size_t>(r);
-            row_(params_, a + rows_.offset1[row] + lo * static_cast<int64_t>(rows_.step1),
-                 rows_.step1, b + rows_.offset2[row] + lo * static_cast<int64_t>(rows_.step2),
+            row_(params_, a + cursor.offset1() + lo * static_cast<int64_t>(rows_.step1),
+                 rows_.step1, b + cursor.offset2() + lo * static_cast<int64_t>(rows_.step2),
                  rows_.step2, out + r * length + lo, static_cast<size_t>(hi - lo));
           }
         });
@@ -62,8 +63,11 @@ class FastArithmeticInt8Kernel : public Kernel {
 template <bool kMul, typename Params>
 PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan plan,
                          bool use_reference_kernels) {
-  if (t == graph::DType::kInt8 && !use_reference_kernels) {
-    return PrepareResult(std::make_unique<FastArithmeticInt8Kernel<kMul>>(params, plan));
+  // A broadcast of more outer dimensions than BroadcastRows holds runs elementwise.
+  quantized::BroadcastRows rows;
+  if (t == graph::DType::kInt8 && !use_reference_kernels &&
+      quantized::MakeBroadcastRows(plan, &rows)) {
+    return PrepareResult(std::make_unique<FastArithmeticInt8Kernel<kMul>>(params, rows));
   }
   if constexpr (kMul) {
     if (t == graph::DType::kInt8) {

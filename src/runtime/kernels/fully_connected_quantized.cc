@@ -86,6 +86,9 @@ PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
       const auto rows = static_cast<size_t>(shape.out_channels);
       std::span<const int32_t> bias_values;
       if (has_bias) bias_values = {reinterpret_cast<const int32_t*>(bias), rows};
+      // The weights are packed and the bias folded: neither is read in place.
+      ctx.ConstantCopied(1);
+      if (has_bias) ctx.ConstantCopied(2);
       return PrepareResult(MakeFastFullyConnectedInt8(
           *params, shape,
           {reinterpret_cast<const int8_t*>(weights), rows * static_cast<size_t>(shape.depth)},
@@ -113,6 +116,7 @@ PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
   if (!params.ok()) return WithOpLabel(ctx, params.status());
   if (const uint8_t* weights = ctx.constant(1);
       !ctx.use_reference_kernels() && weights != nullptr) {
+    ctx.ConstantCopied(1);  // packed; the float bias is read in place
     return PrepareResult(
         MakeFastHybridFullyConnected(ctx, std::move(*params), shape,
                                      {reinterpret_cast<const int8_t*>(weights),

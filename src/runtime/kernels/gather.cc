@@ -106,6 +106,7 @@ PrepareResult PrepareGather(PrepareContext& ctx) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputShape(0, out));
   std::shared_ptr<const quantized::PackedInt8Weights> packed;
   if (d.batch == 1 && d.outer == 1 && axis == 0 && prank == 2) packed = TiedPackedTable(ctx, 0);
+  if (packed != nullptr) ctx.ConstantCopied(0);  // rows come from the head's packed copy
   return PrepareResult(std::make_unique<GatherKernel>(d, std::move(packed)));
 }
 

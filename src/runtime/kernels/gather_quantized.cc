@@ -75,9 +75,11 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   // Symmetric: one scale, or one per row along dimension 0 (TFLite reads the per-row
   // scales of a per-channel table the same way).
   LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
+  std::shared_ptr<const quantized::PackedInt8Weights> packed = TiedPackedTable(ctx, 1);
+  if (packed != nullptr) ctx.ConstantCopied(1);  // rows come from the head's packed copy
   return PrepareResult(
       std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales),
-                                           std::span<const float>(), TiedPackedTable(ctx, 1)));
+                                           std::span<const float>(), std::move(packed)));
 }
 
 std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,

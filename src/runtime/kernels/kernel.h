@@ -117,6 +117,14 @@ class PrepareContext {
   // Compares the declared output shape with the inferred one.
   Status CheckOutputShape(size_t i, const std::vector<int32_t>& inferred) const;
 
+  // The kernel keeps its own copy of constant input i (packed weights, folded bias) and
+  // never reads the original after Prepare, so the interpreter may hand the model
+  // file's pages of it back entirely (Interpreter::Create).
+  void ConstantCopied(size_t i) {
+    if (i < 64) copied_inputs_ |= uint64_t{1} << i;
+  }
+  bool constant_copied(size_t i) const { return i < 64 && (copied_inputs_ >> i & 1) != 0; }
+
   // Scratch bytes this kernel needs at Eval (EvalContext::scratch has at least this).
   void RequestScratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
   size_t scratch_bytes() const { return scratch_bytes_; }
@@ -145,6 +153,7 @@ class PrepareContext {
   bool use_reference_kernels_ = false;
   bool use_scalar_float_kernels_ = false;
   size_t scratch_bytes_ = 0;
+  uint64_t copied_inputs_ = 0;  // ConstantCopied, one bit per input
   std::string label_;
 };
 
