@@ -24,6 +24,9 @@ struct Case {
   // Some query gives hidden keys a probability above zero on this model's tokens
   // (measured: gemma3-tiny yes, llama-tiny never).
   bool hidden_probabilities;
+  // Worker threads of both runs: the fused kernel splits query rows (single rows when
+  // there are few, as in decode) and the live cache rows across them.
+  int threads;
 };
 
 class AttentionFusionInt8Test : public ::testing::TestWithParam<Case> {};
@@ -33,10 +36,10 @@ struct OpenModel {
   std::unique_ptr<generate::Session> session;
 };
 
-OpenModel Open(const std::string& path, bool fused, int expected_layers) {
+OpenModel Open(const std::string& path, bool fused, int expected_layers, int threads) {
   runtime::InterpreterOptions options;
   options.fuse_attention = fused;
-  options.num_threads = 2;
+  options.num_threads = threads;
   OpenModel run;
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
@@ -73,7 +76,8 @@ TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
       dir, {.prefill_lengths = {32}, .max_seq = 192},
       {.recipe = quant::Recipe::kStaticInt8, .observer = "minmax", .kv_cache_int = c.kv_int8});
   ASSERT_FALSE(path.empty());
-  OpenModel runs[2] = {Open(path, false, c.layers), Open(path, true, c.layers)};
+  OpenModel runs[2] = {Open(path, false, c.layers, c.threads),
+                       Open(path, true, c.layers, c.threads)};
   ASSERT_TRUE(runs[0].session && runs[1].session);
 
   auto ref = OpenReference(dir);
@@ -109,13 +113,18 @@ TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, AttentionFusionInt8Test,
-                         ::testing::Values(Case{"gemma3-tiny", false, 6, true},
-                                           Case{"gemma3-tiny", true, 6, true},
-                                           Case{"llama-tiny", false, 4, false}),
+                         ::testing::Values(Case{"gemma3-tiny", false, 6, true, 2},
+                                           Case{"gemma3-tiny", true, 6, true, 2},
+                                           Case{"llama-tiny", false, 4, false, 2},
+                                           Case{"gemma3-tiny", false, 6, true, 1},
+                                           Case{"gemma3-tiny", true, 6, true, 3},
+                                           Case{"llama-tiny", false, 4, false, 1},
+                                           Case{"llama-tiny", true, 4, false, 3}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            std::string name = info.param.model;
                            std::replace(name.begin(), name.end(), '-', '_');
-                           return name + (info.param.kv_int8 ? "_kv_int8" : "_kv_float");
+                           return name + (info.param.kv_int8 ? "_kv_int8" : "_kv_float") + "_" +
+                                  std::to_string(info.param.threads) + "_threads";
                          });
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The fast integer kernels (FULLY_CONNECTED int8/hybrid, BATCH_MATMUL int8) inside a
 // whole quantized model: gemma3-tiny exported with static_int8 and dynamic_int8 gives
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
-// references) and with the fast kernels on 1 and 2 threads, through prefill chunks and
+// references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
 // decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
 // the last row of the full prefill logits for every recipe.
 #include <gtest/gtest.h>
@@ -50,7 +50,9 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
     reference_options.use_reference_kernels = true;
     const std::vector<float> expected = RunLogits(path, reference_options, tokens);
     ASSERT_FALSE(expected.empty());
-    for (int threads : {1, 2}) {
+    // 3 threads: FC channel tasks in multiples of the thread count, the fused int8
+    // attention's single-row blocks and its live rows prepared in parts.
+    for (int threads : {1, 2, 3}) {
       SCOPED_TRACE("threads " + std::to_string(threads));
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;

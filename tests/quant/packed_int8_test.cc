@@ -119,14 +119,18 @@ TEST(PackedInt8Test, DotsMatchNaiveSums) {
   }
 }
 
-TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
+// Many activation rows go through 16-row blocks; a single one (a decode GEMV) through
+// blocks of 1024 rows, so its ranges cross those blocks' edges too.
+void CheckBlockedDotsVisitEveryRowOnce(size_t batches, size_t rows,
+                                       std::vector<std::pair<size_t, size_t>> ranges) {
   std::mt19937 rng(13);
-  const size_t batches = 70, depth = 45, rows = 37;
+  const size_t depth = 45;
   const auto x = RandomInt8(batches * depth, rng, -128, 127);
   const auto w = RandomInt8(rows * depth, rng, -127, 127);
   const auto packed = PackedInt8Weights::Pack(w, rows, depth);
-  for (auto [begin, end] :
-       {std::pair<size_t, size_t>{0, 37}, {5, 22}, {16, 17}, {36, 37}, {9, 9}}) {
+  for (auto [begin, end] : ranges) {
+    SCOPED_TRACE(std::to_string(batches) + " x " + std::to_string(rows) + " rows [" +
+                 std::to_string(begin) + ", " + std::to_string(end) + ")");
     std::vector<int> visits(batches * rows, 0);
     BlockedPackedInt8Dots(*packed, x.data(), batches, begin, end, BestPackedInt8Dots(),
                           [&](size_t b, size_t r0, size_t count, const int32_t* dots) {
@@ -145,6 +149,13 @@ TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
       }
     }
   }
+}
+
+TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
+  CheckBlockedDotsVisitEveryRowOnce(70, 37, {{0, 37}, {5, 22}, {16, 17}, {36, 37}, {9, 9}});
+  CheckBlockedDotsVisitEveryRowOnce(1, 37, {{0, 37}, {5, 22}, {36, 37}});
+  CheckBlockedDotsVisitEveryRowOnce(1, 2403, {{0, 2403}, {3, 1030}, {1021, 2049}, {2402, 2403}});
+  CheckBlockedDotsVisitEveryRowOnce(2, 1030, {{0, 1030}, {7, 1029}});
 }
 
 // The AVX2 kernel (both its tiles: 4 x 2 pairs of activation rows and the single

@@ -97,6 +97,36 @@ TEST(DequantizeOp, NonConstantInt8AndInt16) {
   EXPECT_EQ(b[0].f(), (std::vector<float>{-8192.0f, 0.25f, 8191.75f}));
 }
 
+// The AVX2 per-tensor int8 path against the scalar loop (use_reference_kernels): the
+// same float bits for every int8 value, sizes around the 8-lane steps, scales whose
+// products round differently in float and double, and zero points up to +-255.
+TEST(DequantizeOp, Int8FastPathMatchesScalarBitForBit) {
+  const std::vector<std::pair<float, int32_t>> params = {
+      {0.5f, 5}, {0.0123457f, -128}, {3.3e-5f, 255}, {7.77e3f, -255}, {1.1920929e-7f, 0}};
+  uint32_t seed = 1;
+  for (const auto& [scale, zp] : params) {
+    for (int32_t n : {1, 7, 8, 9, 15, 16, 17, 256, 301}) {
+      std::vector<int8_t> x = RandomInts<int8_t>(static_cast<size_t>(n), -128, 127, seed++);
+      if (n >= 2) x[0] = -128, x[1] = 127;
+      const Value in = Q<int8_t>({n}, x, {scale, zp});
+      InterpreterOptions reference;
+      reference.use_reference_kernels = true;
+      ASSERT_OK_AND_ASSIGN(auto slow, RunOp(OpCode::kDequantize, graph::NoOptions{}, {in},
+                                            {{DType::kFloat32, {n}}}, reference));
+      ASSERT_OK_AND_ASSIGN(auto fast, RunOp(OpCode::kDequantize, graph::NoOptions{}, {in},
+                                            {{DType::kFloat32, {n}}}));
+      ASSERT_EQ(slow[0].bytes, fast[0].bytes) << "scale " << scale << " zp " << zp << " n " << n;
+      // And the formula itself: float(double(scale) * (q - zp)).
+      const std::vector<float> got = fast[0].f();
+      for (int32_t i = 0; i < n; ++i) {
+        const auto want = static_cast<float>(static_cast<double>(scale) *
+                                             static_cast<double>(int64_t{x[i]} - zp));
+        ASSERT_EQ(got[i], want) << i;
+      }
+    }
+  }
+}
+
 TEST(DequantizeOp, Int4PerTensorNonConstant) {
   // Values {1, -2, 7, -8, 3}: low nibble first, the last high nibble unused.
   const std::vector<int8_t> values = {1, -2, 7, -8, 3};

@@ -1,6 +1,6 @@
 // Integer ops large enough that the fast kernels split them over the thread pool
-// (QUANTIZE, int8 ADD / MUL with and without broadcast, SOFTMAX, TRANSPOSE from 32K
-// elements or bytes, 8K for SOFTMAX) and BATCH_MATMUL shapes of a decode step: the
+// (QUANTIZE, int8 ADD / MUL with and without broadcast, LOGISTIC, SOFTMAX, TRANSPOSE
+// from 32K elements or bytes, 8K for SOFTMAX) and BATCH_MATMUL shapes of a decode step: the
 // fast kernels on 2 threads give the same integers as the scalar reference kernels on
 // one.
 #include <gtest/gtest.h>
@@ -63,6 +63,15 @@ TEST(QuantizedThreads, SoftmaxInt8AttentionRows) {
       OpCode::kSoftmax, graph::SoftmaxOptions{},
       {Q({rows, depth}, RandomInts<int8_t>(rows * depth, -128, 127, 6), {0.0092f, -2})},
       {QOut(DType::kInt8, {rows, depth}, {1.0f / 256, -128})});
+}
+
+// A prefill's SiLU gate [T, 1536] through the int8 LOGISTIC table, split over the pool.
+TEST(QuantizedThreads, LogisticInt8PrefillGate) {
+  const int n = 128 * 1536 + 13;
+  ExpectFastOnTwoThreadsEqualsReference(
+      OpCode::kLogistic, graph::NoOptions{},
+      {Q({n}, RandomInts<int8_t>(n, -128, 127, 11), {0.061f, 9})},
+      {QOut(DType::kInt8, {n}, {1.0f / 256, -128})});
 }
 
 TEST(QuantizedThreads, TransposeInt8Cache) {

@@ -28,7 +28,13 @@ void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, 
   const size_t macs_per_row = std::max<size_t>(1, static_cast<size_t>(shape.batches * shape.depth));
   const size_t min_rows = std::max<size_t>(16, (kMinTaskMacs / macs_per_row + 3) / 4 * 4);
   const size_t max_tasks = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
-  const size_t tasks = std::min(max_tasks, (rows + min_rows - 1) / min_rows);
+  size_t tasks = std::min(max_tasks, (rows + min_rows - 1) / min_rows);
+  // Equal tasks in a count that is a multiple of the threads: 5 tasks on 2 threads
+  // run as 3 + 2, so the op took 3/5 of its one-thread time instead of 1/2 (SmolLM2's
+  // 576 x 576 q and o projections in decode); 6 run as 3 + 3. Rounded up, so a busy
+  // core still leaves as many tasks to the others.
+  const auto per_round = static_cast<size_t>(std::max(threads, 1));
+  if (tasks > 1) tasks = std::min(max_tasks, (tasks + per_round - 1) / per_round * per_round);
   if (tasks <= 1) {
     f(int64_t{0}, static_cast<int64_t>(rows));
     return;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <vector>
 
-#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
 #include "runtime/kernels/quantized/int8_dot.h"
@@ -25,6 +25,15 @@ namespace q8 = quantized;
 // Query rows handled together: one q x keys dot block per task step.
 constexpr int kRowBlock = 16;
 constexpr size_t kAlign = 64;
+// Softmax rows whose sums run interleaved.
+constexpr int kSoftmaxRows = 4;
+// Rows shorter than this map their scores to probabilities one by one.
+constexpr size_t kDirectProbabilities = 16;
+// Cache bytes (live positions x kv heads x head_dim) from which the live rows are
+// prepared on several threads: ~1 us of quantizing and summing on one core.
+constexpr size_t kParallelPrepareMin = 4096;
+// Parts per thread then (taken dynamically by the pool, as the FC channel tasks).
+constexpr int kPreparePartsPerThread = 2;
 
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -52,6 +61,7 @@ class FusedAttentionInt8Kernel : public Kernel {
         kn_dots_fn_(q8::BestKnDots()),
         requantize_fn_(q8::BestBatchMatMulRequantize()),
         add_fn_(q8::BestAddSubInt8Row()),
+        probabilities_fn_(q8::BestQuantizeProbabilities()),
         hidden_mutex_(std::make_unique<std::mutex[]>(static_cast<size_t>(p_->kv))),
         hidden_ready_(static_cast<size_t>(p_->kv), 0) {
     const auto seq = static_cast<size_t>(p_->seq);
@@ -65,6 +75,8 @@ class FusedAttentionInt8Kernel : public Kernel {
     v_rows_at_ = p_->v_float ? take(seq * stride_) : 0;
     key_sums_at_ = take(static_cast<size_t>(p_->kv) * seq * sizeof(int32_t));
     value_sums_at_ = take(stride_ * sizeof(int32_t));
+    value_partial_at_ =
+        take(static_cast<size_t>(kPreparePartsPerThread * tasks_) * stride_ * sizeof(int32_t));
     hidden_sums_at_ = take(stride_ * sizeof(int32_t));
     task_at_ = at;
     // Per task: q . k dots, masked scores / probabilities, one context row, one value
@@ -91,20 +103,26 @@ class FusedAttentionInt8Kernel : public Kernel {
     live_n_ = hi - lo + 1;
     hidden_before_ = lo;
     hidden_after_ = p.seq - 1 - hi;
-    const size_t first = static_cast<size_t>(lo) * stride_;
-    const size_t count = static_cast<size_t>(live_n_) * stride_;
-    keys_ = LiveRows(ctx, 1, p.k_float, p.k_quant, k_rows_at_, first, count);
-    values_ = LiveRows(ctx, 2, p.v_float, p.v_quant, v_rows_at_, first, count);
-    SumLiveRows(ctx);
+    PrepareLiveRows(ctx);
     std::fill(hidden_ready_.begin(), hidden_ready_.end(), 0);
 
-    const int blocks_per_head = (p.rows + kRowBlock - 1) / kRowBlock;
+    // Query rows are split into blocks of kRowBlock per kv head; when that leaves
+    // fewer than two blocks per thread (decode: SmolLM2 has 3 kv heads of 3 query
+    // rows, which split 2:1 over two threads), into single rows instead (5:4).
+    int row_block = kRowBlock;
+    if (p.kv * ((p.rows + kRowBlock - 1) / kRowBlock) < 2 * tasks_) row_block = 1;
+    const int blocks_per_head = (p.rows + row_block - 1) / row_block;
     const int total = p.kv * blocks_per_head;
     const int tasks = std::min(tasks_, total);
+    // Each task (its own scratch) takes blocks until none is left, so a thread that
+    // is descheduled mid-op holds up one block, not a fixed share of them.
+    next_block_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       uint8_t* scratch = ctx.scratch + task_at_ + static_cast<size_t>(task) * task_bytes_;
-      for (int b = task; b < total; b += tasks) {
-        Block(ctx, b / blocks_per_head, (b % blocks_per_head) * kRowBlock, scratch);
+      for (int b = next_block_.fetch_add(1, std::memory_order_relaxed); b < total;
+           b = next_block_.fetch_add(1, std::memory_order_relaxed)) {
+        const int row0 = (b % blocks_per_head) * row_block;
+        Block(ctx, b / blocks_per_head, row0, std::min(row_block, p.rows - row0), scratch);
       }
     };
     if (ctx.pool != nullptr && tasks > 1) {
@@ -140,40 +158,63 @@ class FusedAttentionInt8Kernel : public Kernel {
     }
   }
 
-  // The int8 cache rows [lo, hi] of input `input`: quantized into scratch like the
-  // QUANTIZE op (quantize_fast.h, bit-exact) when the cache is float, else in place.
-  const int8_t* LiveRows(const EvalContext& ctx, size_t input, bool is_float,
-                         quant::QuantParams params, size_t scratch_at, size_t first,
-                         size_t count) const {
-    if (!is_float) return In<int8_t>(ctx, input) + first;
-    const float* cache = In<float>(ctx, input) + first;
-    auto* rows = reinterpret_cast<int8_t*>(ctx.scratch + scratch_at);
-    ParallelElementwise(ctx.pool, static_cast<int64_t>(count), kParallelMinElementsCheap,
-                        [&](int64_t begin, int64_t end) {
-                          const auto b = static_cast<size_t>(begin);
-                          const auto n = static_cast<size_t>(end - begin);
-                          q8::FastQuantizeFloatToInt8({cache + b, n}, params, {rows + b, n});
-                        });
-    return rows;
-  }
-
-  // Per head: the sum of each live key row (the scores' column sums) and of each
-  // value column over the live rows (the context's column sums).
-  void SumLiveRows(const EvalContext& ctx) {
+  // The live rows of the caches as int8 (a float cache quantized into scratch like the
+  // QUANTIZE op, quantize_fast.h, bit-exact; an int8 cache read in place), the sum of
+  // each live key row per head (the scores' column sums) and of each value column
+  // over the live rows (the context's column sums). Split over the live positions
+  // across the pool when there is enough of it; each part sums its value columns
+  // into its own slot, added up afterwards (integer sums: the order does not matter).
+  void PrepareLiveRows(const EvalContext& ctx) {
     const int hd = p_->hd;
+    const auto n = static_cast<size_t>(live_n_);
+    const size_t first = static_cast<size_t>(live_lo_) * stride_;
+    auto* k_rows = reinterpret_cast<int8_t*>(ctx.scratch + k_rows_at_);
+    auto* v_rows = reinterpret_cast<int8_t*>(ctx.scratch + v_rows_at_);
+    keys_ = p_->k_float ? k_rows : In<int8_t>(ctx, 1) + first;
+    values_ = p_->v_float ? v_rows : In<int8_t>(ctx, 2) + first;
     key_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + key_sums_at_);
     value_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + value_sums_at_);
     hidden_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + hidden_sums_at_);
-    std::fill(value_sums_, value_sums_ + stride_, 0);
-    for (int j = 0; j < live_n_; ++j) {
-      const int8_t* k = keys_ + static_cast<size_t>(j) * stride_;
-      const int8_t* v = values_ + static_cast<size_t>(j) * stride_;
-      for (int h = 0; h < p_->kv; ++h) {
-        int32_t sum = 0;
-        for (int d = 0; d < hd; ++d) sum += k[h * hd + d];
-        key_sums_[static_cast<size_t>(h) * p_->seq + j] = sum;
+    auto* partials = reinterpret_cast<int32_t*>(ctx.scratch + value_partial_at_);
+    const int threads = ctx.pool != nullptr ? std::min(tasks_, ctx.pool->num_threads()) : 1;
+    const int parts = threads > 1 && n * stride_ >= kParallelPrepareMin
+                          ? std::min(kPreparePartsPerThread * threads, live_n_)
+                          : 1;
+    auto part = [&](int t) {
+      const size_t j0 = n * static_cast<size_t>(t) / static_cast<size_t>(parts);
+      const size_t j1 = n * static_cast<size_t>(t + 1) / static_cast<size_t>(parts);
+      const size_t at = j0 * stride_;
+      const size_t count = (j1 - j0) * stride_;
+      if (p_->k_float) {
+        q8::FastQuantizeFloatToInt8({In<float>(ctx, 1) + first + at, count}, p_->k_quant,
+                                    {k_rows + at, count});
       }
-      for (size_t i = 0; i < stride_; ++i) value_sums_[i] += v[i];
+      if (p_->v_float) {
+        q8::FastQuantizeFloatToInt8({In<float>(ctx, 2) + first + at, count}, p_->v_quant,
+                                    {v_rows + at, count});
+      }
+      int32_t* value_sums = partials + static_cast<size_t>(t) * stride_;
+      std::fill(value_sums, value_sums + stride_, 0);
+      for (size_t j = j0; j < j1; ++j) {
+        const int8_t* k = keys_ + j * stride_;
+        const int8_t* v = values_ + j * stride_;
+        for (int h = 0; h < p_->kv; ++h) {
+          int32_t sum = 0;
+          for (int d = 0; d < hd; ++d) sum += k[h * hd + d];
+          key_sums_[static_cast<size_t>(h) * p_->seq + j] = sum;
+        }
+        for (size_t i = 0; i < stride_; ++i) value_sums[i] += v[i];
+      }
+    };
+    if (parts > 1) {
+      ctx.pool->ParallelFor(parts, part);
+    } else {
+      part(0);
+    }
+    std::copy(partials, partials + stride_, value_sums_);
+    for (int t = 1; t < parts; ++t) {
+      const int32_t* partial = partials + static_cast<size_t>(t) * stride_;
+      for (size_t i = 0; i < stride_; ++i) value_sums_[i] += partial[i];
     }
   }
 
@@ -206,8 +247,8 @@ class FusedAttentionInt8Kernel : public Kernel {
     return sums;
   }
 
-  // Query rows [row0, row0 + kRowBlock) of kv head h.
-  void Block(const EvalContext& ctx, int h, int row0, uint8_t* scratch) {
+  // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock.
+  void Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
     const Int8AttentionParams& p = *p_;
     const auto n = static_cast<size_t>(live_n_);
     const auto hd = static_cast<size_t>(p.hd);
@@ -218,7 +259,6 @@ class FusedAttentionInt8Kernel : public Kernel {
     auto* context = reinterpret_cast<int32_t*>(scratch + context_at);
     auto* value_row =
         reinterpret_cast<int8_t*>(scratch + context_at + AlignUp(hd * sizeof(int32_t)));
-    const int m = std::min(kRowBlock, p.rows - row0);
     const size_t head_rows = static_cast<size_t>(h) * p.rows + row0;
     const int8_t* q = In<int8_t>(ctx, 0) + head_rows * hd;
     const int8_t* mask = In<int8_t>(ctx, 3);
@@ -253,9 +293,17 @@ class FusedAttentionInt8Kernel : public Kernel {
       requantize_fn_(s, dots + static_cast<size_t>(r) * n, n, row);
       const int token = (row0 + r) % p.tokens;
       add_fn_(p.add, row, 1, mask + static_cast<size_t>(token) * seq + live_lo_, 1, row, n);
-
-      const int8_t hidden_prob = Softmax(row, n);
-
+    }
+    // Probabilities, up to kSoftmaxRows rows together (their in-order float sums
+    // interleave instead of waiting on each other's additions).
+    std::array<int8_t, kRowBlock> hidden_probs;
+    for (int r = 0; r < m; r += kSoftmaxRows) {
+      Softmax(x + static_cast<size_t>(r) * n, std::min(kSoftmaxRows, m - r), n,
+              hidden_probs.data() + r);
+    }
+    for (int r = 0; r < m; ++r) {
+      const int8_t* row = x + static_cast<size_t>(r) * n;
+      const int8_t hidden_prob = hidden_probs[static_cast<size_t>(r)];
       // context = BATCH_MATMUL(probs, values) over the live rows; hidden rows add
       // (p_h - zp_probs) * (their value column sums), usually 0 (header).
       q8::BatchMatMulRequantizeArgs c;
@@ -279,25 +327,65 @@ class FusedAttentionInt8Kernel : public Kernel {
     }
   }
 
-  // SOFTMAX of one row (softmax_int.h, the same float operations): the n live
-  // masked scores in `row` become probabilities in place; returns the probability of
-  // a hidden key (masked score -128).
-  int8_t Softmax(int8_t* row, size_t n) const {
+  // SOFTMAX (softmax_int.h, the same float operations) of `count` <= kSoftmaxRows rows
+  // of n live masked scores at `rows` (row r at rows + r * n), in place; hidden[r] =
+  // the probability of a hidden key of row r (masked score -128). Each row's sum runs
+  // in its own order, the rows' additions interleaved.
+  void Softmax(int8_t* rows, int count, size_t n, int8_t* hidden) const {
     const q8::SoftmaxInt8Params& sp = p_->softmax;
-    int32_t max = -128;
-    for (size_t j = 0; j < n; ++j) max = std::max<int32_t>(max, row[j]);
-    const float* table = sp.table.data() + 255 - max;  // table[v] = exp of (v - max)
-    const float hidden = table[-128];
-    float sum = q8::SumAfterAdding(0.0f, hidden, hidden_before_);
-    for (size_t j = 0; j < n; ++j) sum += table[row[j]];
-    sum = q8::SumAfterAdding(sum, hidden, hidden_after_);
-    const float inv = 1.0f / (sum * sp.output_scale);
-    auto output_of = [&](int32_t v) {
-      const int32_t out = static_cast<int32_t>(std::round(table[v] * inv)) + sp.output_zero_point;
-      return static_cast<int8_t>(std::clamp(out, -128, 127));
-    };
-    std::array<int8_t, 256> out_of_value;
-    for (int32_t v = -128; v <= max; ++v) out_of_value[static_cast<size_t>(v + 128)] = output_of(v);
+    std::array<int32_t, kSoftmaxRows> max;
+    std::array<const float*, kSoftmaxRows> table;  // table[r][v] = exp of (v - max[r])
+    std::array<float, kSoftmaxRows> sum;
+    for (int r = 0; r < count; ++r) {
+      const int8_t* row = rows + static_cast<size_t>(r) * n;
+      int32_t m = -128;
+      for (size_t j = 0; j < n; ++j) m = std::max<int32_t>(m, row[j]);
+      max[r] = m;
+      table[r] = sp.table.data() + 255 - m;
+      sum[r] = q8::SumAfterAdding(0.0f, table[r][-128], hidden_before_);
+    }
+    if (count == kSoftmaxRows) {
+      const int8_t* r0 = rows;
+      const int8_t* r1 = rows + n;
+      const int8_t* r2 = rows + 2 * n;
+      const int8_t* r3 = rows + 3 * n;
+      float s0 = sum[0], s1 = sum[1], s2 = sum[2], s3 = sum[3];
+      for (size_t j = 0; j < n; ++j) {
+        s0 += table[0][r0[j]];
+        s1 += table[1][r1[j]];
+        s2 += table[2][r2[j]];
+        s3 += table[3][r3[j]];
+      }
+      sum = {s0, s1, s2, s3};
+    } else {
+      for (int r = 0; r < count; ++r) {
+        const int8_t* row = rows + static_cast<size_t>(r) * n;
+        for (size_t j = 0; j < n; ++j) sum[r] += table[r][row[j]];
+      }
+    }
+    for (int r = 0; r < count; ++r) {
+      sum[r] = q8::SumAfterAdding(sum[r], table[r][-128], hidden_after_);
+      const float inv = 1.0f / (sum[r] * sp.output_scale);
+      hidden[r] = MapProbabilities(rows + static_cast<size_t>(r) * n, n, table[r], max[r], inv);
+    }
+  }
+
+  // Scores -> probabilities of one row in place (SoftmaxInt8's output step); returns
+  // the probability of score -128. A short row maps each score directly, a longer one
+  // maps the max + 129 possible scores once (vectorized) and looks them up.
+  int8_t MapProbabilities(int8_t* row, size_t n, const float* table, int32_t max,
+                          float inv) const {
+    const int32_t zp = p_->softmax.output_zero_point;
+    int8_t hidden;
+    if (n < kDirectProbabilities) {
+      q8::QuantizeProbabilitiesPortable(table - 128, 1, inv, zp, &hidden);
+      for (size_t j = 0; j < n; ++j) {
+        q8::QuantizeProbabilitiesPortable(table + row[j], 1, inv, zp, row + j);
+      }
+      return hidden;
+    }
+    std::array<int8_t, 256> out_of_value;  // [v + 128]
+    probabilities_fn_(table - 128, static_cast<size_t>(max + 129), inv, zp, out_of_value.data());
     for (size_t j = 0; j < n; ++j) row[j] = out_of_value[static_cast<size_t>(row[j] + 128)];
     return out_of_value[0];
   }
@@ -309,9 +397,12 @@ class FusedAttentionInt8Kernel : public Kernel {
   q8::KnDotsFn kn_dots_fn_;
   q8::BatchMatMulRequantizeFn requantize_fn_;
   q8::AddSubInt8RowFn add_fn_;
+  q8::QuantizeProbabilitiesFn probabilities_fn_;
   std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
   std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
+  std::atomic<int> next_block_{0};              // the next query block to take
   size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_sums_at_ = 0;
+  size_t value_partial_at_ = 0;
   size_t hidden_sums_at_ = 0, task_at_ = 0, task_bytes_ = 0, scratch_bytes_ = 0;
   // Set at the start of each Eval, read by the blocks.
   int live_lo_ = 0, live_n_ = 0, hidden_before_ = 0, hidden_after_ = 0;

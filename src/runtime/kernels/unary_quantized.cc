@@ -4,6 +4,7 @@
 // RSQRT through a table of TFLite's integer algorithm (quantized/rsqrt_int.h);
 // int16 LOGISTIC and TANH as LiteRT computes them (quantized/logistic_tanh_int16.h:
 // TFLite's interpolated sigmoid table, gemmlowp fixed point at power-of-two scales).
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/logistic_tanh_int16.h"
 #include "runtime/kernels/quantized/lut_int.h"
@@ -43,8 +44,17 @@ class RsqrtInt8Kernel : public Kernel {
 class Int8LutKernel : public Kernel {
  public:
   Int8LutKernel(const quantized::Int8Lut& lut, size_t count) : lut_(lut), count_(count) {}
+  // A prefill's [T, D] activations split over the pool (a table lookup per element,
+  // so the cheap-op threshold); a decode row runs on the calling thread.
   Status Eval(const EvalContext& ctx) override {
-    quantized::ApplyInt8Lut(lut_, {In<int8_t>(ctx, 0), count_}, {Out<int8_t>(ctx, 0), count_});
+    const int8_t* in = In<int8_t>(ctx, 0);
+    int8_t* out = Out<int8_t>(ctx, 0);
+    ParallelElementwise(ctx.pool, static_cast<int64_t>(count_), kParallelMinElementsCheap,
+                        [&](int64_t begin, int64_t end) {
+                          const auto b = static_cast<size_t>(begin);
+                          const auto n = static_cast<size_t>(end - begin);
+                          quantized::ApplyInt8Lut(lut_, {in + b, n}, {out + b, n});
+                        });
     return Status::Ok();
   }
 

@@ -123,17 +123,20 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
   constexpr size_t kBatchBlock = 64;
   LITEQ_CHECK(r_begin <= r_end && r_end <= w.rows());
   int32_t buffer[kRowBlock * kBatchBlock];
+  // One activation row (a decode GEMV) reuses no weights: the whole buffer serves one
+  // row of dots, so the dots and the epilogue are called per 1024 rows, not per 16.
+  const size_t row_block = batches == 1 ? kRowBlock * kBatchBlock : kRowBlock;
   // Start at the block holding r_begin; rows before r_begin are computed, not used.
-  for (size_t r0 = r_begin / kPackedRows * kPackedRows; r0 < r_end; r0 += kRowBlock) {
-    const size_t r1 = r_end - r0 < kRowBlock ? r_end : r0 + kRowBlock;
+  for (size_t r0 = r_begin / kPackedRows * kPackedRows; r0 < r_end; r0 += row_block) {
+    const size_t r1 = r_end - r0 < row_block ? r_end : r0 + row_block;
     const size_t block_begin = r0 / kPackedRows;
     const size_t block_end = (r1 + kPackedRows - 1) / kPackedRows;
     for (size_t b0 = 0; b0 < batches; b0 += kBatchBlock) {
       const size_t nb = batches - b0 < kBatchBlock ? batches - b0 : kBatchBlock;
-      dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, kRowBlock);
+      dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, row_block);
       const size_t first = r0 < r_begin ? r_begin : r0;
       for (size_t b = 0; b < nb; ++b) {
-        epilogue(b0 + b, first, r1 - first, buffer + b * kRowBlock + (first - r0));
+        epilogue(b0 + b, first, r1 - first, buffer + b * row_block + (first - r0));
       }
     }
   }

@@ -4,7 +4,14 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+
+#include "runtime/kernels/quantized/int8_dot.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace liteq::runtime::quantized {
 
@@ -58,6 +65,60 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
     }
     for (size_t j = 0; j < n; ++j) y[j] = out_of_value[static_cast<size_t>(x[j] + 128)];
   }
+}
+
+void QuantizeProbabilitiesPortable(const float* exps, size_t n, float inv, int32_t zero_point,
+                                   int8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t q = static_cast<int32_t>(std::round(exps[i] * inv)) + zero_point;
+    out[i] = static_cast<int8_t>(std::clamp(q, -128, 127));
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void QuantizeProbabilitiesAvx2(const float* exps, size_t n,
+                                                               float inv, int32_t zero_point,
+                                                               int8_t* out) {
+  const __m256 scale = _mm256_set1_ps(inv);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 limit = _mm256_set1_ps(4194304.0f);  // 2^22
+  const __m256 half = _mm256_set1_ps(0.5f);
+  const __m256i offset = _mm256_set1_epi32(zero_point);
+  const __m256i lo = _mm256_set1_epi32(-128);
+  const __m256i hi = _mm256_set1_epi32(127);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(exps + i), scale);  // as the scalar product
+    // Ordered compares: false for NaN, which then takes the scalar code.
+    const __m256 in_range =
+        _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ), _mm256_cmp_ps(x, limit, _CMP_LT_OQ));
+    if (_mm256_movemask_ps(in_range) != 0xff) {
+      QuantizeProbabilitiesPortable(exps + i, 8, inv, zero_point, out + i);
+      continue;
+    }
+    const __m256i whole = _mm256_cvttps_epi32(x);
+    // x - trunc(x) is exact below 2^22; a remainder >= 0.5 rounds up (-1 from the compare).
+    const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(x, _mm256_cvtepi32_ps(whole)), half, _CMP_GE_OQ);
+    __m256i q = _mm256_sub_epi32(whole, _mm256_castps_si256(up));
+    q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(q, offset), lo), hi);
+    // int32 -> int8 (already in range): lane l's four bytes in its low 32 bits.
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q, q), _mm256_setzero_si256());
+    const int32_t low = _mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
+    const int32_t high = _mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+    std::memcpy(out + i, &low, sizeof(low));
+    std::memcpy(out + i + 4, &high, sizeof(high));
+  }
+  QuantizeProbabilitiesPortable(exps + i, n - i, inv, zero_point, out + i);
+}
+#else
+void QuantizeProbabilitiesAvx2(const float* exps, size_t n, float inv, int32_t zero_point,
+                               int8_t* out) {
+  QuantizeProbabilitiesPortable(exps, n, inv, zero_point, out);
+}
+#endif
+
+QuantizeProbabilitiesFn BestQuantizeProbabilities() {
+  return Int8DotsAvx2Supported() ? &QuantizeProbabilitiesAvx2 : &QuantizeProbabilitiesPortable;
 }
 
 float SumAfterAdding(float sum, float value, int64_t count) {

@@ -18,6 +18,7 @@
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_SOFTMAX_INT_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -34,6 +35,21 @@ Result<SoftmaxInt8Params> PrepareSoftmaxInt8(quant::QuantParams input, float bet
                                              quant::QuantParams output);
 void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
                  std::span<const int8_t> input, std::span<int8_t> output);
+
+// SoftmaxInt8's output step over a run of table entries:
+//   out[i] = clamp(int(std::round(exps[i] * inv)) + zero_point, -128, 127),  i < n
+// (the fused int8 attention maps each possible score once per row this way). The
+// AVX2 code gives the same bytes: for 0 <= x < 2^22 truncation plus the exact
+// remainder x - trunc(x) decides the rounding half away from zero as std::round
+// does; a vector with any other x takes the scalar code.
+using QuantizeProbabilitiesFn = void (*)(const float* exps, size_t n, float inv,
+                                         int32_t zero_point, int8_t* out);
+void QuantizeProbabilitiesPortable(const float* exps, size_t n, float inv, int32_t zero_point,
+                                   int8_t* out);
+// Only callable when Int8DotsAvx2Supported() (int8_dot.h).
+void QuantizeProbabilitiesAvx2(const float* exps, size_t n, float inv, int32_t zero_point,
+                               int8_t* out);
+QuantizeProbabilitiesFn BestQuantizeProbabilities();
 
 // `sum` after `count` float additions of `value` in a row (sum += value), as
 // SoftmaxInt8's sum computes them, in a few steps instead of `count`: the fused int8
