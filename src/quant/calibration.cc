@@ -8,9 +8,9 @@
 #include <set>
 
 #include "generate/session.h"
+#include "quant/weight_rules.h"
 #include "runtime/interpreter.h"
 #include "tokenizer/regex.h"
-#include "tokenizer/unicode.h"
 
 namespace liteq::quant {
 namespace {
@@ -289,7 +289,7 @@ Result<ActivationRanges> ComputeActivationRanges(const CalibrationResult& calibr
     ObserverKind kind = observer;
     ObserverOptions tensor_options = options;
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (rule_re[i].FindAll(tokenizer::ToValidUtf8Lossy(name)).empty()) continue;
+      if (!NameMatches(rule_re[i], name)) continue;
       rule_used[i] = true;
       kind = rules[i].observer;
       tensor_options.percentile = rules[i].percentile;

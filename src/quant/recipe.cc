@@ -74,6 +74,10 @@ const char* DefaultObserver(Recipe recipe) {
   return recipe == Recipe::kStatic16x8 ? "minmax" : "moving_average";
 }
 
+std::string ObserverOrDefault(Recipe recipe, const std::string& name) {
+  return name.empty() ? DefaultObserver(recipe) : name;
+}
+
 const char* GranularityName(Granularity granularity) {
   return granularity == Granularity::kPerChannel ? "channel" : "tensor";
 }
@@ -174,8 +178,7 @@ Result<RecipeReport> ApplyRecipe(graph::Model& model, const RecipeOptions& optio
       meta["weights"] = "int8 symmetric [-127, 127], zero point 0";
       meta["activations"] =
           s.activations == ActivationType::kInt16 ? "int16 symmetric" : "int8 asymmetric";
-      meta["observer"] =
-          options.observer.empty() ? DefaultObserver(options.recipe) : options.observer;
+      meta["observer"] = ObserverOrDefault(options.recipe, options.observer);
       if (!options.observer_rules.empty()) {
         nlohmann::json rules = nlohmann::json::array();
         for (const ObserverRule& r : options.observer_rules) {

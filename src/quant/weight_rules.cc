@@ -13,10 +13,6 @@
 namespace liteq::quant {
 namespace {
 
-bool Matches(const tokenizer::Regex& re, const std::string& text) {
-  return !re.FindAll(tokenizer::ToValidUtf8Lossy(text)).empty();
-}
-
 Result<tokenizer::Regex> CompileOption(const std::string& pattern, const std::string& what) {
   auto re = tokenizer::Regex::Compile(pattern);
   if (!re.ok()) return re.status().WithContext(what);
@@ -42,18 +38,24 @@ Status CheckKeys(const nlohmann::json& j, const std::set<std::string>& known,
   return Status::Ok();
 }
 
-Result<WeightRule> ParseRule(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) return InvalidArgumentError(where + " is not an object");
-  LITEQ_RETURN_IF_ERROR(CheckKeys(j, {"tensors", "precision", "granularity", "block_size"}, where));
+// A rule's "tensors": a string that compiles as a regex.
+Result<std::string> TensorsRegex(const nlohmann::json& j, const std::string& where) {
   if (!j.contains("tensors") || !j["tensors"].is_string()) {
     return InvalidArgumentError(where + " needs \"tensors\": a regex string");
   }
+  std::string pattern = j["tensors"].get<std::string>();
+  LITEQ_RETURN_IF_ERROR(CompileOption(pattern, where).status());
+  return pattern;
+}
+
+Result<WeightRule> ParseRule(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) return InvalidArgumentError(where + " is not an object");
+  LITEQ_RETURN_IF_ERROR(CheckKeys(j, {"tensors", "precision", "granularity", "block_size"}, where));
+  WeightRule rule;
+  LITEQ_ASSIGN_OR_RETURN(rule.tensors, TensorsRegex(j, where));
   if (!j.contains("precision") || !j["precision"].is_string()) {
     return InvalidArgumentError(where + " needs \"precision\": float, int8 or int4");
   }
-  WeightRule rule;
-  rule.tensors = j["tensors"].get<std::string>();
-  LITEQ_RETURN_IF_ERROR(CompileOption(rule.tensors, where).status());
   auto precision = ParsePrecision(j["precision"].get<std::string>());
   if (!precision.ok()) return precision.status().WithContext(where);
   rule.precision = *precision;
@@ -78,13 +80,9 @@ Result<WeightRule> ParseRule(const nlohmann::json& j, const std::string& where) 
 
 Result<ObserverRule> ParseObserverRule(const nlohmann::json& j, const std::string& where) {
   LITEQ_RETURN_IF_ERROR(CheckKeys(j, {"tensors", "observer", "percentile"}, where));
-  if (!j.contains("tensors") || !j["tensors"].is_string()) {
-    return InvalidArgumentError(where + " needs \"tensors\": a regex string");
-  }
-  if (!j["observer"].is_string()) return InvalidArgumentError(where + ": observer");
   ObserverRule rule;
-  rule.tensors = j["tensors"].get<std::string>();
-  LITEQ_RETURN_IF_ERROR(CompileOption(rule.tensors, where).status());
+  LITEQ_ASSIGN_OR_RETURN(rule.tensors, TensorsRegex(j, where));
+  if (!j["observer"].is_string()) return InvalidArgumentError(where + ": observer");
   auto observer = ParseObserverKind(j["observer"].get<std::string>());
   if (!observer.ok()) return observer.status().WithContext(where);
   rule.observer = *observer;
@@ -125,6 +123,10 @@ std::vector<WeightUse> WeightUses(const graph::Model& model) {
 }
 
 }  // namespace
+
+bool NameMatches(const tokenizer::Regex& re, const std::string& name) {
+  return !re.FindAll(tokenizer::ToValidUtf8Lossy(name)).empty();
+}
 
 Result<RecipeFile> ReadRecipeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -204,12 +206,12 @@ Status ResolveWeightRules(const graph::Model& model, const std::string& float_op
     const std::string& out_name = use.op->outputs.empty() || use.op->outputs[0] < 0
                                       ? std::string()
                                       : use.subgraph->tensors[use.op->outputs[0]].name;
-    if ((ops_re && Matches(*ops_re, graph::OpCodeName(use.op->code))) ||
-        (tensors_re && Matches(*tensors_re, out_name))) {
+    if ((ops_re && NameMatches(*ops_re, graph::OpCodeName(use.op->code))) ||
+        (tensors_re && NameMatches(*tensors_re, out_name))) {
       options->float_buffers.insert(buffer);
     }
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!Matches(rule_re[i], use.weight->name)) continue;
+      if (!NameMatches(rule_re[i], use.weight->name)) continue;
       rule_used[i] = true;
       const WeightRule& rule = rules[i];
       if (rule.precision == WeightPrecision::kFloat) {

@@ -25,6 +25,7 @@
 #include "liteq/status.h"
 #include "quant/observers.h"
 #include "quant/quantizer.h"
+#include "tokenizer/regex.h"
 
 namespace liteq::quant {
 
@@ -48,6 +49,9 @@ struct RecipeFile {
   std::vector<WeightRule> rules;
   std::vector<ObserverRule> observer_rules;
 };
+
+// A regex rule's test: `re` is found somewhere in tensor (or op type) `name`.
+bool NameMatches(const tokenizer::Regex& re, const std::string& name);
 
 // Parses and checks a recipe file (unknown keys are errors naming the key).
 Result<RecipeFile> ReadRecipeFile(const std::string& path);

@@ -98,8 +98,8 @@ std::string ExportWith(const std::string& checkpoint_path, const model::ExportOp
       ADD_FAILURE() << calibration.status().ToString();
       return "";
     }
-    auto observer = quant::ParseObserverKind(
-        recipe->observer.empty() ? quant::DefaultObserver(recipe->recipe) : recipe->observer);
+    auto observer =
+        quant::ParseObserverKind(quant::ObserverOrDefault(recipe->recipe, recipe->observer));
     LITEQ_CHECK(observer.ok());
     quant::ObserverOptions observer_options;
     observer_options.bits = recipe->recipe == quant::Recipe::kStatic16x8 ? 16 : 8;

@@ -211,10 +211,8 @@ Status ApplyRecipeFile(const CLI::App& cmd, QuantizeArgs& args) {
   if (args.recipe.empty()) {
     return InvalidArgumentError("give --recipe (or a --recipe-file with \"recipe\")");
   }
-  if (args.observer.empty()) {
-    LITEQ_ASSIGN_OR_RETURN(quant::Recipe recipe, quant::ParseRecipe(args.recipe));
-    args.observer = quant::DefaultObserver(recipe);
-  }
+  LITEQ_ASSIGN_OR_RETURN(quant::Recipe recipe, quant::ParseRecipe(args.recipe));
+  args.observer = quant::ObserverOrDefault(recipe, args.observer);
   return Status::Ok();
 }
 

@@ -69,8 +69,7 @@ Status RunSensitivityCommand(const SensitivityArgs& args) {
                          quant::Calibrate(float_model, samples, calibration));
   LITEQ_ASSIGN_OR_RETURN(
       quant::ObserverKind observer_kind,
-      quant::ParseObserverKind(args.observer.empty() ? quant::DefaultObserver(recipe.recipe)
-                                                     : args.observer));
+      quant::ParseObserverKind(quant::ObserverOrDefault(recipe.recipe, args.observer)));
   quant::ObserverOptions observer;
   observer.bits = recipe.recipe == quant::Recipe::kStatic16x8 ? 16 : 8;
   LITEQ_ASSIGN_OR_RETURN(quant::ActivationRanges ranges,
