@@ -3,8 +3,10 @@
 //   - Memory read bandwidth: `threads` threads each sum their own part of a buffer far
 //     larger than the caches (first-touched by that thread); the best of the passes.
 //   - int8 multiply-accumulate peak: every thread runs independent chains of the
-//     widest exact int8 dot-product instruction sequence available to liteq's kernels
-//     (AVX2: vpmaddubsw + vpmaddwd + vpaddd, 32 products per step) on registers only.
+//     widest int8 multiply-accumulate sequence of the ISA (AVX2: vpmaddubsw +
+//     vpmaddwd + vpaddd, 32 products per step) on registers only, in assembly so that
+//     the compiler can neither merge nor spill the chains. (liteq's exact int8 x int8
+//     products need a vpsignb more per step: measured ~83% of this rate on registers.)
 //     Reported as ops per second (1 multiply-accumulate = 2 ops, the usual convention).
 #ifndef LITEQ_BENCH_MACHINE_PROBE_H_
 #define LITEQ_BENCH_MACHINE_PROBE_H_

@@ -10,6 +10,11 @@
 //   - Weight multiply-accumulates per token: rows x depth of those FCs and constant
 //     BATCH_MATMUL operands (attention's matmuls against the cache are not counted:
 //     they depend on the position).
+//   - Of those, the output head's: the FC whose output reaches the `logits` output
+//     through row-wise ops (RESHAPE, DEQUANTIZE, QUANTIZE, TANH, LOGISTIC, MUL, DIV).
+//     A prompt needs it for its last position only (the first token's logits), so a
+//     prefill of n tokens must do (weight_macs - head_macs) x n + head_macs of them
+//     (PrefillMacs): what the prefill percentage of the int8 peak counts.
 #ifndef LITEQ_BENCH_MODEL_TRAFFIC_H_
 #define LITEQ_BENCH_MODEL_TRAFFIC_H_
 
@@ -23,11 +28,19 @@ struct ModelTraffic {
   int64_t weight_bytes_per_token = 0;
   int64_t kv_bytes_per_position = 0;
   int64_t weight_macs_per_token = 0;
+  int64_t output_head_macs = 0;  // included in weight_macs_per_token; 0 if not found
   bool integer_weights = false;  // some of those constants are int8/int4 (the int8 peak applies)
   bool found_decode = false;
 };
 
 ModelTraffic AnalyzeTraffic(const graph::Model& model);
+
+// Weight multiply-accumulates a prefill of `tokens` tokens needs for its first token.
+inline double PrefillMacs(const ModelTraffic& t, int64_t tokens) {
+  return static_cast<double>(t.weight_macs_per_token - t.output_head_macs) *
+             static_cast<double>(tokens) +
+         static_cast<double>(t.output_head_macs);
+}
 
 }  // namespace liteq::bench
 

@@ -164,14 +164,15 @@ Status Measure(const BenchArgs& args, generate::Session& session, BenchResult* r
 
 Status RunBench(const BenchArgs& args) {
   const auto t = Clock::now();
-  LITEQ_ASSIGN_OR_RETURN(auto interpreter,
-                         runtime::Interpreter::Load(
-                             args.model, {.num_threads = args.threads,
-                                          .fuse_attention = args.fuse_attention,
-                                          .int4_int8_activations = args.int4_int8_activations,
-                                          .int8_arithmetic = args.int8_arithmetic == "xnnpack"
-                                                                 ? runtime::Int8Arithmetic::kXnnpack
-                                                                 : runtime::Int8Arithmetic::kTfliteReference}));
+  LITEQ_ASSIGN_OR_RETURN(
+      auto interpreter,
+      runtime::Interpreter::Load(
+          args.model, {.num_threads = args.threads,
+                       .fuse_attention = args.fuse_attention,
+                       .int4_int8_activations = args.int4_int8_activations,
+                       .int8_arithmetic = args.int8_arithmetic == "xnnpack"
+                                              ? runtime::Int8Arithmetic::kXnnpack
+                                              : runtime::Int8Arithmetic::kTfliteReference}));
   LITEQ_ASSIGN_OR_RETURN(auto session, generate::Session::Create(interpreter.get()));
   BenchResult r;
   r.load_seconds = Since(t);
@@ -191,9 +192,9 @@ Status RunBench(const BenchArgs& args) {
   const double rss_bar_fraction = rss_bar_mb > 0 ? r.peak_rss_mb / rss_bar_mb : 0.0;
   const double bandwidth =
       args.bandwidth ? bench::MeasureReadBandwidth(args.threads, args.repetitions) : 0;
-  const bench::ComputePeak peak =
-      args.bandwidth ? bench::MeasureInt8Peak(args.threads, args.repetitions)
-                     : bench::ComputePeak{};
+  const bench::ComputePeak peak = args.bandwidth
+                                      ? bench::MeasureInt8Peak(args.threads, args.repetitions)
+                                      : bench::ComputePeak{};
   // Bytes one decode step of tgN at `depth` reads on average: the weights and the live
   // cache rows (depth + the steps' mean offset).
   auto decode_bytes = [&](int depth) {
@@ -203,10 +204,11 @@ Status RunBench(const BenchArgs& args) {
   auto bandwidth_fraction = [&](int depth, double tokens_per_second) {
     return bandwidth > 0 ? tokens_per_second * decode_bytes(depth) / bandwidth : 0.0;
   };
-  auto peak_fraction = [&](double tokens_per_second) {
+  // A prefill of n tokens at tokens_per_second: the multiply-accumulates its first
+  // token needs (the output head for the last position only, model_traffic.h) per second.
+  auto peak_fraction = [&](int n, double tokens_per_second) {
     return peak.ops_per_second > 0
-               ? 2.0 * static_cast<double>(traffic.weight_macs_per_token) * tokens_per_second /
-                     peak.ops_per_second
+               ? 2.0 * bench::PrefillMacs(traffic, n) / n * tokens_per_second / peak.ops_per_second
                : 0.0;
   };
 
@@ -214,7 +216,7 @@ Status RunBench(const BenchArgs& args) {
     nlohmann::json prefill = nlohmann::json::object(), decode = nlohmann::json::object();
     for (const auto& [n, s] : r.prefill) {
       prefill["pp" + std::to_string(n)] = {{"tokens_per_second", ToJson(s)},
-                                           {"int8_peak_fraction", peak_fraction(s.median)}};
+                                           {"int8_peak_fraction", peak_fraction(n, s.median)}};
     }
     for (const auto& [d, s] : r.decode) {
       decode["tg" + std::to_string(args.decode_steps) + "@" + std::to_string(d)] = {
@@ -222,32 +224,32 @@ Status RunBench(const BenchArgs& args) {
           {"bytes_per_token", decode_bytes(d)},
           {"bandwidth_bound_fraction", bandwidth_fraction(d, s.median)}};
     }
-    nlohmann::json j = {
-        {"runtime", "liteq"},
-        {"model", args.model},
-        {"threads", args.threads},
-        {"reps", args.repetitions},
-        {"max_seq", shape.max_seq},
-        {"prefill_signatures", nlohmann::json::array()},
-        {"load_seconds", r.load_seconds},
-        {"ttft_seconds", ToJson(r.ttft)},
-        {"ttft_prompt_tokens", args.prefill_lengths.front()},
-        {"pp", prefill},
-        {"tg", decode},
-        {"skipped_depths", r.skipped_depths},
-        {"weight_bytes", weight_bytes},
-        {"weight_bytes_per_token", traffic.weight_bytes_per_token},
-        {"kv_bytes_per_position", traffic.kv_bytes_per_position},
-        {"weight_macs_per_token", traffic.weight_macs_per_token},
-        {"read_bandwidth_bytes_per_second", bandwidth},
-        {"int8_peak_ops_per_second", peak.ops_per_second},
-        {"int8_peak_isa", peak.isa},
-        {"rss_after_load_mb", r.rss_after_load_mb},
-        {"peak_rss_mb", r.peak_rss_mb},
-        {"file_mb", file_mb},
-        {"kv_cache_mb", kv_cache_mb},
-        {"rss_bar_mb", rss_bar_mb},
-        {"peak_rss_bar_fraction", rss_bar_fraction}};
+    nlohmann::json j = {{"runtime", "liteq"},
+                        {"model", args.model},
+                        {"threads", args.threads},
+                        {"reps", args.repetitions},
+                        {"max_seq", shape.max_seq},
+                        {"prefill_signatures", nlohmann::json::array()},
+                        {"load_seconds", r.load_seconds},
+                        {"ttft_seconds", ToJson(r.ttft)},
+                        {"ttft_prompt_tokens", args.prefill_lengths.front()},
+                        {"pp", prefill},
+                        {"tg", decode},
+                        {"skipped_depths", r.skipped_depths},
+                        {"weight_bytes", weight_bytes},
+                        {"weight_bytes_per_token", traffic.weight_bytes_per_token},
+                        {"kv_bytes_per_position", traffic.kv_bytes_per_position},
+                        {"weight_macs_per_token", traffic.weight_macs_per_token},
+                        {"output_head_macs", traffic.output_head_macs},
+                        {"read_bandwidth_bytes_per_second", bandwidth},
+                        {"int8_peak_ops_per_second", peak.ops_per_second},
+                        {"int8_peak_isa", peak.isa},
+                        {"rss_after_load_mb", r.rss_after_load_mb},
+                        {"peak_rss_mb", r.peak_rss_mb},
+                        {"file_mb", file_mb},
+                        {"kv_cache_mb", kv_cache_mb},
+                        {"rss_bar_mb", rss_bar_mb},
+                        {"peak_rss_bar_fraction", rss_bar_fraction}};
     for (const auto& p : shape.prefill) j["prefill_signatures"].push_back(p.length);
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
@@ -260,7 +262,7 @@ Status RunBench(const BenchArgs& args) {
   for (const auto& [n, s] : r.prefill) {
     std::printf("prefill pp%-5d      %.1f tok/s [%.1f, %.1f]", n, s.median, s.min, s.max);
     if (peak.ops_per_second > 0 && traffic.integer_weights) {
-      std::printf("  %.1f%% of int8 peak", 100 * peak_fraction(s.median));
+      std::printf("  %.1f%% of int8 peak", 100 * peak_fraction(n, s.median));
     }
     std::printf("\n");
   }
@@ -283,16 +285,21 @@ Status RunBench(const BenchArgs& args) {
     std::printf("machine (%d thread%s) memory read %.1f GB/s", args.threads,
                 args.threads == 1 ? "" : "s", bandwidth / 1e9);
     if (peak.ops_per_second > 0) {
-      std::printf(", int8 peak %.0f GOPS (%s; prefill: %.1f M weight MACs/token)",
-                  peak.ops_per_second / 1e9, peak.isa.c_str(), traffic.weight_macs_per_token / 1e6);
+      std::printf(
+          ", int8 peak %.0f GOPS (%s; prefill: %.1f M weight MACs/token + %.1f M of the output "
+          "head for the last position)",
+          peak.ops_per_second / 1e9, peak.isa.c_str(),
+          (traffic.weight_macs_per_token - traffic.output_head_macs) / 1e6,
+          traffic.output_head_macs / 1e6);
     }
     std::printf("\n");
   }
   std::printf("RSS                  %.1f MB after load, %.1f MB peak\n", r.rss_after_load_mb,
               r.peak_rss_mb);
-  std::printf("memory bar           peak RSS %.1f MB = %.1f%% of (file %.1f MB + KV cache %.1f MB) "
-              "x 1.1\n",
-              r.peak_rss_mb, 100 * rss_bar_fraction, file_mb, kv_cache_mb);
+  std::printf(
+      "memory bar           peak RSS %.1f MB = %.1f%% of (file %.1f MB + KV cache %.1f MB) "
+      "x 1.1\n",
+      r.peak_rss_mb, 100 * rss_bar_fraction, file_mb, kv_cache_mb);
   return Status::Ok();
 }
 
@@ -300,8 +307,11 @@ void SetupBench(CLI::App& app, Status* result) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Measure load, prefill and decode speed of a model");
   cmd->add_option("model", args->model, "The .tflite model")->required();
-  cmd->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::PositiveNumber);
-  cmd->add_option("--int8-arithmetic", args->int8_arithmetic, "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack (what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
+  cmd->add_option("--threads", args->threads, "Worker threads (default: physical cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--int8-arithmetic", args->int8_arithmetic,
+                  "int8 arithmetic: reference (TFLite's reference kernels, default) or xnnpack "
+                  "(what LiteRT's XNNPACK delegate computes, for comparisons with LiteRT)")
       ->check(CLI::IsMember({"reference", "xnnpack"}));
   cmd->add_option("--reps,--repetitions", args->repetitions,
                   "Repetitions (median, min, max reported)")
