@@ -2,8 +2,15 @@
 // SmolLM2-135M and TinyLlama-1.1B at prefill (128 activation rows) and decode (1 row),
 // on one thread, through the same blocked driver the kernels use
 // (BlockedPackedInt8Dots): the runtime's PackedInt8DotsAvx2 ("avx2") against the
-// portable reference as the baseline of the same run (interleave them on a shared,
-// noisy machine); each first checks that its dots equal the AVX2 kernel's, bit for bit.
+// portable Highway kernel PackedInt8DotsHwy ("hwy", the path of CPUs without AVX2,
+// here on the best Highway target of this CPU) and the scalar reference as the
+// baseline of the same run (interleave them on a shared, noisy machine); each first
+// checks that its dots equal the AVX2 kernel's, bit for bit. Measured on AMD EPYC Milan
+// (shared machine): at 128 rows avx2 102-128 GOPS, hwy on its AVX2 target 70-93% of
+// that (int16 widening: twice the multiplies of vpmaddubsw); at 1 row (bandwidth-bound)
+// both 28-111. Forced to one target (hwy::SetSupportedTargetsForTest): SSE4 35-52,
+// SSSE3 30-44, SCALAR 4-6, slower than the compiler-vectorized portable loops (9-14),
+// hence BestPackedInt8Dots never picks SCALAR/EMU128.
 // Counters: GOPS = 2 * rows * depth * batches / s.
 // Measured alternatives that lost to the AVX2 kernel on AMD EPYC Milan (AVX2, no VNNI;
 // 128 rows, GOPS current vs alternative): int16 vpmaddwd with 4x3 tiles 93-121 vs
@@ -86,6 +93,7 @@ void ShapeArgs(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK_CAPTURE(BM_PackedDots, avx2, &PackedInt8DotsAvx2)->Apply(ShapeArgs);
+BENCHMARK_CAPTURE(BM_PackedDots, hwy, &PackedInt8DotsHwy)->Apply(ShapeArgs);
 BENCHMARK_CAPTURE(BM_PackedDots, portable, &PackedInt8DotsPortable)->Apply(ShapeArgs);
 
 }  // namespace

@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # tests only: `liteq debug --html` reports are rendered headless (e2e_cli_debug_test)
   libhwy-dev zlib1g-dev libpcre2-dev libutf8proc-dev
+  # tests only: the Highway int8 kernel cross-compiled for aarch64 and run under qemu
+  # (PackedInt8HwyAarch64Compile, PackedInt8HwyAarch64QemuMatchesPortable)
+  g++-aarch64-linux-gnu qemu-user
   nodejs npm
 )
 missing=()

@@ -2,6 +2,8 @@
 #include "runtime/kernels/quantized/packed_int8.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -158,8 +160,28 @@ void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t 
   }
 }
 
+namespace {
+
+PackedInt8DotsFn ChoosePackedInt8Dots() {
+  const PackedInt8DotsFn best = Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
+                                : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
+                                                             : &PackedInt8DotsPortable;
+  const char* env = std::getenv("LITEQ_INT8_DOTS");
+  if (env == nullptr || *env == '\0') return best;
+  const std::string choice(env);
+  if (choice == "hwy") return &PackedInt8DotsHwy;
+  if (choice == "portable") return &PackedInt8DotsPortable;
+  if (choice == "avx2" && Int8DotsAvx2Supported()) return &PackedInt8DotsAvx2;
+  std::fprintf(stderr, "liteq: LITEQ_INT8_DOTS=%s ignored (hwy, portable or avx2 with AVX2)\n",
+               env);
+  return best;
+}
+
+}  // namespace
+
 PackedInt8DotsFn BestPackedInt8Dots() {
-  return Int8DotsAvx2Supported() ? &PackedInt8DotsAvx2 : &PackedInt8DotsPortable;
+  static const PackedInt8DotsFn chosen = ChoosePackedInt8Dots();
+  return chosen;
 }
 
 }  // namespace liteq::runtime::quantized

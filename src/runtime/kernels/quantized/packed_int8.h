@@ -22,7 +22,8 @@
 // _mm256_maddubs_epi16; a pair sum |x0 w0| + |x1 w1| <= 2 * 128 * 127 = 32512 fits
 // int16 exactly as long as no weight is -128 (sign(x) * -128 also overflows int8).
 // Weights with a -128 (symmetric quantizers never emit it) take the exact widening
-// path (_mm256_madd_epi16 on int16) instead; has_int8_min() tells which.
+// path (_mm256_madd_epi16 on int16) instead; has_int8_min() tells which. The
+// Highway path (PackedInt8DotsHwy) always widens to int16, so it needs no such check.
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_PACKED_INT8_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_PACKED_INT8_H_
 
@@ -107,6 +108,24 @@ void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t 
 // Only callable when Int8DotsAvx2Supported() (int8_dot.h); else the portable code.
 void PackedInt8DotsAvx2(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                         size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+// Google Highway (packed_int8_hwy.cc), callable on every CPU: dispatches at run time
+// to the best target compiled in and supported (NEON/SVE on ARM, AVX2/SSE4/SSSE3 on
+// x86, SCALAR/EMU128 elsewhere). Exact for all int8 (int16 widening multiplies).
+void PackedInt8DotsHwy(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
+                       size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+// The Highway target (HWY_AVX2, HWY_NEON, ...) PackedInt8DotsHwy runs on now (tests
+// that force each target with hwy::SetSupportedTargetsForTest check this).
+int64_t PackedInt8DotsHwyTarget();
+// That target has SIMD: it is neither HWY_SCALAR nor HWY_EMU128 (lanes emulated in
+// C++), where the plain loops of PackedInt8DotsPortable, which the compiler
+// vectorizes for its baseline, are faster (x86-64: 9-14 GOPS against 4-6 for SCALAR).
+bool PackedInt8DotsHwyHasSimd();
+// PackedInt8DotsAvx2 when Int8DotsAvx2Supported(), else PackedInt8DotsHwy when
+// PackedInt8DotsHwyHasSimd() (NEON/SVE on ARM, SSE4/SSSE3 on x86 without AVX2), else
+// PackedInt8DotsPortable. The environment variable LITEQ_INT8_DOTS (read once, at the
+// first call) overrides the choice for tests and benchmarks: "hwy" (e.g. to run the
+// ARM path's code on x86 models), "portable", or "avx2" (honoured only when the CPU
+// has AVX2); any other value is reported on stderr and ignored.
 PackedInt8DotsFn BestPackedInt8Dots();
 
 // Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
