@@ -14,66 +14,35 @@
 #include <vector>
 
 #include "hwy/highway.h"
+#include "packed_int8_cases.h"  // (this directory)
 #include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::runtime::quantized {
 namespace {
-
-std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng, int lo, int hi) {
-  std::uniform_int_distribution<int> dist(lo, hi);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(rng));
-  return v;
-}
 
 // The kernel's int16 lanes per vector (HWY_ATTR: Highway ops need the target's attributes).
 HWY_ATTR size_t KernelLanes() {
   return hwy::HWY_NAMESPACE::Lanes(hwy::HWY_NAMESPACE::CappedTag<int16_t, kPackedDepth>());
 }
 
-// Whether Hwy and Portable agree on one range; the 3 columns past it stay untouched.
+// Whether Hwy and Portable agree on one range (prints the first difference).
 bool SameDots(const PackedInt8Weights& w, const std::vector<int8_t>& x, size_t ldx, size_t batches,
               size_t begin, size_t end) {
-  constexpr int32_t kSentinel = -777777;
-  const size_t ld_dots = (end - begin) * kPackedRows + 3;
-  std::vector<int32_t> got(batches * ld_dots, kSentinel), want(batches * ld_dots, kSentinel);
-  PackedInt8DotsHwy(w, x.data(), ldx, batches, begin, end, got.data(), ld_dots);
-  PackedInt8DotsPortable(w, x.data(), ldx, batches, begin, end, want.data(), ld_dots);
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (got[i] != want[i]) {
-      std::printf("FAIL: %zux%zux%zu range [%zu, %zu) b %zu col %zu: %d, want %d\n", batches,
-                  w.depth(), w.rows(), begin, end, i / ld_dots, i % ld_dots, got[i], want[i]);
-      return false;
-    }
-  }
-  return true;
+  const std::string difference =
+      FirstDifferenceFromPortable(&PackedInt8DotsHwy, w, x, ldx, batches, begin, end);
+  if (!difference.empty()) std::printf("FAIL: %s\n", difference.c_str());
+  return difference.empty();
 }
 
 int Run() {
   size_t checked = 0;
-  std::mt19937 rng(21);
-  for (size_t batches : {1, 2, 3, 4, 5, 6, 7, 64, 67}) {
-    for (size_t depth : {1, 7, 31, 32, 33, 64, 95, 583}) {
-      for (size_t rows : {1, 4, 5, 13, 37}) {
-        for (int w_lo : {-127, -128}) {
-          const size_t ldx = depth + 5;
-          auto x = RandomInt8(batches * ldx, rng, -128, 127);
-          for (size_t i = 0; i < x.size(); i += 7) x[i] = -128;
-          auto w = RandomInt8(rows * depth, rng, w_lo, 127);
-          for (size_t i = 0; i < w.size(); i += 11) w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
-          const auto packed = PackedInt8Weights::Pack(w, rows, depth);
-          const size_t blocks = packed->row_blocks();
-          for (auto [begin, end] : {std::pair<size_t, size_t>{0, blocks},
-                                    {blocks / 2, blocks},
-                                    {blocks - 1, blocks},
-                                    {blocks / 2, blocks / 2 + 1}}) {
-            if (!SameDots(*packed, x, ldx, batches, begin, end)) return 1;
-            ++checked;
-          }
-        }
-      }
-    }
-  }
+  bool same = true;
+  ForEachLoopEdgeCase(21, {1, 2, 3, 4, 5, 6, 7, 64, 67}, {1, 7, 31, 32, 33, 64, 95, 583},
+                      {1, 4, 5, 13, 37}, [&](const PackedDotsCase& c, size_t begin, size_t end) {
+                        if (same) same = SameDots(*c.packed, c.x, c.ldx, c.batches, begin, end);
+                        ++checked;
+                      });
+  if (!same) return 1;
   // The extremes: all -128, all 127, and int16 pair sums of 2^15.
   for (int pattern = 0; pattern < 3; ++pattern) {
     for (size_t batches : {1, 2, 3}) {

@@ -17,18 +17,12 @@
 #include <vector>
 
 #include "hwy/targets.h"
+#include "packed_int8_cases.h"  // (this directory)
 #include "runtime/kernels/quantized/int8_dot.h"
 #include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::runtime::quantized {
 namespace {
-
-std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng, int lo, int hi) {
-  std::uniform_int_distribution<int> dist(lo, hi);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(rng));
-  return v;
-}
 
 // Runs body once per Highway target compiled and supported here, with that target
 // forced; returns the names of the targets that ran. The mock is undone on exit.
@@ -47,57 +41,21 @@ std::vector<std::string> ForEachHwyTarget(const std::function<void()>& body) {
   return ran;
 }
 
-// PackedInt8DotsHwy against PackedInt8DotsPortable on one block range, x with row
-// stride ldx; the columns past the range (ld_dots has 3 extra) must stay untouched.
+// PackedInt8DotsHwy against PackedInt8DotsPortable on one block range.
 void ExpectSameDots(const PackedInt8Weights& w, const std::vector<int8_t>& x, size_t ldx,
                     size_t batches, size_t begin, size_t end) {
-  constexpr int32_t kSentinel = -777777;
-  const size_t ld_dots = (end - begin) * kPackedRows + 3;
-  std::vector<int32_t> got(batches * ld_dots, kSentinel);
-  std::vector<int32_t> want(batches * ld_dots, kSentinel);
-  PackedInt8DotsHwy(w, x.data(), ldx, batches, begin, end, got.data(), ld_dots);
-  PackedInt8DotsPortable(w, x.data(), ldx, batches, begin, end, want.data(), ld_dots);
-  for (size_t b = 0; b < batches; ++b) {
-    for (size_t c = 0; c < ld_dots; ++c) {
-      ASSERT_EQ(got[b * ld_dots + c], want[b * ld_dots + c])
-          << "range [" << begin << ", " << end << ") b " << b << " col " << c;
-    }
-    for (size_t c = (end - begin) * kPackedRows; c < ld_dots; ++c) {
-      ASSERT_EQ(got[b * ld_dots + c], kSentinel) << "wrote past the range";
-    }
-  }
+  EXPECT_EQ(FirstDifferenceFromPortable(&PackedInt8DotsHwy, w, x, ldx, batches, begin, end), "");
 }
 
 TEST(PackedInt8HwyTest, MatchesPortableOnEveryTargetForRandomShapes) {
   size_t checked = 0;
   const auto ran = ForEachHwyTarget([&] {
-    std::mt19937 rng(21);
-    for (size_t batches : {1, 2, 3, 4, 5, 6, 7, 64, 67}) {
-      for (size_t depth : {1, 7, 31, 32, 33, 64, 95, 583}) {
-        for (size_t rows : {1, 4, 5, 13, 37}) {
-          for (int w_lo : {-127, -128}) {
-            SCOPED_TRACE(std::to_string(batches) + "x" + std::to_string(depth) + "x" +
-                         std::to_string(rows) + " w >= " + std::to_string(w_lo));
-            const size_t ldx = depth + 5;  // the gap holds values the kernel must not use
-            auto x = RandomInt8(batches * ldx, rng, -128, 127);
-            for (size_t i = 0; i < x.size(); i += 7) x[i] = -128;
-            auto w = RandomInt8(rows * depth, rng, w_lo, 127);
-            for (size_t i = 0; i < w.size(); i += 11)
-              w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
-            const auto packed = PackedInt8Weights::Pack(w, rows, depth);
-            const size_t blocks = packed->row_blocks();
-            for (auto [begin, end] : {std::pair<size_t, size_t>{0, blocks},
-                                      {blocks / 2, blocks},
-                                      {blocks - 1, blocks},
-                                      {blocks / 2, blocks / 2 + 1},
-                                      {blocks / 2, blocks / 2}}) {
-              ExpectSameDots(*packed, x, ldx, batches, begin, end);
-              ++checked;
-            }
-          }
-        }
-      }
-    }
+    ForEachLoopEdgeCase(21, {1, 2, 3, 4, 5, 6, 7, 64, 67}, {1, 7, 31, 32, 33, 64, 95, 583},
+                        {1, 4, 5, 13, 37}, [&](const PackedDotsCase& c, size_t begin, size_t end) {
+                          SCOPED_TRACE(c.Name());
+                          ExpectSameDots(*c.packed, c.x, c.ldx, c.batches, begin, end);
+                          ++checked;
+                        });
   });
   ASSERT_FALSE(ran.empty());
   // Per target: 9 batch counts x 8 depths x 5 row counts x 2 weight ranges x 5 block ranges.

@@ -19,17 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "packed_int8_cases.h"  // (this directory)
 #include "runtime/kernels/quantized/int8_dot.h"
 
 namespace liteq::runtime::quantized {
 namespace {
-
-std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng, int lo, int hi) {
-  std::uniform_int_distribution<int> dist(lo, hi);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(rng));
-  return v;
-}
 
 struct Case {
   size_t batches, depth, rows;
@@ -166,51 +160,16 @@ TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
 // than needed, and the int8 extremes (-128 activations, +-127 and -128 weights).
 TEST(PackedInt8Test, Avx2MatchesPortableOnLoopEdges) {
   if (!Int8DotsAvx2Supported()) GTEST_SKIP() << "no AVX2 on this CPU";
-  std::mt19937 rng(16);
-  constexpr int32_t kSentinel = -777777;
   size_t checked = 0;
-  for (size_t batches : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 65, 67, 130}) {
-    for (size_t depth : {1, 31, 32, 33, 95, 583}) {
-      for (size_t rows : {1, 5, 13, 37}) {
-        for (int w_lo : {-127, -128}) {
-          SCOPED_TRACE(std::to_string(batches) + "x" + std::to_string(depth) + "x" +
-                       std::to_string(rows) + " w >= " + std::to_string(w_lo));
-          const size_t ldx = depth + 5;  // the gap holds values the kernel must not use
-          auto x = RandomInt8(batches * ldx, rng, -128, 127);
-          for (size_t i = 0; i < x.size(); i += 7) x[i] = -128;
-          auto w = RandomInt8(rows * depth, rng, w_lo, 127);
-          for (size_t i = 0; i < w.size(); i += 11) w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
-          const auto packed = PackedInt8Weights::Pack(w, rows, depth);
-          const size_t blocks = packed->row_blocks();
-          // Every range [begin, blocks) and one of a single block in the middle.
-          for (auto [begin, end] : {std::pair<size_t, size_t>{0, blocks},
-                                    {blocks / 2, blocks},
-                                    {blocks - 1, blocks},
-                                    {blocks / 2, blocks / 2 + 1}}) {
-            if (begin >= end) continue;
-            const size_t ld_dots = (end - begin) * kPackedRows + 3;
-            std::vector<int32_t> got(batches * ld_dots, kSentinel);
-            std::vector<int32_t> want(batches * ld_dots, kSentinel);
-            PackedInt8DotsAvx2(*packed, x.data(), ldx, batches, begin, end, got.data(), ld_dots);
-            PackedInt8DotsPortable(*packed, x.data(), ldx, batches, begin, end, want.data(),
-                                   ld_dots);
-            for (size_t b = 0; b < batches; ++b) {
-              for (size_t c = 0; c < ld_dots; ++c) {
-                ASSERT_EQ(got[b * ld_dots + c], want[b * ld_dots + c])
-                    << "range [" << begin << ", " << end << ") b " << b << " col " << c;
-              }
-              // The columns past the range stay untouched.
-              for (size_t c = (end - begin) * kPackedRows; c < ld_dots; ++c) {
-                ASSERT_EQ(got[b * ld_dots + c], kSentinel);
-              }
-            }
-            ++checked;
-          }
-        }
-      }
-    }
-  }
-  EXPECT_GT(checked, 600u);
+  ForEachLoopEdgeCase(16, {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 65, 67, 130}, {1, 31, 32, 33, 95, 583},
+                      {1, 5, 13, 37}, [&](const PackedDotsCase& c, size_t begin, size_t end) {
+                        EXPECT_EQ(FirstDifferenceFromPortable(&PackedInt8DotsAvx2, *c.packed, c.x,
+                                                              c.ldx, c.batches, begin, end),
+                                  "")
+                            << c.Name();
+                        ++checked;
+                      });
+  EXPECT_EQ(checked, 13u * 6 * 4 * 2 * 5);
 }
 
 TEST(PackedInt8Test, SharedCopyIsSharedPerConstant) {
