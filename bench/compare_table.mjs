@@ -82,6 +82,22 @@ if (limits.length) {
     lines.push(`| ${r.model} | ${r.threads} | ${(r.json.read_bandwidth_bytes_per_second / 1e9).toFixed(1)} | ` +
                `${((r.json.int8_peak_ops_per_second ?? 0) / 1e9).toFixed(0)} | ${shares.join(' | ')} |`);
   }
+  // llama.cpp's Q8_0 prefill against the same peak: the same model, so the same
+  // multiply-accumulates (every weight per position, the output head once per prompt).
+  for (const r of runs.filter((x) => x.runtime === 'llamacpp' && x.model === 'q8_0')) {
+    const ref = limits.find((l) => l.threads === r.threads && l.json.int8_peak_ops_per_second > 0 &&
+                                   l.json.weight_macs_per_token > 0);
+    if (!ref) continue;
+    const shares = metrics.map((k) => {
+      const v = r.json.pp?.[k]?.tokens_per_second?.median;
+      const n = Number(k.slice(2));
+      if (!v || !k.startsWith('pp') || !n) return '-';
+      const head = ref.json.output_head_macs ?? 0;
+      const macs = (ref.json.weight_macs_per_token - head) * n + head;
+      return `${(100 * 2 * macs / n * v / ref.json.int8_peak_ops_per_second).toFixed(0)}%`;
+    });
+    lines.push(`| llama.cpp q8_0 | ${r.threads} | (same) | (same) | ${shares.join(' | ')} |`);
+  }
 }
 const llamaRun = runs.find((r) => r.runtime === 'llamacpp' && r.json.cpu_backend);
 if (llamaRun) {
