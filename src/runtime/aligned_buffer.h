@@ -60,6 +60,16 @@ class AlignedBuffer {
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Every byte to zero. A mapped buffer hands its pages back instead of writing them
+  // (MADV_DONTNEED on private anonymous memory: the next read sees zeros, the next
+  // write faults in a fresh zero page), so a cleared KV cache costs only the positions
+  // written afterwards, not the whole max_seq.
+  void Zero() {
+    if (data_ == nullptr) return;
+    if (mapped_ != 0 && madvise(data_, mapped_, MADV_DONTNEED) == 0) return;
+    std::memset(data_, 0, size_);
+  }
+
  private:
   // Buffers from this size on are their own anonymous mapping (page aligned). Low
   // enough for a KV cache layer (SmolLM2-135M: 144 KiB, 60 of them): from malloc each

@@ -156,7 +156,7 @@ void Interpreter::Impl::State::Clear() {
       std::memcpy(buffer.data() + i, &z, sizeof(z));
     }
   } else {
-    std::memset(buffer.data(), 0, buffer.size());
+    buffer.Zero();
   }
 }
 

@@ -225,7 +225,7 @@ void CheckHybrid(const Shape3& s, bool per_channel, bool asymmetric, bool with_b
   HybridFullyConnected(*params, shape, x, w, bias, expected, scratch);
   const auto packed =
       PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth));
-  const std::span<const int32_t> row_sums = packed->row_sums();
+  const std::vector<int32_t> row_sums = packed->RowSums();
   std::vector<int8_t> quantized(x.size());
   std::vector<quant::QuantParams> rows(static_cast<size_t>(s.batches));
   QuantizeHybridRows(*params, shape, x.data(), quantized.data(), rows.data());

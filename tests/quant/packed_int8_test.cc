@@ -40,6 +40,8 @@ TEST(PackedInt8Test, LayoutAndRowSums) {
     ASSERT_EQ(packed->rows(), c.rows);
     ASSERT_EQ(packed->depth(), c.depth);
     bool has_min = false;
+    const std::vector<int32_t> row_sums = packed->RowSums();
+    ASSERT_EQ(row_sums.size(), c.rows);
     for (size_t r = 0; r < c.rows; ++r) {
       int64_t sum = 0;
       for (size_t d = 0; d < c.depth; ++d) {
@@ -47,7 +49,7 @@ TEST(PackedInt8Test, LayoutAndRowSums) {
         sum += w[r * c.depth + d];
         has_min = has_min || w[r * c.depth + d] == -128;
       }
-      ASSERT_EQ(packed->row_sums()[r], static_cast<int32_t>(static_cast<uint32_t>(sum)));
+      ASSERT_EQ(row_sums[r], static_cast<int32_t>(static_cast<uint32_t>(sum)));
     }
     EXPECT_EQ(packed->has_int8_min(), has_min);
     // The padding (depth tail, rows past the last) is zero.
@@ -181,6 +183,31 @@ TEST(PackedInt8Test, SharedCopyIsSharedPerConstant) {
   EXPECT_EQ(a.get(), b.get());
   EXPECT_NE(a.get(), other_shape.get());
   EXPECT_EQ(other_shape->at(1, 0), w[80]);
+}
+
+// The row sums are not stored with the packed weights: SharedRowSums hands out one
+// copy while a holder keeps it and computes an equal one after the last holder let go.
+TEST(PackedInt8Test, SharedRowSumsAreSharedWhileHeldAndRecomputedEqual) {
+  std::mt19937 rng(15);
+  const size_t rows = 13, depth = 70;
+  const auto w = RandomInt8(rows * depth, rng, -128, 127);
+  const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+  std::vector<int32_t> expected(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    int64_t sum = 0;
+    for (size_t d = 0; d < depth; ++d) sum += w[r * depth + d];
+    expected[r] = static_cast<int32_t>(sum);
+  }
+  auto a = packed->SharedRowSums();
+  auto b = packed->SharedRowSums();
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(*a, expected);
+  const std::weak_ptr<const std::vector<int32_t>> watch = a;
+  a.reset();
+  EXPECT_FALSE(watch.expired());  // b still holds them
+  b.reset();
+  EXPECT_TRUE(watch.expired());  // nobody does: freed
+  EXPECT_EQ(*packed->SharedRowSums(), expected);
 }
 
 TEST(PackedInt8Test, ReleasesOnlyReadOnlyFilePages) {

@@ -2,8 +2,13 @@
 // place, the snapshot fallback, arena reuse, views, preserve_all_tensors, and
 // rejection of malformed graphs with messages that name the op and tensors.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "graph_builder.h"
 
@@ -16,16 +21,16 @@ using graph::OpCode;
 // Signature `key` taking x [T, 2], pos int32 [1] and state "kv" [4, 2]:
 //   kv' = DYNAMIC_UPDATE_SLICE(kv, x, [pos, 0]);  y = SUM(kv', axis 0)  (or of kv when
 //   `read_old_state`, which forces a snapshot).
-void AddCacheSignature(GraphBuilder& g, const std::string& key, int t,
-                       bool read_old_state = false) {
+void AddCacheSignature(GraphBuilder& g, const std::string& key, int t, bool read_old_state = false,
+                       int kv_rows = 4) {
   g.BeginSignature(key);
   const int x = g.Input("x", DType::kFloat32, {t, 2});
   const int pos = g.Input("pos", DType::kInt32, {1});
-  const int kv = g.Input("kv", DType::kFloat32, {4, 2});
+  const int kv = g.Input("kv", DType::kFloat32, {kv_rows, 2});
   const int zero = g.ConstI("zero", {1}, {0});
   const int start = g.Tensor("start", DType::kInt32, {2});
   g.Op(OpCode::kConcatenation, {pos, zero}, {start}, graph::ConcatenationOptions{0});
-  const int kv_out = g.Tensor("kv_updated", DType::kFloat32, {4, 2});
+  const int kv_out = g.Tensor("kv_updated", DType::kFloat32, {kv_rows, 2});
   g.Op(OpCode::kDynamicUpdateSlice, {kv, x, start}, {kv_out});
   const int axes = g.ConstI("axes", {1}, {0});
   const int y = g.Tensor("y", DType::kFloat32, {2});
@@ -95,6 +100,45 @@ TEST(InterpreterState, SignaturesShareOneCacheUpdatedInPlace) {
   EXPECT_EQ(OutputF(decode, "y"), (std::vector<float>{13, 25}));
   interp->ResetState();
   EXPECT_EQ(after.as<float>()[7], 0.0f);
+}
+
+// Pages of [data, data + bytes) the process has resident (mincore(2)).
+size_t ResidentPages(const void* data, size_t bytes) {
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data) / page * page;
+  const size_t pages = (reinterpret_cast<uintptr_t>(data) + bytes - begin + page - 1) / page;
+  std::vector<unsigned char> resident(pages);
+  EXPECT_EQ(::mincore(reinterpret_cast<void*>(begin), pages * page, resident.data()), 0);
+  return static_cast<size_t>(std::count_if(resident.begin(), resident.end(),
+                                           [](unsigned char r) { return (r & 1) != 0; }));
+}
+
+// A large state (its own anonymous mapping, AlignedBuffer) is cleared by handing its
+// pages back instead of writing zeros over them, so a reset KV cache costs only the
+// positions written afterwards (issue #6); it reads as zeros and works as before.
+TEST(InterpreterState, ResetStateHandsALargeCacheBackAndItReadsZero) {
+  constexpr int kRows = 16384;  // [16384, 2] floats: 128 KiB
+  GraphBuilder g;
+  AddCacheSignature(g, "decode", 1, /*read_old_state=*/false, kRows);
+  ASSERT_OK_AND_ASSIGN(auto interp, Interpreter::Create(g.model()));
+  ASSERT_OK_AND_ASSIGN(SignatureRunner * decode, interp->GetSignature("decode"));
+  ASSERT_OK_AND_ASSIGN(TensorView state, interp->State("kv"));
+  ASSERT_EQ(state.bytes, size_t{kRows} * 2 * sizeof(float));
+  // A fresh cache is not resident: creating the interpreter wrote nothing to it.
+  EXPECT_EQ(ResidentPages(state.data, state.bytes), 0u);
+  ASSERT_OK(Feed(decode, {1, 2}, 0));
+  ASSERT_OK(Feed(decode, {10, 20}, kRows / 2));
+  ASSERT_OK(Feed(decode, {100, 200}, kRows - 1));
+  EXPECT_EQ(OutputF(decode, "y"), (std::vector<float>{111, 222}));
+  EXPECT_GT(ResidentPages(state.data, state.bytes), 0u);
+  interp->ResetState();
+  EXPECT_EQ(ResidentPages(state.data, state.bytes), 0u);
+  const auto values = state.as<float>();
+  EXPECT_TRUE(std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; }));
+  ASSERT_OK(Feed(decode, {5, 6}, 7));
+  EXPECT_EQ(OutputF(decode, "y"), (std::vector<float>{5, 6}));  // only the new row
+  EXPECT_EQ(values[14], 5.0f);
+  EXPECT_EQ(values[15], 6.0f);
 }
 
 TEST(InterpreterState, ReadingTheOldStateAfterTheUpdateUsesASnapshot) {

@@ -80,7 +80,8 @@ TEST(RequantizeRowsTest, FcPortableIsApplyMultiplier) {
   const std::vector<int32_t> dots = Int32Inputs(400, rng);
   const std::vector<int32_t> bias = Int32Inputs(400, rng);
   for (int shift = -31; shift <= 30; ++shift) {
-    std::vector<int32_t> mult(400), total(400, 31 - shift);
+    std::vector<int32_t> mult(400);
+    std::vector<int8_t> total(400, static_cast<int8_t>(31 - shift));
     for (int32_t& m : mult) m = RandomMultiplier(rng);
     FcRequantizeArgs args{bias.data(), mult.data(), total.data(), -7, -100, 120, shift > 0};
     std::vector<int8_t> out(400);
@@ -104,14 +105,15 @@ TEST(RequantizeRowsTest, FcAvx2MatchesPortable) {
                      size_t{203}}) {
       const std::vector<int32_t> dots = Int32Inputs(n, rng);
       const std::vector<int32_t> bias = Int32Inputs(n, rng);
-      std::vector<int32_t> mult(n), total(n);
+      std::vector<int32_t> mult(n);
+      std::vector<int8_t> total(n);
       // Per channel: this shift everywhere, or a mix of random shifts.
       const bool mixed = (rng() & 1) != 0;
       bool saturate = false;
       for (size_t i = 0; i < n; ++i) {
         mult[i] = RandomMultiplier(rng);
         const int s = mixed ? static_cast<int>(rng() % 62) - 31 : shift;
-        total[i] = 31 - s;
+        total[i] = static_cast<int8_t>(31 - s);
         saturate = saturate || s > 0;
       }
       for (int32_t zp : {-128, 0, 127}) {

@@ -59,7 +59,8 @@ bool SameParams(const quantized::FastFullyConnectedInt8Params& a,
 
 bool SameParams(const quantized::HybridFullyConnectedParams& a,
                 const quantized::HybridFullyConnectedParams& b) {
-  return a.asymmetric_inputs == b.asymmetric_inputs && a.weight_scales == b.weight_scales &&
+  return a.asymmetric_inputs == b.asymmetric_inputs &&
+         std::ranges::equal(a.weight_scales, b.weight_scales) &&
          a.activation_min == b.activation_min && a.activation_max == b.activation_max;
 }
 
@@ -119,6 +120,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
                                  quantized::HybridFullyConnectedParams params,
                                  FullyConnectedShape shape, bool has_bias)
       : weights_(std::move(weights)),
+        row_sums_(weights_->SharedRowSums()),
         params_(SharedParams(weights_.get(), std::move(params))),
         shape_(shape),
         has_bias_(has_bias),
@@ -137,15 +139,15 @@ class FastHybridFullyConnectedKernel : public Kernel {
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
     ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
-      quantized::FastHybridFullyConnectedRows(*params_, shape_, weights_->row_sums(), quantized,
-                                              row_params, *weights_, bias, output, begin, end,
-                                              dots_);
+      quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized, row_params,
+                                              *weights_, bias, output, begin, end, dots_);
     });
     return Status::Ok();
   }
 
  private:
   std::shared_ptr<const quantized::PackedInt8Weights> weights_;
+  std::shared_ptr<const std::vector<int32_t>> row_sums_;  // read at every Eval
   std::shared_ptr<const quantized::HybridFullyConnectedParams> params_;
   FullyConnectedShape shape_;
   bool has_bias_;

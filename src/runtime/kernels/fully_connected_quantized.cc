@@ -70,7 +70,7 @@ PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
   }
   LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
   LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
-  LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,
+  LITEQ_ASSIGN_OR_RETURN(std::span<const float> w_scales,
                          SymmetricWeightScales(ctx, 1, shape.out_channels, 0));
   LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation act, ToFusedActivation(ctx, opts.activation));
   Result<quantized::FullyConnectedIntParams> params =
@@ -108,7 +108,7 @@ PrepareResult PrepareFullyConnectedHybrid(PrepareContext& ctx,
                          PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
   const bool has_bias = ctx.has_input(2);
   if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {DType::kFloat32}));
-  LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,
+  LITEQ_ASSIGN_OR_RETURN(std::span<const float> w_scales,
                          SymmetricWeightScales(ctx, 1, shape.out_channels, 0));
   LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation act, ToFusedActivation(ctx, opts.activation));
   Result<quantized::HybridFullyConnectedParams> params =

@@ -21,18 +21,17 @@ namespace {
 
 class HybridLookupKernel : public Kernel {
  public:
-  // `scales` are the kernel's own (`owned_scales`) or, when that is empty, the model's
-  // quantization vector, which outlives the kernel: a per-row table's scales are not
-  // copied again for each signature (49152 floats for SmolLM2's vocabulary).
+  // `scales` are the model's quantization vector, which outlives the kernel: a per-row
+  // table's scales are not copied for each signature (49152 floats for SmolLM2's
+  // vocabulary).
   HybridLookupKernel(graph::DType table_type, int64_t rows, int64_t row_size, int64_t count,
-                     std::vector<float> owned_scales, std::span<const float> scales,
+                     std::span<const float> scales,
                      std::shared_ptr<const quantized::PackedInt8Weights> packed = nullptr)
       : table_type_(table_type),
         rows_(rows),
         row_size_(row_size),
         count_(count),
-        owned_scales_(std::move(owned_scales)),
-        scales_(owned_scales_.empty() ? scales : std::span<const float>(owned_scales_)),
+        scales_(scales),
         packed_(std::move(packed)) {}
 
   Status Eval(const EvalContext& ctx) override {
@@ -53,7 +52,6 @@ class HybridLookupKernel : public Kernel {
  private:
   graph::DType table_type_;
   int64_t rows_, row_size_, count_;
-  std::vector<float> owned_scales_;
   std::span<const float> scales_;
   std::shared_ptr<const quantized::PackedInt8Weights> packed_;
 };
@@ -74,12 +72,11 @@ PrepareResult PrepareEmbeddingLookupHybrid(PrepareContext& ctx) {
   const int64_t row_size = rows == 0 ? 0 : NumElements(table.shape) / rows;
   // Symmetric: one scale, or one per row along dimension 0 (TFLite reads the per-row
   // scales of a per-channel table the same way).
-  LITEQ_ASSIGN_OR_RETURN(std::vector<float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
+  LITEQ_ASSIGN_OR_RETURN(std::span<const float> scales, SymmetricWeightScales(ctx, 1, rows, 0));
   std::shared_ptr<const quantized::PackedInt8Weights> packed = TiedPackedTable(ctx, 1);
   if (packed != nullptr) ctx.ConstantCopied(1);  // rows come from the head's packed copy
-  return PrepareResult(
-      std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0], std::move(scales),
-                                           std::span<const float>(), std::move(packed)));
+  return PrepareResult(std::make_unique<HybridLookupKernel>(table.dtype, rows, row_size, ids[0],
+                                                            scales, std::move(packed)));
 }
 
 std::shared_ptr<const quantized::PackedInt8Weights> TiedPackedTable(const PrepareContext& ctx,
@@ -112,8 +109,8 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 2, 1));
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {graph::DType::kInt32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
-  if (table.shape.empty() || (table.dtype != graph::DType::kInt8 &&
-                              table.dtype != graph::DType::kInt4)) {
+  if (table.shape.empty() ||
+      (table.dtype != graph::DType::kInt8 && table.dtype != graph::DType::kInt4)) {
     return ctx.Error("'" + table.name + "' is no int8/int4 table");
   }
   if (ctx.input(0).shape != table.shape) {
@@ -127,8 +124,8 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,
   const int64_t rows = table.shape[0];
   const int64_t row_size = rows == 0 ? 0 : NumElements(table.shape) / rows;
   const auto& quant = table.quant;
-  const bool per_row = quant.scale.size() == static_cast<size_t>(rows) &&
-                       quant.quantized_dimension == 0;
+  const bool per_row =
+      quant.scale.size() == static_cast<size_t>(rows) && quant.quantized_dimension == 0;
   if (quant.scale.size() != 1 && !per_row) {
     return ctx.Error("'" + table.name + "' has " + std::to_string(quant.scale.size()) +
                      " scales for " + std::to_string(rows) + " rows");
@@ -141,7 +138,7 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyGather(PrepareContext& ctx,
     }
   }
   return std::unique_ptr<Kernel>(std::make_unique<HybridLookupKernel>(
-      table.dtype, rows, row_size, NumElements(indices), std::vector<float>{}, quant.scale));
+      table.dtype, rows, row_size, NumElements(indices), quant.scale.span()));
 }
 
 }  // namespace liteq::runtime

@@ -39,8 +39,8 @@ Result<quant::QuantParams> PerTensorParams(const PrepareContext& ctx, const grap
   return quant::QuantParams{scale, static_cast<int32_t>(zp)};
 }
 
-Result<std::vector<float>> SymmetricWeightScales(const PrepareContext& ctx, size_t input,
-                                                 int64_t channels, int32_t axis) {
+Result<std::span<const float>> SymmetricWeightScales(const PrepareContext& ctx, size_t input,
+                                                     int64_t channels, int32_t axis) {
   const graph::Tensor& w = ctx.input(input);
   const std::string what = InputLabel(ctx, input);
   const graph::QuantParams& q = w.quant;
@@ -69,7 +69,7 @@ Result<std::vector<float>> SymmetricWeightScales(const PrepareContext& ctx, size
       return ctx.Error(what + " has scale " + std::to_string(s) + " (must be positive and finite)");
     }
   }
-  return q.scale.vector();
+  return q.scale.span();
 }
 
 Result<quantized::FusedActivation> ToFusedActivation(const PrepareContext& ctx,

@@ -143,7 +143,7 @@ Result<std::unique_ptr<Kernel>> PrepareFullyConnectedOp(PrepareContext& ctx) {
   }
   LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
                          PrepareFullyConnectedShape(ctx, opts.keep_num_dims));
-  LITEQ_ASSIGN_OR_RETURN(std::vector<float> w_scales,
+  LITEQ_ASSIGN_OR_RETURN(std::span<const float> w_scales,
                          SymmetricWeightScales(ctx, 1, shape.out_channels, 0));
   LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation act, ToFusedActivation(ctx, opts.activation));
   const bool has_bias = ctx.has_input(2);

@@ -37,7 +37,7 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
   FastFullyConnectedInt8Params fast;
   fast.output_offset = params.output_offset;
   fast.activation = params.activation;
-  const std::span<const int32_t> sums = weights.row_sums();
+  const std::vector<int32_t> sums = weights.RowSums();  // only needed here
   fast.folded_bias.resize(rows);
   fast.multiplier.resize(rows);
   fast.total_shift.resize(rows);
@@ -51,7 +51,7 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
     const FastMultiplier m =
         MakeFastMultiplier(params.multipliers[params.multipliers.size() == 1 ? 0 : r]);
     fast.multiplier[r] = static_cast<int32_t>(m.multiplier);
-    fast.total_shift[r] = m.total_shift;
+    fast.total_shift[r] = static_cast<int8_t>(m.total_shift);
     fast.saturate = fast.saturate || m.total_shift < 31;
   }
   return fast;

@@ -46,8 +46,8 @@ struct FastFullyConnectedInt8Params {
   // Per channel (a per-tensor multiplier expanded): multiplier and 31 - shift, the
   // layout the epilogue's SIMD lanes load (requantize_rows.h).
   std::vector<int32_t> multiplier;
-  std::vector<int32_t> total_shift;
-  bool saturate = false;  // some multiplier >= 1 (FcRequantizeArgs::saturate)
+  std::vector<int8_t> total_shift;  // in [1, 62]
+  bool saturate = false;            // some multiplier >= 1 (FcRequantizeArgs::saturate)
   int32_t output_offset = 0;
   ActivationRange activation;
   // The epilogue (dots -> int8), BestFcRequantize() unless a test picks one.

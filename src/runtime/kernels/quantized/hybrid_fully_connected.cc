@@ -85,7 +85,7 @@ Result<HybridFullyConnectedParams> PrepareHybridFullyConnected(std::span<const f
       return CheckScale(weight_scales[c], "FULLY_CONNECTED weights channel " + std::to_string(c));
     }
   }
-  params.weight_scales.assign(weight_scales.begin(), weight_scales.end());
+  params.weight_scales = weight_scales;
   params.asymmetric_inputs = asymmetric_inputs;
   FloatActivationRange(activation, &params.activation_min, &params.activation_max);
   return params;

@@ -65,7 +65,6 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
   p->chunks_ = (depth + kPackedDepth - 1) / kPackedDepth;
   p->row_blocks_ = (rows + kPackedRows - 1) / kPackedRows;
   p->data_ = AllocateZeroed(p->packed_bytes(), &p->mapped_bytes_);
-  p->row_sums_.resize(rows);
   bool has_min = false;
   // With release_source, the source is handed back every kReleaseBytes as packing
   // goes, so the source and the packed copy of a large tensor (the 28 MB lm_head of
@@ -84,13 +83,8 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
       std::memcpy(dst + (d / kPackedDepth) * kPackedChunkBytes, src + d,
                   std::min(kPackedDepth, depth - d));
     }
-    int64_t sum = 0;
     int row_min = 0;
-    for (size_t d = 0; d < depth; ++d) {
-      sum += src[d];
-      row_min = std::min<int>(row_min, src[d]);
-    }
-    p->row_sums_[r] = static_cast<int32_t>(static_cast<uint32_t>(sum));
+    for (size_t d = 0; d < depth; ++d) row_min = std::min<int>(row_min, src[d]);
     has_min = has_min || row_min == -128;
   }
   p->has_int8_min_ = has_min;
@@ -123,6 +117,38 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
       PackedInt8Weights::Pack(w, rows, depth, release_source);
   cache[key] = packed;
   return packed;
+}
+
+std::vector<int32_t> PackedInt8Weights::RowSums() const {
+  std::vector<int32_t> sums(rows_);
+  for (size_t rb = 0; rb < row_blocks_; ++rb) {
+    // Wrapping uint32 sums equal the int64 sums modulo 2^32; the zero padding (depth
+    // tail) adds nothing.
+    uint32_t acc[kPackedRows] = {};
+    const int8_t* blk = block(rb);
+    for (size_t k = 0; k < chunks_; ++k) {
+      for (size_t j = 0; j < kPackedRows; ++j) {
+        const int8_t* src = blk + k * kPackedChunkBytes + j * kPackedDepth;
+        int32_t chunk_sum = 0;  // |chunk_sum| <= 32 * 128: exact
+        for (size_t i = 0; i < kPackedDepth; ++i) chunk_sum += src[i];
+        acc[j] += static_cast<uint32_t>(chunk_sum);
+      }
+    }
+    for (size_t j = 0; j < kPackedRows && rb * kPackedRows + j < rows_; ++j) {
+      sums[rb * kPackedRows + j] = static_cast<int32_t>(acc[j]);
+    }
+  }
+  return sums;
+}
+
+std::shared_ptr<const std::vector<int32_t>> PackedInt8Weights::SharedRowSums() const {
+  std::lock_guard<std::mutex> lock(row_sums_mutex_);
+  std::shared_ptr<const std::vector<int32_t>> sums = shared_row_sums_.lock();
+  if (sums == nullptr) {
+    sums = std::make_shared<const std::vector<int32_t>>(RowSums());
+    shared_row_sums_ = sums;
+  }
+  return sums;
 }
 
 void PackedInt8Weights::CopyRow(size_t r, int8_t* dst) const {

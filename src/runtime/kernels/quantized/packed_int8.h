@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -59,8 +60,13 @@ class PackedInt8Weights {
   // Some weight is -128 (the maddubs shortcut would saturate).
   bool has_int8_min() const { return has_int8_min_; }
   // sum_d w[r, d] for every row, modulo 2^32 as the reference kernels' int32 row sum
-  // (exact below 2^24 columns); shared by every kernel on this copy.
-  std::span<const int32_t> row_sums() const { return row_sums_; }
+  // (exact below 2^24 columns), read back from the packed layout. Not kept with the
+  // weights (SmolLM2-135M: 0.8 MB, issue #6): the static int8 kernels fold them into
+  // their bias at Prepare and drop them; the hybrid kernels, which need them at every
+  // Eval, share one copy per packed matrix through SharedRowSums().
+  std::vector<int32_t> RowSums() const;
+  // RowSums() computed once while some caller still holds the result. Thread-safe.
+  std::shared_ptr<const std::vector<int32_t>> SharedRowSums() const;
   const int8_t* block(size_t row_block) const {
     return data_ + row_block * chunks_ * kPackedChunkBytes;
   }
@@ -77,7 +83,8 @@ class PackedInt8Weights {
   PackedInt8Weights() = default;
   size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0;
   bool has_int8_min_ = false;
-  std::vector<int32_t> row_sums_;
+  mutable std::mutex row_sums_mutex_;
+  mutable std::weak_ptr<const std::vector<int32_t>> shared_row_sums_;
   int8_t* data_ = nullptr;
   size_t mapped_bytes_ = 0;  // of data_ (anonymous mapping), 0 when from operator new
 };

@@ -30,9 +30,11 @@ namespace liteq::runtime::quantized {
 // The pointers are at the row's first channel (per-channel arrays; a per-tensor
 // multiplier is expanded at Prepare).
 struct FcRequantizeArgs {
-  const int32_t* bias = nullptr;         // folded bias (fully_connected_fast.h)
-  const int32_t* multiplier = nullptr;   // in [0, 2^31)
-  const int32_t* total_shift = nullptr;  // 31 - shift, in [1, 62]
+  const int32_t* bias = nullptr;        // folded bias (fully_connected_fast.h)
+  const int32_t* multiplier = nullptr;  // in [0, 2^31)
+  // 31 - shift, in [1, 62]: one byte per channel (SmolLM2-135M static_int8: 0.6 MB
+  // less than int32, issue #6).
+  const int8_t* total_shift = nullptr;
   int32_t output_offset = 0;
   int32_t min = -128;  // activation clamp, within [-128, 127], min <= max
   int32_t max = 127;

@@ -114,7 +114,7 @@ LITEQ_AVX2 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size_t
   for (; i + 8 <= n; i += 8) {
     const __m256i acc = _mm256_add_epi32(LoadInt32x8(dots + i), LoadInt32x8(args.bias + i));
     const SingleRounding s =
-        MakeSingleRounding(LoadInt32x8(args.multiplier + i), LoadInt32x8(args.total_shift + i));
+        MakeSingleRounding(LoadInt32x8(args.multiplier + i), LoadInt8x8(args.total_shift + i));
     OffsetClampStore(ApplyMultiplier8<kSaturate>(acc, s), offset, lo, hi, out + i);
   }
   for (; i < n; ++i) out[i] = FcRequantizeOne(args, dots[i], i);
