@@ -3,8 +3,11 @@
 // ratio to llama.cpp Q8_0 at the same thread count (> 1: faster than llama.cpp).
 //
 //   node compare_table.mjs [--shape NAME] RESULTS_DIR
-// RESULTS_DIR holds <runtime>-<model>-t<threads>.json files from liteq bench --json,
-// bench/llamacpp/bench.mjs and bench/litert/bench.mjs.
+// RESULTS_DIR holds <runtime>-<model>-t<threads>[-r<round>].json files from liteq
+// bench --json, bench/llamacpp/bench.mjs and bench/litert/bench.mjs. With several
+// rounds (bench-compare.sh --rounds), a row gives the median over the rounds of each
+// run's median [the smallest min - the largest max], and a ratio is the median of the
+// ratios measured within one round (a slow spell of a shared host then hits both sides).
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -15,33 +18,56 @@ if (args[0] === '--shape') { shape = args[1]; args.splice(0, 2); }
 const dir = args[0];
 if (!dir) { console.error('usage: compare_table.mjs [--shape NAME] RESULTS_DIR'); process.exit(2); }
 
-const runs = [];
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined && x !== null && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (!v.length) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+// One entry per runtime/model/threads; `rounds` maps round -> that run's JSON.
+const groups = new Map();
 for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-  const m = file.match(/^(liteq|llamacpp|litert)-(.+)-t(\d+)\.json$/);
+  const m = file.match(/^(liteq|llamacpp|litert)-(.+?)-t(\d+)(?:-r(\d+))?\.json$/);
   if (!m) continue;
   let json;
   try { json = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')); } catch { continue; }
-  runs.push({runtime: m[1], model: m[2], threads: Number(m[3]), json});
+  const key = `${m[1]}/${m[2]}/${m[3]}`;
+  if (!groups.has(key)) groups.set(key, {runtime: m[1], model: m[2], threads: Number(m[3]), rounds: new Map()});
+  groups.get(key).rounds.set(Number(m[4] ?? 1), json);
 }
+const runs = [...groups.values()];
 const failed = fs.readdirSync(dir).filter((f) => f.endsWith('.err') &&
     !fs.existsSync(path.join(dir, f.replace(/\.err$/, '.json'))));
 
 const metrics = [];
 for (const r of runs) {
-  for (const group of ['pp', 'tg']) {
-    for (const key of Object.keys(r.json[group] ?? {})) if (!metrics.includes(key)) metrics.push(key);
+  for (const json of r.rounds.values()) {
+    for (const group of ['pp', 'tg']) {
+      for (const key of Object.keys(json[group] ?? {})) if (!metrics.includes(key)) metrics.push(key);
+    }
   }
 }
 metrics.sort((a, b) => (a[0] === b[0] ? 0 : a.startsWith('pp') ? -1 : 1) ||
     a.localeCompare(b, 'en', {numeric: true}));
 
-const value = (r, key) => (r.json.pp?.[key] ?? r.json.tg?.[key])?.tokens_per_second;
+const stats = (json, key) => (json.pp?.[key] ?? json.tg?.[key])?.tokens_per_second;
+// The metric over the rounds: median of medians, smallest min, largest max.
+const value = (r, key) => {
+  const s = [...r.rounds.values()].map((j) => stats(j, key)).filter(Boolean);
+  if (!s.length) return undefined;
+  return {median: median(s.map((x) => x.median)), min: Math.min(...s.map((x) => x.min)),
+          max: Math.max(...s.map((x) => x.max))};
+};
+// Median over the rounds of a number read from each round's JSON.
+const overRounds = (r, read) => median([...r.rounds.values()].map(read));
 const label = {liteq: 'liteq', llamacpp: 'llama.cpp', litert: 'LiteRT.js'};
 const fmt = (x) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const roundCount = Math.max(0, ...runs.map((r) => r.rounds.size));
 
 const lines = [];
 lines.push(`Shape ${shape || '?'}; ${new Date().toISOString().slice(0, 16)}Z; ${os.cpus()[0]?.model ?? '?'}, ` +
-           `${os.cpus().length} CPUs. Medians of tok/s [min-max]; ×: ratio to llama.cpp Q8_0 at the same threads.`);
+           `${os.cpus().length} CPUs. Medians of tok/s [min-max]; ×: ratio to llama.cpp Q8_0 at the same threads` +
+           (roundCount > 1 ? ` (${roundCount} rounds: medians over the rounds, ratios within each round).` : '.'));
 lines.push('');
 lines.push(`| runtime | weights | threads | ${metrics.join(' | ')} | ${metrics.map((m) => `× ${m}`).join(' | ')} | load s | RSS MB |`);
 lines.push(`|${'---|'.repeat(3 + 2 * metrics.length + 2)}`);
@@ -54,12 +80,18 @@ for (const r of runs) {
     return v ? `${fmt(v.median)} [${fmt(v.min)}-${fmt(v.max)}]` : '-';
   });
   const ratios = metrics.map((k) => {
-    const v = value(r, k), b = base && value(base, k);
-    return v && b ? `${(v.median / b.median).toFixed(2)}` : '-';
+    if (!base) return '-';
+    const within = [...r.rounds].map(([round, json]) => {
+      const v = stats(json, k), b = base.rounds.has(round) && stats(base.rounds.get(round), k);
+      return v && b ? v.median / b.median : undefined;
+    });
+    const ratio = median(within);
+    return ratio === undefined ? '-' : ratio.toFixed(2);
   });
-  const rss = r.json.peak_rss_mb ?? r.json.rss_mb;
+  const rss = overRounds(r, (j) => j.peak_rss_mb ?? j.rss_mb);
+  const load = overRounds(r, (j) => j.load_seconds);
   lines.push(`| ${label[r.runtime]} | ${r.model} | ${r.threads} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ` +
-             `${r.json.load_seconds?.toFixed(2) ?? '-'} | ${rss ? rss.toFixed(0) : '-'} |`);
+             `${load?.toFixed(2) ?? '-'} | ${rss ? rss.toFixed(0) : '-'} |`);
 }
 if (failed.length) {
   lines.push('');
@@ -68,7 +100,8 @@ if (failed.length) {
 // liteq's runs against the machine limits liteq bench measured with the same threads:
 // decode as a share of the memory-bandwidth bound (weights + live KV per token),
 // prefill as a share of the int8 multiply-accumulate peak.
-const limits = runs.filter((r) => r.runtime === 'liteq' && r.json.read_bandwidth_bytes_per_second > 0);
+const limits = runs.filter((r) => r.runtime === 'liteq' &&
+                                  overRounds(r, (j) => j.read_bandwidth_bytes_per_second) > 0);
 if (limits.length) {
   lines.push('');
   lines.push('| liteq | threads | read GB/s | int8 peak GOPS | ' +
@@ -76,36 +109,41 @@ if (limits.length) {
   lines.push(`|${'---|'.repeat(4 + metrics.length)}`);
   for (const r of limits) {
     const shares = metrics.map((k) => {
-      const f = r.json.pp?.[k]?.int8_peak_fraction ?? r.json.tg?.[k]?.bandwidth_bound_fraction;
+      const f = overRounds(r, (j) => j.pp?.[k]?.int8_peak_fraction ?? j.tg?.[k]?.bandwidth_bound_fraction);
       return f ? `${(100 * f).toFixed(0)}%` : '-';
     });
-    lines.push(`| ${r.model} | ${r.threads} | ${(r.json.read_bandwidth_bytes_per_second / 1e9).toFixed(1)} | ` +
-               `${((r.json.int8_peak_ops_per_second ?? 0) / 1e9).toFixed(0)} | ${shares.join(' | ')} |`);
+    lines.push(`| ${r.model} | ${r.threads} | ${(overRounds(r, (j) => j.read_bandwidth_bytes_per_second) / 1e9).toFixed(1)} | ` +
+               `${((overRounds(r, (j) => j.int8_peak_ops_per_second) ?? 0) / 1e9).toFixed(0)} | ${shares.join(' | ')} |`);
   }
-  // llama.cpp's Q8_0 prefill against the same peak: the same model, so the same
-  // multiply-accumulates (every weight per position, the output head once per prompt).
+  // llama.cpp's Q8_0 prefill against the same peak, within each round: the same model,
+  // so the same multiply-accumulates (every weight per position, the output head once
+  // per prompt).
   for (const r of runs.filter((x) => x.runtime === 'llamacpp' && x.model === 'q8_0')) {
-    const ref = limits.find((l) => l.threads === r.threads && l.json.int8_peak_ops_per_second > 0 &&
-                                   l.json.weight_macs_per_token > 0);
+    const ref = limits.find((l) => l.threads === r.threads);
     if (!ref) continue;
     const shares = metrics.map((k) => {
-      const v = r.json.pp?.[k]?.tokens_per_second?.median;
       const n = Number(k.slice(2));
-      if (!v || !k.startsWith('pp') || !n) return '-';
-      const head = ref.json.output_head_macs ?? 0;
-      const macs = (ref.json.weight_macs_per_token - head) * n + head;
-      return `${(100 * 2 * macs / n * v / ref.json.int8_peak_ops_per_second).toFixed(0)}%`;
+      if (!k.startsWith('pp') || !n) return '-';
+      const f = median([...r.rounds].map(([round, json]) => {
+        const v = json.pp?.[k]?.tokens_per_second?.median, l = ref.rounds.get(round);
+        if (!v || !l?.int8_peak_ops_per_second || !l.weight_macs_per_token) return undefined;
+        const head = l.output_head_macs ?? 0;
+        const macs = (l.weight_macs_per_token - head) * n + head;
+        return 2 * macs / n * v / l.int8_peak_ops_per_second;
+      }));
+      return f ? `${(100 * f).toFixed(0)}%` : '-';
     });
     lines.push(`| llama.cpp q8_0 | ${r.threads} | (same) | (same) | ${shares.join(' | ')} |`);
   }
 }
-const llamaRun = runs.find((r) => r.runtime === 'llamacpp' && r.json.cpu_backend);
+const first = (r) => r.rounds.values().next().value;
+const llamaRun = runs.find((r) => r.runtime === 'llamacpp' && first(r).cpu_backend);
 if (llamaRun) {
   lines.push('');
-  lines.push(`llama.cpp CPU variant: ${llamaRun.json.cpu_backend} (${llamaRun.json.system_info?.trim() ?? ''}).`);
+  lines.push(`llama.cpp CPU variant: ${first(llamaRun).cpu_backend} (${first(llamaRun).system_info?.trim() ?? ''}).`);
 }
 const litertRun = runs.find((r) => r.runtime === 'litert');
-if (litertRun) lines.push(`LiteRT.js Wasm build: ${litertRun.json.wasm_build}, 1 thread.`);
+if (litertRun) lines.push(`LiteRT.js Wasm build: ${first(litertRun).wasm_build}, 1 thread.`);
 const load = (name) => {
   try { return fs.readFileSync(path.join(dir, name), 'utf8').trim(); } catch { return null; }
 };

@@ -10,10 +10,14 @@
 #      (@litertjs/core, WebAssembly + XNNPACK; it runs single-threaded under Node.js);
 #   5. a table of tok/s with ratios to llama.cpp Q8_0 at the same thread count
 #      (bench/compare_table.mjs), also written as OUT/table.md.
+# With --rounds N, step 4 runs N times over (every runtime once per round, so a slow
+# spell of a shared host hits all of them): the table gives the median over the
+# rounds and each ratio as the median of the ratios measured within one round.
 #
 # Usage: scripts/bench-compare.sh [--shape smollm2-135m] [--threads "1 2"] [--reps 3]
 #          [--recipes "weight_only_int8 ..."] [--gguf "q8_0 f16 f32"] [--pp 128,512]
 #          [--tg 128] [--depths 0,1024] [--no-litert] [--build DIR] [--out DIR] [--reuse]
+#          [--rounds 1]
 #   --no-float: skip the float32 export and its runs (big shapes).
 #   --reuse: keep model files already in OUT (same shape and max_seq) instead of
 #            exporting/quantizing/writing them again (only the runs are repeated).
@@ -38,6 +42,7 @@ FLOAT=1
 BUILD="$ROOT/build"
 OUT=""
 TIMEOUT=1800  # seconds per benchmark process
+ROUNDS=1
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -55,7 +60,8 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench-compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -145,21 +151,24 @@ run() {
   fi
 }
 
-for t in $THREADS; do
-  for m in "${MODELS[@]}"; do
-    run "liteq-$m-t$t" "$LITEQ" bench "$OUT/$m.tflite" --json --threads "$t" --reps "$REPS" \
-      --pp "$PP" --tg "$TG" --depths "$DEPTHS"
-  done
-  for type in $GGUF_TYPES; do
-    run "llamacpp-$type-t$t" env UV_THREADPOOL_SIZE=1 node "$ROOT/bench/llamacpp/bench.mjs" \
-      --model "$OUT/$type.gguf" --threads "$t" --reps "$REPS" --pp "$PP" --tg "$TG" --depths "$DEPTHS"
-  done
-  if [[ $LITERT == 1 && $t == 1 ]]; then
+for ((round = 1; round <= ROUNDS; ++round)); do
+  r="-r$round"
+  for t in $THREADS; do
     for m in "${MODELS[@]}"; do
-      run "litert-$m-t$t" node --experimental-wasm-relaxed-simd "$ROOT/bench/litert/bench.mjs" \
-        --model "$OUT/$m.tflite" --threads 1 --reps "$REPS" --pp "$PP" --tg "$TG" --depths "$DEPTHS"
+      run "liteq-$m-t$t$r" "$LITEQ" bench "$OUT/$m.tflite" --json --threads "$t" --reps "$REPS" \
+        --pp "$PP" --tg "$TG" --depths "$DEPTHS"
     done
-  fi
+    for type in $GGUF_TYPES; do
+      run "llamacpp-$type-t$t$r" env UV_THREADPOOL_SIZE=1 node "$ROOT/bench/llamacpp/bench.mjs" \
+        --model "$OUT/$type.gguf" --threads "$t" --reps "$REPS" --pp "$PP" --tg "$TG" --depths "$DEPTHS"
+    done
+    if [[ $LITERT == 1 && $t == 1 ]]; then
+      for m in "${MODELS[@]}"; do
+        run "litert-$m-t$t$r" node --experimental-wasm-relaxed-simd "$ROOT/bench/litert/bench.mjs" \
+          --model "$OUT/$m.tflite" --threads 1 --reps "$REPS" --pp "$PP" --tg "$TG" --depths "$DEPTHS"
+      done
+    fi
+  done
 done
 
 cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/loadavg-end.txt"

@@ -203,6 +203,44 @@ TEST_P(LlamaCppAgreement, GreedyTokensMatchLiteq) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LlamaCppAgreement, ::testing::Values("llama-test", "gemma3-test"));
 
+// bench/compare_table.mjs over rounds (bench-compare.sh --rounds): a row gives the
+// median over the rounds [smallest min - largest max], and a ratio the median of the
+// ratios measured within one round, which differs here from the ratio of the medians.
+TEST(CompareTable, RoundsGiveMediansAndRatiosWithinRounds) {
+  if (RunShell("node --version").exit_code != 0) GTEST_SKIP() << "node not installed";
+  const std::string dir = TempDir() + "/compare-rounds";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, double pp, double tg) {
+    auto stats = [](double median) {
+      return nlohmann::json{
+          {"median", median}, {"min", median - 10}, {"max", median + 10}, {"n", 3}};
+    };
+    const nlohmann::json j = {{"pp", {{"pp128", {{"tokens_per_second", stats(pp)}}}}},
+                              {"tg", {{"tg64@0", {{"tokens_per_second", stats(tg)}}}}}};
+    std::ofstream(dir + "/" + name + ".json") << j.dump();
+  };
+  // liteq / llama.cpp prefill per round: 100/50, 300/100, 120/100 -> ratios 2, 3, 1.2
+  // (median 2.00; the medians 120 and 100 would give 1.20). Decode: 60/30 in every round.
+  const double liteq_pp[] = {100, 300, 120}, llama_pp[] = {50, 100, 100};
+  for (int r = 0; r < 3; ++r) {
+    write("liteq-static_int8-t1-r" + std::to_string(r + 1), liteq_pp[r], 60);
+    write("llamacpp-q8_0-t1-r" + std::to_string(r + 1), llama_pp[r], 30);
+  }
+  CommandResult t =
+      RunShell("node " + std::string(LITEQ_BENCH_DIR) + "/compare_table.mjs --shape test " + dir);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("3 rounds"), std::string::npos) << t.out;
+  EXPECT_NE(
+      t.out.find("| liteq | static_int8 | 1 | 120 [90.0-310] | 60.0 [50.0-70.0] | 2.00 | 2.00 |"),
+      std::string::npos)
+      << t.out;
+  EXPECT_NE(
+      t.out.find("| llama.cpp | q8_0 | 1 | 100 [40.0-110] | 30.0 [20.0-40.0] | 1.00 | 1.00 |"),
+      std::string::npos)
+      << t.out;
+}
+
 // Removes the temporary checkpoints and models after the last test.
 class TempDirCleanup : public ::testing::Environment {
  public:
