@@ -116,8 +116,7 @@ if (limits.length) {
                `${((overRounds(r, (j) => j.int8_peak_ops_per_second) ?? 0) / 1e9).toFixed(0)} | ${shares.join(' | ')} |`);
   }
   // llama.cpp's Q8_0 prefill against the same peak, within each round: the same model,
-  // so the same multiply-accumulates (every weight per position, the output head once
-  // per prompt).
+  // so the multiply-accumulates liteq bench counted for that prompt (weight_macs).
   for (const r of runs.filter((x) => x.runtime === 'llamacpp' && x.model === 'q8_0')) {
     const ref = limits.find((l) => l.threads === r.threads);
     if (!ref) continue;
@@ -126,9 +125,8 @@ if (limits.length) {
       if (!k.startsWith('pp') || !n) return '-';
       const f = median([...r.rounds].map(([round, json]) => {
         const v = json.pp?.[k]?.tokens_per_second?.median, l = ref.rounds.get(round);
-        if (!v || !l?.int8_peak_ops_per_second || !l.weight_macs_per_token) return undefined;
-        const head = l.output_head_macs ?? 0;
-        const macs = (l.weight_macs_per_token - head) * n + head;
+        const macs = l?.pp?.[k]?.weight_macs;
+        if (!v || !l?.int8_peak_ops_per_second || !macs) return undefined;
         return 2 * macs / n * v / l.int8_peak_ops_per_second;
       }));
       return f ? `${(100 * f).toFixed(0)}%` : '-';

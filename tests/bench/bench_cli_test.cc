@@ -149,6 +149,7 @@ TEST(BenchCli, MachineLimitsAndFractionsArePrinted) {
     const double head = j["output_head_macs"].get<double>();
     EXPECT_GT(head, 0);
     const double macs = (j["weight_macs_per_token"].get<double>() - head) * 32 + head;
+    EXPECT_EQ(j["pp"]["pp32"]["weight_macs"].get<double>(), macs);
     EXPECT_NEAR(j["pp"]["pp32"]["int8_peak_fraction"].get<double>(), 2 * macs / 32 * pp / peak,
                 1e-9);
   }
@@ -211,21 +212,30 @@ TEST(CompareTable, RoundsGiveMediansAndRatiosWithinRounds) {
   const std::string dir = TempDir() + "/compare-rounds";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  auto write = [&](const std::string& name, double pp, double tg) {
+  auto write = [&](const std::string& name, double pp, double tg, double peak_fraction) {
     auto stats = [](double median) {
       return nlohmann::json{
           {"median", median}, {"min", median - 10}, {"max", median + 10}, {"n", 3}};
     };
-    const nlohmann::json j = {{"pp", {{"pp128", {{"tokens_per_second", stats(pp)}}}}},
-                              {"tg", {{"tg64@0", {{"tokens_per_second", stats(tg)}}}}}};
+    nlohmann::json j = {{"pp", {{"pp128", {{"tokens_per_second", stats(pp)}}}}},
+                        {"tg", {{"tg64@0", {{"tokens_per_second", stats(tg)}}}}}};
+    if (peak_fraction > 0) {  // liteq's: the machine limits and its prefill's weight MACs
+      j["read_bandwidth_bytes_per_second"] = 1e10;
+      j["int8_peak_ops_per_second"] = 1e11;
+      j["pp"]["pp128"]["weight_macs"] = 128 * 1e8;
+      j["pp"]["pp128"]["int8_peak_fraction"] = peak_fraction;
+      j["tg"]["tg64@0"]["bandwidth_bound_fraction"] = 0.8;
+    }
     std::ofstream(dir + "/" + name + ".json") << j.dump();
   };
   // liteq / llama.cpp prefill per round: 100/50, 300/100, 120/100 -> ratios 2, 3, 1.2
   // (median 2.00; the medians 120 and 100 would give 1.20). Decode: 60/30 in every round.
   const double liteq_pp[] = {100, 300, 120}, llama_pp[] = {50, 100, 100};
+  const double liteq_peak_fraction[] = {0.4, 0.5, 0.45};
   for (int r = 0; r < 3; ++r) {
-    write("liteq-static_int8-t1-r" + std::to_string(r + 1), liteq_pp[r], 60);
-    write("llamacpp-q8_0-t1-r" + std::to_string(r + 1), llama_pp[r], 30);
+    write("liteq-static_int8-t1-r" + std::to_string(r + 1), liteq_pp[r], 60,
+          liteq_peak_fraction[r]);
+    write("llamacpp-q8_0-t1-r" + std::to_string(r + 1), llama_pp[r], 30, 0);
   }
   CommandResult t =
       RunShell("node " + std::string(LITEQ_BENCH_DIR) + "/compare_table.mjs --shape test " + dir);
@@ -238,6 +248,12 @@ TEST(CompareTable, RoundsGiveMediansAndRatiosWithinRounds) {
   EXPECT_NE(
       t.out.find("| llama.cpp | q8_0 | 1 | 100 [40.0-110] | 30.0 [20.0-40.0] | 1.00 | 1.00 |"),
       std::string::npos)
+      << t.out;
+  // The limits table: liteq's shares (medians over rounds), and llama.cpp's prefill
+  // against the same peak with liteq's MAC count: 2 x 1e8 MACs per token x tok/s / 1e11,
+  // per round 10%, 20%, 20%.
+  EXPECT_NE(t.out.find("| static_int8 | 1 | 10.0 | 100 | 45% | 80% |"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("| llama.cpp q8_0 | 1 | (same) | (same) | 20% | - |"), std::string::npos)
       << t.out;
 }
 

@@ -216,6 +216,7 @@ Status RunBench(const BenchArgs& args) {
     nlohmann::json prefill = nlohmann::json::object(), decode = nlohmann::json::object();
     for (const auto& [n, s] : r.prefill) {
       prefill["pp" + std::to_string(n)] = {{"tokens_per_second", ToJson(s)},
+                                           {"weight_macs", bench::PrefillMacs(traffic, n)},
                                            {"int8_peak_fraction", peak_fraction(n, s.median)}};
     }
     for (const auto& [d, s] : r.decode) {
