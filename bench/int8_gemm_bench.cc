@@ -92,6 +92,16 @@ void ShapeArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"shape", "batches"})->Unit(benchmark::kMicrosecond)->MinTime(0.2);
 }
 
+// The VNNI kernel where the CPU has it (registered always; skipped otherwise).
+void BM_PackedDotsVnni(benchmark::State& state) {
+  if (!Int8DotsAvx512VnniSupported()) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    return;
+  }
+  BM_PackedDots(state, &PackedInt8DotsAvx512Vnni);
+}
+
+BENCHMARK(BM_PackedDotsVnni)->Name("BM_PackedDots/avx512vnni")->Apply(ShapeArgs);
 BENCHMARK_CAPTURE(BM_PackedDots, avx2, &PackedInt8DotsAvx2)->Apply(ShapeArgs);
 BENCHMARK_CAPTURE(BM_PackedDots, hwy, &PackedInt8DotsHwy)->Apply(ShapeArgs);
 BENCHMARK_CAPTURE(BM_PackedDots, portable, &PackedInt8DotsPortable)->Apply(ShapeArgs);

@@ -38,6 +38,7 @@ struct PackedImpl {
 std::vector<PackedImpl> PackedImplementations() {
   std::vector<PackedImpl> impls = {{"portable", &PackedInt8DotsPortable}};
   if (Int8DotsAvx2Supported()) impls.push_back({"avx2", &PackedInt8DotsAvx2});
+  if (Int8DotsAvx512VnniSupported()) impls.push_back({"avx512vnni", &PackedInt8DotsAvx512Vnni});
   return impls;
 }
 

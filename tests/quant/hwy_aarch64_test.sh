@@ -54,7 +54,7 @@ fi
 
 # "run": the target-independent sources once, then the kernel and the check per target.
 common=()
-for f in "$kernels/packed_int8.cc" "$kernels/packed_int8_avx2.cc" "$kernels/int8_dot.cc" \
+for f in "$kernels/packed_int8.cc" "$kernels/packed_int8_avx2.cc" "$kernels/packed_int8_avx512.cc" "$kernels/int8_dot.cc" \
          "$kernels/int8_dot_avx2.cc" "$src_dir/src/common/file_pages.cc"; do
   obj=$work/$(basename "$f" .cc).o
   "$cxx" "${flags[@]}" -c "$f" -o "$obj"

@@ -134,13 +134,14 @@ TEST(PackedInt8HwyTest, SumsWrapModulo2To32OnEveryTarget) {
   EXPECT_FALSE(ran.empty());
 }
 
-TEST(PackedInt8HwyTest, BestIsAvx2WhenSupportedElseHighwayWithSimd) {
+TEST(PackedInt8HwyTest, BestIsVnniThenAvx2WhenSupportedElseHighwayWithSimd) {
   if (std::getenv("LITEQ_INT8_DOTS") != nullptr) GTEST_SKIP() << "LITEQ_INT8_DOTS is set";
   const int64_t target = PackedInt8DotsHwyTarget();
   EXPECT_EQ(PackedInt8DotsHwyHasSimd(), target != HWY_SCALAR && target != HWY_EMU128);
-  EXPECT_EQ(BestPackedInt8Dots(), Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
-                                  : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
-                                                               : &PackedInt8DotsPortable);
+  EXPECT_EQ(BestPackedInt8Dots(), Int8DotsAvx512VnniSupported() ? &PackedInt8DotsAvx512Vnni
+                                  : Int8DotsAvx2Supported()     ? &PackedInt8DotsAvx2
+                                  : PackedInt8DotsHwyHasSimd()  ? &PackedInt8DotsHwy
+                                                                : &PackedInt8DotsPortable);
 #if defined(__x86_64__) || defined(__aarch64__)
   EXPECT_TRUE(PackedInt8DotsHwyHasSimd());  // SSSE3 / NEON at least
 #endif

@@ -102,6 +102,7 @@ TEST(PackedInt8Test, DotsMatchNaiveSums) {
   std::vector<std::pair<const char*, PackedInt8DotsFn>> impls = {
       {"portable", &PackedInt8DotsPortable}};
   if (Int8DotsAvx2Supported()) impls.emplace_back("avx2", &PackedInt8DotsAvx2);
+  if (Int8DotsAvx512VnniSupported()) impls.emplace_back("avx512vnni", &PackedInt8DotsAvx512Vnni);
   std::mt19937 rng(12);
   for (const auto& [name, fn] : impls) {
     for (const Case& c : kCases) {
@@ -206,7 +207,8 @@ TEST(PackedInt8Test, SharedRowSumsAreSharedWhileHeldAndRecomputedEqual) {
   a.reset();
   EXPECT_FALSE(watch.expired());  // b still holds them
   b.reset();
-  EXPECT_TRUE(watch.expired());  // nobody does: freed
+  // Nobody does: freed, unless the weights keep them for the VNNI path.
+  EXPECT_EQ(watch.expired(), packed->kept_row_sums() == nullptr);
   EXPECT_EQ(*packed->SharedRowSums(), expected);
 }
 
@@ -263,6 +265,45 @@ TEST(PackedInt8Test, PackingAFileMappingWhileReleasingIt) {
   EXPECT_TRUE(std::equal(mapped.begin(), mapped.end(), w.begin()));
   ::munmap(map, w.size());
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace liteq::runtime::quantized
+
+namespace liteq::runtime::quantized {
+namespace {
+
+// The AVX-512 VNNI kernel (tiles of 1 to 8 activation rows, the unsigned shift taken
+// back out with the kept row sums, masked loads of the depth tail) equals the scalar
+// reference bit for bit on the same loop edges as the AVX2 kernel, -128 weights
+// included (vpdpbusd has no int16 step to saturate).
+TEST(PackedInt8Test, Avx512VnniMatchesPortableOnLoopEdges) {
+  if (!Int8DotsAvx512VnniSupported()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  size_t checked = 0;
+  ForEachLoopEdgeCase(16, {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 64, 65, 67, 130},
+                      {1, 31, 32, 33, 63, 64, 65, 95, 583}, {1, 5, 13, 37},
+                      [&](const PackedDotsCase& c, size_t begin, size_t end) {
+                        EXPECT_EQ(FirstDifferenceFromPortable(&PackedInt8DotsAvx512Vnni, *c.packed,
+                                                              c.x, c.ldx, c.batches, begin, end),
+                                  "")
+                            << c.Name();
+                        ++checked;
+                      });
+  EXPECT_EQ(checked, 16u * 9 * 4 * 2 * 5);
+}
+
+// The row sums the VNNI path needs are kept exactly when it can run, and shared with
+// the hybrid kernels instead of computed a second time.
+TEST(PackedInt8Test, RowSumsAreKeptOnlyForTheVnniPath) {
+  std::mt19937 rng(14);
+  const auto w = RandomInt8(7 * 40, rng, -128, 127);
+  const auto packed = PackedInt8Weights::Pack(w, 7, 40);
+  EXPECT_EQ(packed->kept_row_sums() != nullptr, Int8DotsAvx512VnniSupported());
+  const auto shared = packed->SharedRowSums();
+  EXPECT_EQ(*shared, packed->RowSums());
+  if (packed->kept_row_sums() != nullptr) {
+    EXPECT_EQ(shared.get(), packed->kept_row_sums());
+  }
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
     has_min = has_min || row_min == -128;
   }
   p->has_int8_min_ = has_min;
+  if (Int8DotsAvx512VnniSupported()) {
+    p->kept_row_sums_ = std::make_shared<const std::vector<int32_t>>(p->RowSums());
+  }
   // Everything, including the pages that straddled two slices.
   if (release_source) ReleaseMappedPages(w.data(), w.size());
   return p;
@@ -142,6 +145,7 @@ std::vector<int32_t> PackedInt8Weights::RowSums() const {
 }
 
 std::shared_ptr<const std::vector<int32_t>> PackedInt8Weights::SharedRowSums() const {
+  if (kept_row_sums_ != nullptr) return kept_row_sums_;
   std::lock_guard<std::mutex> lock(row_sums_mutex_);
   std::shared_ptr<const std::vector<int32_t>> sums = shared_row_sums_.lock();
   if (sums == nullptr) {
@@ -189,16 +193,20 @@ void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t 
 namespace {
 
 PackedInt8DotsFn ChoosePackedInt8Dots() {
-  const PackedInt8DotsFn best = Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
-                                : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
-                                                             : &PackedInt8DotsPortable;
+  const PackedInt8DotsFn best = Int8DotsAvx512VnniSupported() ? &PackedInt8DotsAvx512Vnni
+                                : Int8DotsAvx2Supported()     ? &PackedInt8DotsAvx2
+                                : PackedInt8DotsHwyHasSimd()  ? &PackedInt8DotsHwy
+                                                              : &PackedInt8DotsPortable;
   const char* env = std::getenv("LITEQ_INT8_DOTS");
   if (env == nullptr || *env == '\0') return best;
   const std::string choice(env);
   if (choice == "hwy") return &PackedInt8DotsHwy;
   if (choice == "portable") return &PackedInt8DotsPortable;
   if (choice == "avx2" && Int8DotsAvx2Supported()) return &PackedInt8DotsAvx2;
-  std::fprintf(stderr, "liteq: LITEQ_INT8_DOTS=%s ignored (hwy, portable or avx2 with AVX2)\n",
+  if (choice == "avx512vnni" && Int8DotsAvx512VnniSupported()) return &PackedInt8DotsAvx512Vnni;
+  std::fprintf(stderr,
+               "liteq: LITEQ_INT8_DOTS=%s ignored (hwy, portable, or avx2 / avx512vnni on a CPU "
+               "that has it)\n",
                env);
   return best;
 }

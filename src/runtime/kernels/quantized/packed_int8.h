@@ -65,8 +65,12 @@ class PackedInt8Weights {
   // their bias at Prepare and drop them; the hybrid kernels, which need them at every
   // Eval, share one copy per packed matrix through SharedRowSums().
   std::vector<int32_t> RowSums() const;
-  // RowSums() computed once while some caller still holds the result. Thread-safe.
+  // RowSums() computed once while some caller still holds the result (or kept, see
+  // kept_row_sums()). Thread-safe.
   std::shared_ptr<const std::vector<int32_t>> SharedRowSums() const;
+  // RowSums(), kept from Pack on when Int8DotsAvx512VnniSupported(): the VNNI path
+  // needs them at every call (packed_int8_avx512.cc); nullptr otherwise.
+  const std::vector<int32_t>* kept_row_sums() const { return kept_row_sums_.get(); }
   const int8_t* block(size_t row_block) const {
     return data_ + row_block * chunks_ * kPackedChunkBytes;
   }
@@ -85,6 +89,7 @@ class PackedInt8Weights {
   bool has_int8_min_ = false;
   mutable std::mutex row_sums_mutex_;
   mutable std::weak_ptr<const std::vector<int32_t>> shared_row_sums_;
+  std::shared_ptr<const std::vector<int32_t>> kept_row_sums_;
   int8_t* data_ = nullptr;
   size_t mapped_bytes_ = 0;  // of data_ (anonymous mapping), 0 when from operator new
 };
@@ -115,6 +120,13 @@ void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t 
 // Only callable when Int8DotsAvx2Supported() (int8_dot.h); else the portable code.
 void PackedInt8DotsAvx2(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                         size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+// AVX-512 VNNI (packed_int8_avx512.cc): only callable when Int8DotsAvx512VnniSupported()
+// (and then with weights packed on this CPU, which keep their row sums).
+void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_t* x, size_t ldx,
+                              size_t batches, size_t block_begin, size_t block_end, int32_t* dots,
+                              size_t ld_dots);
+// The CPU has AVX-512 F, BW, VL and VNNI.
+bool Int8DotsAvx512VnniSupported();
 // Google Highway (packed_int8_hwy.cc), callable on every CPU: dispatches at run time
 // to the best target compiled in and supported (NEON/SVE on ARM, AVX2/SSE4/SSSE3 on
 // x86, SCALAR/EMU128 elsewhere). Exact for all int8 (int16 widening multiplies).
@@ -127,12 +139,13 @@ int64_t PackedInt8DotsHwyTarget();
 // C++), where the plain loops of PackedInt8DotsPortable, which the compiler
 // vectorizes for its baseline, are faster (x86-64: 9-14 GOPS against 4-6 for SCALAR).
 bool PackedInt8DotsHwyHasSimd();
-// PackedInt8DotsAvx2 when Int8DotsAvx2Supported(), else PackedInt8DotsHwy when
-// PackedInt8DotsHwyHasSimd() (NEON/SVE on ARM, SSE4/SSSE3 on x86 without AVX2), else
-// PackedInt8DotsPortable. The environment variable LITEQ_INT8_DOTS (read once, at the
-// first call) overrides the choice for tests and benchmarks: "hwy" (e.g. to run the
-// ARM path's code on x86 models), "portable", or "avx2" (honoured only when the CPU
-// has AVX2); any other value is reported on stderr and ignored.
+// PackedInt8DotsAvx512Vnni when Int8DotsAvx512VnniSupported(), else PackedInt8DotsAvx2
+// when Int8DotsAvx2Supported(), else PackedInt8DotsHwy when PackedInt8DotsHwyHasSimd()
+// (NEON/SVE on ARM, SSE4/SSSE3 on x86 without AVX2), else PackedInt8DotsPortable. The
+// environment variable LITEQ_INT8_DOTS (read once, at the first call) overrides the
+// choice for tests and benchmarks: "hwy" (e.g. to run the ARM path's code on x86
+// models), "portable", "avx2" or "avx512vnni" (each honoured only when the CPU has
+// it); any other value is reported on stderr and ignored.
 PackedInt8DotsFn BestPackedInt8Dots();
 
 // Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
