@@ -39,7 +39,7 @@ namespace {
 // Activation rows per register tile: 16 accumulators + 2 weight registers + the
 // broadcast row fit the 32 zmm registers with room to spare, and 16 independent
 // vpdpbusd chains per chunk hide its latency (5 cycles at 2 per cycle).
-constexpr size_t kTileRows = 8;
+constexpr size_t kTileRows = 6;
 constexpr size_t kRowAlign = 64;
 
 LITEQ_VNNI inline __m512i Load64(const int8_t* p) {
@@ -80,47 +80,71 @@ LITEQ_VNNI inline __m128i ReduceFour(__m256i a0, __m256i a1, __m256i a2, __m256i
   return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
-// dots of M activation rows (u, row stride ldu) with the 4 rows of one block;
-// row_sums = the block's 4 weight row sums. out[m * ld_out + j].
-template <size_t M>
+// dots of M activation rows (u, row stride ldu) with the 4 B rows of B consecutive
+// blocks; row_sums = their 4 B weight row sums. out[m * ld_out + 4 b + j].
+template <size_t M, size_t B>
 LITEQ_VNNI void Tile(const int8_t* blk, size_t chunks, const uint8_t* u, size_t ldu,
                      const int32_t* row_sums, int32_t* out, size_t ld_out) {
-  __m512i lo[M], hi[M];  // rows 0-1 and rows 2-3 of the block, per activation row
-  for (size_t m = 0; m < M; ++m) lo[m] = hi[m] = _mm512_setzero_si512();
+  // Per activation row and block: rows 0-1 and rows 2-3 of the block.
+  __m512i acc[M][2 * B];
+  for (size_t m = 0; m < M; ++m) {
+    for (size_t i = 0; i < 2 * B; ++i) acc[m][i] = _mm512_setzero_si512();
+  }
+  const size_t block_bytes = chunks * kPackedChunkBytes;
   for (size_t k = 0; k < chunks; ++k, blk += kPackedChunkBytes) {
-    const __m512i w01 = Load64(blk);
-    const __m512i w23 = Load64(blk + 2 * kPackedDepth);
+    __m512i w[2 * B];
+#pragma GCC unroll 4
+    for (size_t b = 0; b < B; ++b) {
+      w[2 * b] = Load64(blk + b * block_bytes);
+      w[2 * b + 1] = Load64(blk + b * block_bytes + 2 * kPackedDepth);
+    }
     const uint8_t* uk = u + k * kPackedDepth;
 #pragma GCC unroll 8
     for (size_t m = 0; m < M; ++m) {
       const __m512i xv = BroadcastChunk(uk + m * ldu);
-      lo[m] = _mm512_dpbusd_epi32(lo[m], xv, w01);
-      hi[m] = _mm512_dpbusd_epi32(hi[m], xv, w23);
+#pragma GCC unroll 4
+      for (size_t i = 0; i < 2 * B; ++i) acc[m][i] = _mm512_dpbusd_epi32(acc[m][i], xv, w[i]);
     }
   }
-  __m128i shift;
-  std::memcpy(&shift, row_sums, sizeof(shift));
-  shift = _mm_slli_epi32(shift, 7);  // 128 * row sum, wrapping like the lanes
+#pragma GCC unroll 4
+  for (size_t b = 0; b < B; ++b) {
+    __m128i shift;
+    std::memcpy(&shift, row_sums + b * kPackedRows, sizeof(shift));
+    shift = _mm_slli_epi32(shift, 7);  // 128 * row sum, wrapping like the lanes
 #pragma GCC unroll 8
-  for (size_t m = 0; m < M; ++m) {
-    const __m128i sums =
-        ReduceFour(_mm512_castsi512_si256(lo[m]), _mm512_extracti64x4_epi64(lo[m], 1),
-                   _mm512_castsi512_si256(hi[m]), _mm512_extracti64x4_epi64(hi[m], 1));
-    const __m128i dots = _mm_sub_epi32(sums, shift);
-    std::memcpy(out + m * ld_out, &dots, sizeof(dots));
+    for (size_t m = 0; m < M; ++m) {
+      const __m512i lo = acc[m][2 * b], hi = acc[m][2 * b + 1];
+      const __m128i sums = ReduceFour(_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1),
+                                      _mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1));
+      const __m128i dots = _mm_sub_epi32(sums, shift);
+      std::memcpy(out + m * ld_out + b * kPackedRows, &dots, sizeof(dots));
+    }
   }
 }
 
 using TileFn = void (*)(const int8_t*, size_t, const uint8_t*, size_t, const int32_t*, int32_t*,
                         size_t);
-constexpr TileFn kTiles[kTileRows + 1] = {nullptr,  &Tile<1>, &Tile<2>, &Tile<3>, &Tile<4>,
-                                          &Tile<5>, &Tile<6>, &Tile<7>, &Tile<8>};
+// [M]: M activation rows x 1 block, and x 2 blocks.
+constexpr TileFn kTiles1[kTileRows + 1] = {nullptr,     &Tile<1, 1>, &Tile<2, 1>, &Tile<3, 1>,
+                                           &Tile<4, 1>, &Tile<5, 1>, &Tile<6, 1>};
+constexpr TileFn kTiles2[kTileRows + 1] = {nullptr,     &Tile<1, 2>, &Tile<2, 2>, &Tile<3, 2>,
+                                           &Tile<4, 2>, &Tile<5, 2>, &Tile<6, 2>};
 
 }  // namespace
 
-LITEQ_VNNI void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_t* x, size_t ldx,
-                                         size_t batches, size_t block_begin, size_t block_end,
-                                         int32_t* dots, size_t ld_dots) {
+size_t UnsignedRowStride(size_t depth) {
+  const size_t padded = (depth + kPackedDepth - 1) / kPackedDepth * kPackedDepth;
+  return (padded + kRowAlign - 1) / kRowAlign * kRowAlign;
+}
+
+LITEQ_VNNI void ShiftRowsToUnsigned(const int8_t* x, size_t ldx, size_t rows, size_t depth,
+                                    uint8_t* out) {
+  ToUnsigned(x, ldx, rows, depth, UnsignedRowStride(depth), out);
+}
+
+LITEQ_VNNI void PackedUint8DotsAvx512Vnni(const PackedInt8Weights& w, const uint8_t* u,
+                                          size_t batches, size_t block_begin, size_t block_end,
+                                          int32_t* dots, size_t ld_dots) {
   LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());
   LITEQ_CHECK(w.kept_row_sums() != nullptr);  // kept by Pack when this path can run
   const int32_t* row_sums = w.kept_row_sums()->data();
@@ -131,22 +155,38 @@ LITEQ_VNNI void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_
     last_sums[j] = row_sums[full_blocks * kPackedRows + j];
   }
   const size_t chunks = w.chunks();
-  const size_t stride = (chunks * kPackedDepth + kRowAlign - 1) / kRowAlign * kRowAlign;
+  const size_t stride = UnsignedRowStride(w.depth());
+  // Activation rows outer (a tile's rows stay in L1), blocks inner: the callers keep
+  // the block range small when there are many activation rows, so the blocks stay in
+  // cache across tiles.
+  for (size_t b = 0; b < batches; b += kTileRows) {
+    const size_t m = std::min(kTileRows, batches - b);
+    const uint8_t* tile_rows = u + b * stride;
+    size_t rb = block_begin;
+    for (; rb + 2 <= std::min(block_end, full_blocks); rb += 2) {
+      kTiles2[m](w.block(rb), chunks, tile_rows, stride, row_sums + rb * kPackedRows,
+                 dots + b * ld_dots + (rb - block_begin) * kPackedRows, ld_dots);
+    }
+    for (; rb < block_end; ++rb) {
+      const int32_t* sums = rb < full_blocks ? row_sums + rb * kPackedRows : last_sums;
+      kTiles1[m](w.block(rb), chunks, tile_rows, stride, sums,
+                 dots + b * ld_dots + (rb - block_begin) * kPackedRows, ld_dots);
+    }
+  }
+}
+
+void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_t* x, size_t ldx,
+                              size_t batches, size_t block_begin, size_t block_end, int32_t* dots,
+                              size_t ld_dots) {
+  const size_t stride = UnsignedRowStride(w.depth());
   // Grows to the largest tile once per thread; no allocation in steady state.
   thread_local std::vector<uint8_t> unsigned_rows;
   if (unsigned_rows.size() < kTileRows * stride) unsigned_rows.resize(kTileRows * stride);
-  // Activation rows outer (a tile's rows shifted once, kept in L1), blocks inner: the
-  // callers keep the block range small when there are many activation rows, so the
-  // blocks stay in cache across tiles.
   for (size_t b = 0; b < batches; b += kTileRows) {
     const size_t m = std::min(kTileRows, batches - b);
     ToUnsigned(x + b * ldx, ldx, m, w.depth(), stride, unsigned_rows.data());
-    const TileFn tile = kTiles[m];
-    for (size_t rb = block_begin; rb < block_end; ++rb) {
-      const int32_t* sums = rb < full_blocks ? row_sums + rb * kPackedRows : last_sums;
-      tile(w.block(rb), chunks, unsigned_rows.data(), stride, sums,
-           dots + b * ld_dots + (rb - block_begin) * kPackedRows, ld_dots);
-    }
+    PackedUint8DotsAvx512Vnni(w, unsigned_rows.data(), m, block_begin, block_end,
+                              dots + b * ld_dots, ld_dots);
   }
 }
 
@@ -172,6 +212,17 @@ void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_t* x, size_
 }
 
 bool Int8DotsAvx512VnniSupported() { return false; }
+
+size_t UnsignedRowStride(size_t depth) { return depth; }
+
+void ShiftRowsToUnsigned(const int8_t*, size_t, size_t, size_t, uint8_t*) {
+  LITEQ_CHECK(false);  // never called: Int8DotsAvx512VnniSupported() is false
+}
+
+void PackedUint8DotsAvx512Vnni(const PackedInt8Weights&, const uint8_t*, size_t, size_t, size_t,
+                               int32_t*, size_t) {
+  LITEQ_CHECK(false);  // never called: Int8DotsAvx512VnniSupported() is false
+}
 
 }  // namespace liteq::runtime::quantized
 
