@@ -1,4 +1,4 @@
-// The AVX2 requantizing rows (runtime/kernels/quantized/requantize_rows.h) against the
+// The AVX2 and AVX-512 requantizing rows (runtime/kernels/quantized/requantize_rows.h) against the
 // portable rows, which are the scalar reference arithmetic: identical int8 outputs on
 // random inputs and on the edges (int32 extremes, every shift in [-31, 30],
 // multipliers near 2^31, ties, saturation, zero points -128/127, row lengths that are
@@ -97,8 +97,26 @@ TEST(RequantizeRowsTest, FcPortableIsApplyMultiplier) {
   }
 }
 
-TEST(RequantizeRowsTest, FcAvx2MatchesPortable) {
+// The SIMD versions this CPU can run, each checked against the portable rows.
+template <typename Fn>
+std::vector<std::pair<const char*, Fn>> FastRows(Fn avx2, Fn avx512) {
+  std::vector<std::pair<const char*, Fn>> rows;
+  if (Int8DotsAvx2Supported()) rows.emplace_back("avx2", avx2);
+  if (RequantizeAvx512Supported()) rows.emplace_back("avx512", avx512);
+  return rows;
+}
+
+void CheckFcRows(FcRequantizeFn fast);
+
+TEST(RequantizeRowsTest, FcSimdMatchesPortable) {
   SKIP_WITHOUT_AVX2();
+  for (const auto& [name, fast] : FastRows(&FcRequantizeAvx2, &FcRequantizeAvx512)) {
+    SCOPED_TRACE(name);
+    CheckFcRows(fast);
+  }
+}
+
+void CheckFcRows(FcRequantizeFn fast) {
   std::mt19937 rng(2);
   for (int shift = -31; shift <= 30; ++shift) {
     for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{15}, size_t{16}, size_t{29},
@@ -121,7 +139,7 @@ TEST(RequantizeRowsTest, FcAvx2MatchesPortable) {
         if (zp == 0) args.min = -3, args.max = 90;  // an activation clamp
         std::vector<int8_t> expected(n), actual(n);
         FcRequantizePortable(args, dots.data(), n, expected.data());
-        FcRequantizeAvx2(args, dots.data(), n, actual.data());
+        fast(args, dots.data(), n, actual.data());
         for (size_t i = 0; i < n; ++i) {
           ASSERT_EQ(actual[i], expected[i]) << "shift " << shift << " n " << n << " i " << i
                                             << " dot " << dots[i] << " m " << mult[i];
@@ -192,8 +210,8 @@ quant::QuantParams RandomQuant(std::mt19937& rng, float lo_log2, float hi_log2) 
 template <typename Params, typename Fn>
 void ExpectRowsEqual(const Params& p, Fn portable, Fn avx2, std::mt19937& rng,
                      const std::string& what) {
-  for (size_t n :
-       {size_t{1}, size_t{5}, size_t{8}, size_t{9}, size_t{31}, size_t{64}, size_t{77}}) {
+  for (size_t n : {size_t{1}, size_t{5}, size_t{8}, size_t{9}, size_t{15}, size_t{16}, size_t{17},
+                   size_t{31}, size_t{64}, size_t{77}}) {
     const std::vector<int8_t> a = RandomInt8(n, rng), b = RandomInt8(n, rng);
     for (size_t a_step : {0, 1}) {
       for (size_t b_step : {0, 1}) {
@@ -209,8 +227,7 @@ void ExpectRowsEqual(const Params& p, Fn portable, Fn avx2, std::mt19937& rng,
   }
 }
 
-TEST(RequantizeRowsTest, MulAvx2MatchesPortable) {
-  SKIP_WITHOUT_AVX2();
+void CheckMulRows(MulInt8RowFn fast) {
   std::mt19937 rng(5);
   for (int trial = 0; trial < 200; ++trial) {
     // Output scales from far below to far above s1 * s2: multipliers < 1 and >= 1.
@@ -219,8 +236,7 @@ TEST(RequantizeRowsTest, MulAvx2MatchesPortable) {
     const auto act = trial % 4 == 0 ? FusedActivation::kRelu : FusedActivation::kNone;
     Result<MulParams> p = PrepareMul(IntType::kInt8, q1, q2, qo, act);
     if (!p.ok()) continue;  // rescale too large for the kernel
-    ExpectRowsEqual(*p, &MulInt8RowPortable, &MulInt8RowAvx2, rng,
-                    "trial " + std::to_string(trial));
+    ExpectRowsEqual(*p, &MulInt8RowPortable, fast, rng, "trial " + std::to_string(trial));
   }
   // Every shift, multipliers at the ends of the range (saturating for shift > 0).
   for (int shift = -31; shift <= 30; ++shift) {
@@ -231,14 +247,20 @@ TEST(RequantizeRowsTest, MulAvx2MatchesPortable) {
       p.output_offset = shift % 2 == 0 ? 127 : -128;
       p.output = {m, shift};
       p.activation = {-128, 127};
-      ExpectRowsEqual(p, &MulInt8RowPortable, &MulInt8RowAvx2, rng,
-                      "shift " + std::to_string(shift));
+      ExpectRowsEqual(p, &MulInt8RowPortable, fast, rng, "shift " + std::to_string(shift));
     }
   }
 }
 
-TEST(RequantizeRowsTest, AddSubAvx2MatchesPortable) {
+TEST(RequantizeRowsTest, MulSimdMatchesPortable) {
   SKIP_WITHOUT_AVX2();
+  for (const auto& [name, fast] : FastRows(&MulInt8RowAvx2, &MulInt8RowAvx512)) {
+    SCOPED_TRACE(name);
+    CheckMulRows(fast);
+  }
+}
+
+void CheckAddSubRows(AddSubInt8RowFn fast) {
   std::mt19937 rng(6);
   for (int trial = 0; trial < 300; ++trial) {
     const quant::QuantParams q1 = RandomQuant(rng, -14, 4), q2 = RandomQuant(rng, -14, 4);
@@ -246,14 +268,21 @@ TEST(RequantizeRowsTest, AddSubAvx2MatchesPortable) {
     const auto act = trial % 5 == 0 ? FusedActivation::kRelu6 : FusedActivation::kNone;
     Result<AddSubParams> p = PrepareAddSub(IntType::kInt8, q1, q2, qo, act, trial % 2 == 1);
     if (!p.ok()) continue;
-    ExpectRowsEqual(*p, &AddSubInt8RowPortable, &AddSubInt8RowAvx2, rng,
-                    "trial " + std::to_string(trial));
+    ExpectRowsEqual(*p, &AddSubInt8RowPortable, fast, rng, "trial " + std::to_string(trial));
   }
   // Equal scales give exact ties of the input rescale (multiplier 2^30, shift 0).
   Result<AddSubParams> ties = PrepareAddSub(IntType::kInt8, {0.5f, -128}, {0.5f, 127}, {0.25f, 3},
                                             FusedActivation::kNone, false);
   ASSERT_TRUE(ties.ok());
-  ExpectRowsEqual(*ties, &AddSubInt8RowPortable, &AddSubInt8RowAvx2, rng, "ties");
+  ExpectRowsEqual(*ties, &AddSubInt8RowPortable, fast, rng, "ties");
+}
+
+TEST(RequantizeRowsTest, AddSubSimdMatchesPortable) {
+  SKIP_WITHOUT_AVX2();
+  for (const auto& [name, fast] : FastRows(&AddSubInt8RowAvx2, &AddSubInt8RowAvx512)) {
+    SCOPED_TRACE(name);
+    CheckAddSubRows(fast);
+  }
 }
 
 // The rows of a broadcast, each through `row`, give the reference kernel's output.

@@ -29,7 +29,9 @@ void AddSubInt8RowPortable(const AddSubParams& p, const int8_t* a, size_t a_step
 }
 
 FcRequantizeFn BestFcRequantize() {
-  return Int8DotsAvx2Supported() ? &FcRequantizeAvx2 : &FcRequantizePortable;
+  return RequantizeAvx512Supported() ? &FcRequantizeAvx512
+         : Int8DotsAvx2Supported()   ? &FcRequantizeAvx2
+                                     : &FcRequantizePortable;
 }
 
 BatchMatMulRequantizeFn BestBatchMatMulRequantize() {
@@ -37,11 +39,15 @@ BatchMatMulRequantizeFn BestBatchMatMulRequantize() {
 }
 
 MulInt8RowFn BestMulInt8Row() {
-  return Int8DotsAvx2Supported() ? &MulInt8RowAvx2 : &MulInt8RowPortable;
+  return RequantizeAvx512Supported() ? &MulInt8RowAvx512
+         : Int8DotsAvx2Supported()   ? &MulInt8RowAvx2
+                                     : &MulInt8RowPortable;
 }
 
 AddSubInt8RowFn BestAddSubInt8Row() {
-  return Int8DotsAvx2Supported() ? &AddSubInt8RowAvx2 : &AddSubInt8RowPortable;
+  return RequantizeAvx512Supported() ? &AddSubInt8RowAvx512
+         : Int8DotsAvx2Supported()   ? &AddSubInt8RowAvx2
+                                     : &AddSubInt8RowPortable;
 }
 
 }  // namespace liteq::runtime::quantized

@@ -11,9 +11,10 @@
 // code adds the output zero point to a saturated int32 both versions wrap modulo 2^32
 // (the scalar code does that addition in uint32, so it stays defined).
 //
-// Dispatch: the Best* functions return the AVX2 version when the CPU has AVX2
-// (Int8DotsAvx2Supported(), int8_dot.h; the library is built for generic x86-64) and
-// the portable one otherwise; callers pick once, at Prepare.
+// Dispatch: the Best* functions return the AVX-512 version (FULLY_CONNECTED, MUL,
+// ADD/SUB: requantize_rows_avx512.cc) when RequantizeAvx512Supported(), else the AVX2
+// version when the CPU has AVX2 (Int8DotsAvx2Supported(), int8_dot.h; the library is
+// built for generic x86-64), else the portable one; callers pick once, at Prepare.
 #ifndef LITEQ_RUNTIME_KERNELS_QUANTIZED_REQUANTIZE_ROWS_H_
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_REQUANTIZE_ROWS_H_
 
@@ -47,6 +48,8 @@ using FcRequantizeFn = void (*)(const FcRequantizeArgs& args, const int32_t* dot
 void FcRequantizePortable(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out);
 // Only callable when Int8DotsAvx2Supported().
 void FcRequantizeAvx2(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out);
+// Only callable when RequantizeAvx512Supported().
+void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out);
 FcRequantizeFn BestFcRequantize();
 
 // BATCH_MATMUL, one output row m over columns n:
@@ -86,6 +89,13 @@ void AddSubInt8RowPortable(const AddSubParams& p, const int8_t* a, size_t a_step
                            size_t b_step, int8_t* out, size_t n);
 void AddSubInt8RowAvx2(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                        size_t b_step, int8_t* out, size_t n);
+// Only callable when RequantizeAvx512Supported().
+void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                      size_t b_step, int8_t* out, size_t n);
+void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                         size_t b_step, int8_t* out, size_t n);
+// The CPU has AVX-512 F, BW and VL.
+bool RequantizeAvx512Supported();
 MulInt8RowFn BestMulInt8Row();
 AddSubInt8RowFn BestAddSubInt8Row();
 

@@ -1,0 +1,211 @@
+// AVX-512 versions of the hottest requantizing rows (requantize_rows.h): the
+// FULLY_CONNECTED epilogue, MUL and ADD/SUB, 16 int32 lanes at a time, bit-exact with
+// the portable rows. Compiled for generic x86-64: only LITEQ_AVX512 functions use
+// AVX-512, and they are called only after RequantizeAvx512Supported().
+//
+// Same arithmetic as the AVX2 rows (requantize_rows_avx2.cc: the exact 64-bit
+// product x * multiplier, even and odd lanes multiplied separately by vpmuldq and
+// blended back), minus their workarounds: AVX-512 has a 64-bit arithmetic shift
+// (vpsravq) for floor((p + 2^(t-1)) / 2^t) and 64-bit min/max for ApplyMultiplier's
+// saturation. Row tails use masked loads and stores instead of scalar code.
+#include "runtime/kernels/quantized/requantize_rows.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_epi32(), which
+// -Wuninitialized reports at every call (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#define LITEQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+namespace liteq::runtime::quantized {
+namespace {
+
+LITEQ_AVX512 inline __mmask16 LaneMask(size_t remaining) {
+  return remaining >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << remaining) - 1);
+}
+
+LITEQ_AVX512 inline __m512i LoadInt8x16(__mmask16 mask, const int8_t* p) {
+  return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, p));
+}
+
+// + output zero point (wrapping, as the portable rows), clamp to [lo, hi], store the
+// masked lanes as int8.
+LITEQ_AVX512 inline void OffsetClampStore(__m512i v, __m512i offset, __m512i lo, __m512i hi,
+                                          __mmask16 mask, int8_t* p) {
+  v = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, offset), lo), hi);
+  _mm_mask_storeu_epi8(p, mask, _mm512_cvtepi32_epi8(v));
+}
+
+// floor((product + 2^(shift - 1)) / 2^shift) per 64-bit lane, shift in [1, 62],
+// clamped to int32 when kSaturate. |product| < 2^62: the sum does not overflow.
+template <bool kSaturate>
+LITEQ_AVX512 inline __m512i RoundingShiftRight64(__m512i product, __m512i shift) {
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i round = _mm512_sllv_epi64(one, _mm512_sub_epi64(shift, one));
+  __m512i r = _mm512_srav_epi64(_mm512_add_epi64(product, round), shift);
+  if constexpr (kSaturate) {
+    r = _mm512_min_epi64(_mm512_max_epi64(r, _mm512_set1_epi64(INT32_MIN)),
+                         _mm512_set1_epi64(INT32_MAX));
+  }
+  return r;
+}
+
+// ApplyMultiplier(int64_t{x}, {multiplier, 31 - total_shift}) on 16 lanes.
+template <bool kSaturate>
+LITEQ_AVX512 inline __m512i ApplyMultiplier16(__m512i x, __m512i multiplier, __m512i total_shift) {
+  const __m512i even =
+      RoundingShiftRight64<kSaturate>(_mm512_mul_epi32(x, multiplier),
+                                      _mm512_and_si512(total_shift, _mm512_set1_epi64(0xFFFFFFFF)));
+  const __m512i odd = RoundingShiftRight64<kSaturate>(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(multiplier, 32)),
+      _mm512_srli_epi64(total_shift, 32));
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+template <bool kSaturate>
+LITEQ_AVX512 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out) {
+  const __m512i offset = _mm512_set1_epi32(args.output_offset);
+  const __m512i lo = _mm512_set1_epi32(args.min);
+  const __m512i hi = _mm512_set1_epi32(args.max);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = LaneMask(n - i);
+    const __m512i acc = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, dots + i),
+                                         _mm512_maskz_loadu_epi32(mask, args.bias + i));
+    const __m512i scaled =
+        ApplyMultiplier16<kSaturate>(acc, _mm512_maskz_loadu_epi32(mask, args.multiplier + i),
+                                     LoadInt8x16(mask, args.total_shift + i));
+    OffsetClampStore(scaled, offset, lo, hi, mask, out + i);
+  }
+}
+
+template <bool kSaturate>
+LITEQ_AVX512 void MulRow(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                         size_t b_step, int8_t* out, size_t n) {
+  const __m512i multiplier = _mm512_set1_epi32(p.output.multiplier);
+  const __m512i total_shift = _mm512_set1_epi32(31 - p.output.shift);
+  const __m512i offset1 = _mm512_set1_epi32(p.input1_offset);
+  const __m512i offset2 = _mm512_set1_epi32(p.input2_offset);
+  const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
+  const __m512i lo = _mm512_set1_epi32(p.activation.min);
+  const __m512i hi = _mm512_set1_epi32(p.activation.max);
+  // A repeated input is the same vector for the whole row.
+  const __m512i a_fixed = _mm512_add_epi32(_mm512_set1_epi32(a[0]), offset1);
+  const __m512i b_fixed = _mm512_add_epi32(_mm512_set1_epi32(b[0]), offset2);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = LaneMask(n - i);
+    // |(a + offset) * (b + offset)| <= 255 * 255: vpmulld is exact.
+    const __m512i va = a_step == 0 ? a_fixed : _mm512_add_epi32(LoadInt8x16(mask, a + i), offset1);
+    const __m512i vb = b_step == 0 ? b_fixed : _mm512_add_epi32(LoadInt8x16(mask, b + i), offset2);
+    const __m512i scaled =
+        ApplyMultiplier16<kSaturate>(_mm512_mullo_epi32(va, vb), multiplier, total_shift);
+    OffsetClampStore(scaled, out_offset, lo, hi, mask, out + i);
+  }
+}
+
+// The input at the common scale: ApplyMultiplier((x + offset) << left_shift) (the
+// shifts of AddSubParams are <= 0 here, so nothing saturates).
+LITEQ_AVX512 inline __m512i ScaleInput(__mmask16 mask, const int8_t* x, __m512i offset,
+                                       __m128i left_shift, quant::QuantizedMultiplier m) {
+  const __m512i shifted =
+      _mm512_sll_epi32(_mm512_add_epi32(LoadInt8x16(mask, x), offset), left_shift);
+  return ApplyMultiplier16<false>(shifted, _mm512_set1_epi32(m.multiplier),
+                                  _mm512_set1_epi32(31 - m.shift));
+}
+
+LITEQ_AVX512 void AddSubRow(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                            size_t b_step, int8_t* out, size_t n) {
+  const __m512i offset1 = _mm512_set1_epi32(p.input1_offset);
+  const __m512i offset2 = _mm512_set1_epi32(p.input2_offset);
+  const __m512i out_multiplier = _mm512_set1_epi32(p.output.multiplier);
+  const __m512i out_shift = _mm512_set1_epi32(31 - p.output.shift);
+  const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
+  const __m512i lo = _mm512_set1_epi32(p.activation.min);
+  const __m512i hi = _mm512_set1_epi32(p.activation.max);
+  const __m128i left_shift = _mm_cvtsi32_si128(p.left_shift);
+  // A repeated input is rescaled once per row, by the scalar code.
+  const __m512i a_fixed = _mm512_set1_epi32(
+      ApplyMultiplier((p.input1_offset + a[0]) * (1 << p.left_shift), p.input1, /*single=*/true));
+  const __m512i b_fixed = _mm512_set1_epi32(AddSubScaledInput2(p, b[0]));
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = LaneMask(n - i);
+    const __m512i sa =
+        a_step == 0 ? a_fixed : ScaleInput(mask, a + i, offset1, left_shift, p.input1);
+    const __m512i sb =
+        b_step == 0 ? b_fixed : ScaleInput(mask, b + i, offset2, left_shift, p.input2);
+    // |sa|, |sb| < 2^28: the int32 sum is exact.
+    const __m512i raw = p.subtract ? _mm512_sub_epi32(sa, sb) : _mm512_add_epi32(sa, sb);
+    OffsetClampStore(ApplyMultiplier16<false>(raw, out_multiplier, out_shift), out_offset, lo, hi,
+                     mask, out + i);
+  }
+}
+
+}  // namespace
+
+bool RequantizeAvx512Supported() {
+  static const bool supported = __builtin_cpu_supports("avx512f") != 0 &&
+                                __builtin_cpu_supports("avx512bw") != 0 &&
+                                __builtin_cpu_supports("avx512vl") != 0;
+  return supported;
+}
+
+void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out) {
+  if (args.saturate) {
+    FcRows<true>(args, dots, n, out);
+  } else {
+    FcRows<false>(args, dots, n, out);
+  }
+}
+
+void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                      size_t b_step, int8_t* out, size_t n) {
+  if (n == 0) return;
+  if (!p.single_rounding) {
+    MulInt8RowPortable(p, a, a_step, b, b_step, out, n);
+  } else if (p.output.shift > 0) {  // multiplier >= 1: products may saturate
+    MulRow<true>(p, a, a_step, b, b_step, out, n);
+  } else {
+    MulRow<false>(p, a, a_step, b, b_step, out, n);
+  }
+}
+
+void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                         size_t b_step, int8_t* out, size_t n) {
+  if (n == 0) return;
+  // The AVX2 row's range (requantize_rows_avx2.cc): single rounding, shifts <= 0 and
+  // left_shift <= 20, where no step overflows or saturates.
+  const bool in_range = p.single_rounding && p.input1.shift <= 0 && p.input2.shift <= 0 &&
+                        p.output.shift <= 0 && p.left_shift >= 0 && p.left_shift <= 20;
+  if (!in_range) {
+    AddSubInt8RowPortable(p, a, a_step, b, b_step, out, n);
+    return;
+  }
+  AddSubRow(p, a, a_step, b, b_step, out, n);
+}
+
+}  // namespace liteq::runtime::quantized
+
+#pragma GCC diagnostic pop
+
+#else  // not x86: never selected (RequantizeAvx512Supported() is false).
+
+namespace liteq::runtime::quantized {
+
+bool RequantizeAvx512Supported() { return false; }
+void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out) {
+  FcRequantizePortable(args, dots, n, out);
+}
+void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                      size_t b_step, int8_t* out, size_t n) {
+  MulInt8RowPortable(p, a, a_step, b, b_step, out, n);
+}
+void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
+                         size_t b_step, int8_t* out, size_t n) {
+  AddSubInt8RowPortable(p, a, a_step, b, b_step, out, n);
+}
+
+}  // namespace liteq::runtime::quantized
+
+#endif
