@@ -113,6 +113,9 @@ struct ExecutionCounters {
   // A fused int8 attention block summed the value rows of hidden keys (some query gave
   // hidden keys a probability above zero; fused_attention_int8.h), per kv head.
   uint64_t attention_hidden_value_sums = 0;
+  // A fused int8 attention block laid out a kv head's keys and values for the AVX-512
+  // VNNI products (prefill-sized blocks on such CPUs; attention_vnni.h), per kv head.
+  uint64_t attention_vnni_heads = 0;
 };
 
 class Interpreter;

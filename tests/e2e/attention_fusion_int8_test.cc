@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "e2e_util.h"
+#include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::e2e {
 namespace {
@@ -58,13 +59,19 @@ OpenModel Open(const std::string& path, bool fused, int expected_layers, int thr
   return run;
 }
 
-uint64_t HiddenValueSums(const OpenModel& run) {
+template <typename Counter>
+uint64_t SumOverSignatures(const OpenModel& run, Counter counter) {
   uint64_t total = 0;
   for (const std::string& key : run.interpreter->SignatureKeys()) {
     auto runner = run.interpreter->GetSignature(key);
-    if (runner.ok()) total += (*runner)->counters().attention_hidden_value_sums;
+    if (runner.ok()) total += counter((*runner)->counters());
   }
   return total;
+}
+
+uint64_t HiddenValueSums(const OpenModel& run) {
+  return SumOverSignatures(
+      run, [](const runtime::ExecutionCounters& c) { return c.attention_hidden_value_sums; });
 }
 
 TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
@@ -109,6 +116,15 @@ TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
   EXPECT_EQ(HiddenValueSums(runs[0]), 0u);
   if (c.hidden_probabilities) {
     EXPECT_GT(HiddenValueSums(runs[1]), 0u) << "the hidden-rows path was never exercised";
+  }
+  // Prefill chunks (32 tokens) take the VNNI products where the CPU has them, decode
+  // steps (a few query rows per kv head) the AVX2 ones: both are compared above.
+  const uint64_t vnni_heads = SumOverSignatures(
+      runs[1], [](const runtime::ExecutionCounters& c) { return c.attention_vnni_heads; });
+  if (runtime::quantized::Int8DotsAvx512VnniSupported()) {
+    EXPECT_GT(vnni_heads, 0u) << "the VNNI products were never exercised";
+  } else {
+    EXPECT_EQ(vnni_heads, 0u);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "runtime/kernels/quantized/attention_vnni.h"
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
 #include "runtime/kernels/quantized/int8_dot.h"
@@ -34,6 +35,9 @@ constexpr size_t kDirectProbabilities = 16;
 constexpr size_t kParallelPrepareMin = 4096;
 // Parts per thread then (taken dynamically by the pool, as the FC channel tasks).
 constexpr int kPreparePartsPerThread = 2;
+// Query rows per kv head from which the VNNI products run (attention_vnni.h): laying
+// out a head's keys and values costs about what one row's products do.
+constexpr int kVnniMinRows = 8;
 
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -63,7 +67,10 @@ class FusedAttentionInt8Kernel : public Kernel {
         add_fn_(q8::BestAddSubInt8Row()),
         probabilities_fn_(q8::BestQuantizeProbabilities()),
         hidden_mutex_(std::make_unique<std::mutex[]>(static_cast<size_t>(p_->kv))),
-        hidden_ready_(static_cast<size_t>(p_->kv), 0) {
+        hidden_ready_(static_cast<size_t>(p_->kv), 0),
+        vnni_(q8::AttentionVnniSupported(static_cast<size_t>(p_->hd))),
+        vnni_mutex_(std::make_unique<std::mutex[]>(static_cast<size_t>(p_->kv))),
+        vnni_ready_(static_cast<size_t>(p_->kv), 0) {
     const auto seq = static_cast<size_t>(p_->seq);
     size_t at = 0;
     auto take = [&](size_t bytes) {
@@ -78,6 +85,13 @@ class FusedAttentionInt8Kernel : public Kernel {
     value_partial_at_ =
         take(static_cast<size_t>(kPreparePartsPerThread * tasks_) * stride_ * sizeof(int32_t));
     hidden_sums_at_ = take(stride_ * sizeof(int32_t));
+    if (vnni_) {  // per kv head: its keys and values laid out for vpdpbusd
+      const auto hd = static_cast<size_t>(p_->hd);
+      vnni_keys_bytes_ = q8::VnniKeysBytes(seq, hd);
+      vnni_values_bytes_ = q8::VnniValuesBytes(seq, hd);
+      vnni_keys_at_ = take(static_cast<size_t>(p_->kv) * vnni_keys_bytes_);
+      vnni_values_at_ = take(static_cast<size_t>(p_->kv) * vnni_values_bytes_);
+    }
     task_at_ = at;
     // Per task: q . k dots, masked scores / probabilities, one context row, one value
     // row quantized for HiddenValueSums.
@@ -111,6 +125,8 @@ class FusedAttentionInt8Kernel : public Kernel {
     // rows, which split 2:1 over two threads), into single rows instead (5:4).
     int row_block = kRowBlock;
     if (p.kv * ((p.rows + kRowBlock - 1) / kRowBlock) < 2 * tasks_) row_block = 1;
+    use_vnni_ = vnni_ && p.rows >= kVnniMinRows;
+    std::fill(vnni_ready_.begin(), vnni_ready_.end(), 0);
     const int blocks_per_head = (p.rows + row_block - 1) / row_block;
     const int total = p.kv * blocks_per_head;
     const int tasks = std::min(tasks_, total);
@@ -132,6 +148,7 @@ class FusedAttentionInt8Kernel : public Kernel {
     }
     if (ctx.counters != nullptr) {
       for (uint8_t ready : hidden_ready_) ctx.counters->attention_hidden_value_sums += ready;
+      for (uint8_t ready : vnni_ready_) ctx.counters->attention_vnni_heads += ready;
     }
     return Status::Ok();
   }
@@ -247,6 +264,24 @@ class FusedAttentionInt8Kernel : public Kernel {
     return sums;
   }
 
+  // Head h's live keys and values in the VNNI layouts (attention_vnni.h), laid out
+  // once per step by the first block of the head that needs them.
+  const int8_t* VnniLayouts(const EvalContext& ctx, int h, const int8_t** values) {
+    std::lock_guard<std::mutex> lock(vnni_mutex_[static_cast<size_t>(h)]);
+    auto* keys = reinterpret_cast<int8_t*>(ctx.scratch + vnni_keys_at_) +
+                 static_cast<size_t>(h) * vnni_keys_bytes_;
+    auto* vals = reinterpret_cast<int8_t*>(ctx.scratch + vnni_values_at_) +
+                 static_cast<size_t>(h) * vnni_values_bytes_;
+    *values = vals;
+    if (vnni_ready_[static_cast<size_t>(h)]) return keys;
+    const auto hd = static_cast<size_t>(p_->hd);
+    const auto n = static_cast<size_t>(live_n_);
+    q8::LayOutKeysVnni(keys_ + static_cast<size_t>(h) * hd, stride_, n, hd, keys);
+    q8::LayOutValuesVnni(values_ + static_cast<size_t>(h) * hd, stride_, n, hd, vals);
+    vnni_ready_[static_cast<size_t>(h)] = 1;
+    return keys;
+  }
+
   // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock.
   void Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
     const Int8AttentionParams& p = *p_;
@@ -265,15 +300,22 @@ class FusedAttentionInt8Kernel : public Kernel {
     int8_t* out = Out<int8_t>(ctx, 0) + head_rows * hd;
 
     // Raw q . k products of the block's rows with the live keys of head h.
-    q8::Int8DotArgs args;
-    args.x = q;
-    args.ldx = hd;
-    args.w = keys_ + static_cast<size_t>(h) * hd;
-    args.ldw = stride_;
-    args.depth = hd;
-    args.dots = dots;
-    args.ld_dots = n;
-    dots_fn_(args, 0, static_cast<size_t>(m), 0, n);
+    const int8_t* vnni_values = nullptr;
+    if (use_vnni_) {
+      const int8_t* vnni_keys = VnniLayouts(ctx, h, &vnni_values);
+      q8::QueryKeyDotsVnni(q, hd, static_cast<size_t>(m), vnni_keys,
+                           key_sums_ + static_cast<size_t>(h) * seq, n, hd, dots, n);
+    } else {
+      q8::Int8DotArgs args;
+      args.x = q;
+      args.ldx = hd;
+      args.w = keys_ + static_cast<size_t>(h) * hd;
+      args.ldw = stride_;
+      args.depth = hd;
+      args.dots = dots;
+      args.ld_dots = n;
+      dots_fn_(args, 0, static_cast<size_t>(m), 0, n);
+    }
 
     const auto q_offset = static_cast<uint32_t>(p.scores.lhs_offset);
     const auto k_offset = static_cast<uint32_t>(p.scores.rhs_offset);
@@ -307,7 +349,12 @@ class FusedAttentionInt8Kernel : public Kernel {
       // context = BATCH_MATMUL(probs, values) over the live rows; hidden rows add
       // (p_h - zp_probs) * (their value column sums), usually 0 (header).
       q8::BatchMatMulRequantizeArgs c;
-      kn_dots_fn_(row, values_ + static_cast<size_t>(h) * hd, n, stride_, hd, context);
+      if (use_vnni_) {
+        q8::ProbValueDotsVnni(row, n, vnni_values, value_sums_ + static_cast<size_t>(h) * hd, hd,
+                              context);
+      } else {
+        kn_dots_fn_(row, values_ + static_cast<size_t>(h) * hd, n, stride_, hd, context);
+      }
       uint32_t p_sum = 0;
       for (size_t j = 0; j < n; ++j) p_sum += static_cast<uint32_t>(row[j]);
       const auto hidden_weight = static_cast<uint32_t>(hidden_prob) + p_offset;
@@ -373,8 +420,7 @@ class FusedAttentionInt8Kernel : public Kernel {
   // Scores -> probabilities of one row in place (SoftmaxInt8's output step); returns
   // the probability of score -128. A short row maps each score directly, a longer one
   // maps the max + 129 possible scores once (vectorized) and looks them up.
-  int8_t MapProbabilities(int8_t* row, size_t n, const float* table, int32_t max,
-                          float inv) const {
+  int8_t MapProbabilities(int8_t* row, size_t n, const float* table, int32_t max, float inv) const {
     const int32_t zp = p_->softmax.output_zero_point;
     int8_t hidden;
     if (n < kDirectProbabilities) {
@@ -401,6 +447,11 @@ class FusedAttentionInt8Kernel : public Kernel {
   std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
   std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
   std::atomic<int> next_block_{0};              // the next query block to take
+  bool vnni_ = false;                           // the VNNI products can run here
+  std::unique_ptr<std::mutex[]> vnni_mutex_;    // one per kv head
+  std::vector<uint8_t> vnni_ready_;             // guarded by vnni_mutex_[h]
+  bool use_vnni_ = false;                       // this Eval's blocks use them
+  size_t vnni_keys_at_ = 0, vnni_values_at_ = 0, vnni_keys_bytes_ = 0, vnni_values_bytes_ = 0;
   size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_sums_at_ = 0;
   size_t value_partial_at_ = 0;
   size_t hidden_sums_at_ = 0, task_at_ = 0, task_bytes_ = 0, scratch_bytes_ = 0;

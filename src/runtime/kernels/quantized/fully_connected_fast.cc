@@ -1,6 +1,7 @@
 #include "runtime/kernels/quantized/fully_connected_fast.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "runtime/kernels/quantized/quantize_fast.h"
 
@@ -37,7 +38,9 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
   FastFullyConnectedInt8Params fast;
   fast.output_offset = params.output_offset;
   fast.activation = params.activation;
-  const std::vector<int32_t> sums = weights.RowSums();  // only needed here
+  // Only needed here (kept by the weights for the VNNI path: not summed twice).
+  const std::shared_ptr<const std::vector<int32_t>> kept_sums = weights.SharedRowSums();
+  const std::vector<int32_t>& sums = *kept_sums;
   fast.folded_bias.resize(rows);
   fast.multiplier.resize(rows);
   fast.total_shift.resize(rows);
