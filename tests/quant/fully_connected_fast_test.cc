@@ -202,11 +202,11 @@ TEST(FastFullyConnectedInt8Test, WrapsLikeTheReferenceOnHugeBias) {
 }
 
 void CheckHybrid(const Shape3& s, bool per_channel, bool asymmetric, bool with_bias,
-                 std::mt19937& rng) {
+                 FusedActivation activation, std::mt19937& rng) {
   std::uniform_real_distribution<float> scale(0.001f, 0.02f);
   std::vector<float> w_scales(per_channel ? static_cast<size_t>(s.channels) : 1);
   for (float& v : w_scales) v = scale(rng);
-  auto params = PrepareHybridFullyConnected(w_scales, asymmetric, FusedActivation::kNone);
+  auto params = PrepareHybridFullyConnected(w_scales, asymmetric, activation);
   ASSERT_TRUE(params.ok()) << params.status().ToString();
   const FullyConnectedShape shape{s.batches, s.depth, s.channels};
   std::uniform_real_distribution<float> value(-3.0f, 5.0f);
@@ -252,7 +252,11 @@ TEST(FastHybridFullyConnectedTest, BitIdenticalToReference) {
         SCOPED_TRACE(std::to_string(s.batches) + "x" + std::to_string(s.depth) + "x" +
                      std::to_string(s.channels) + (asymmetric ? " asymmetric" : " symmetric") +
                      (per_channel ? " per-channel" : " per-tensor"));
-        CheckHybrid(s, per_channel, asymmetric, per_channel != asymmetric, rng);
+        // Each activation clamp (RELU6 clamps both ends of the outputs' range).
+        const FusedActivation activation = asymmetric    ? FusedActivation::kNone
+                                           : per_channel ? FusedActivation::kRelu6
+                                                         : FusedActivation::kRelu;
+        CheckHybrid(s, per_channel, asymmetric, per_channel != asymmetric, activation, rng);
       }
     }
   }

@@ -4,6 +4,11 @@
 #include <memory>
 
 #include "runtime/kernels/quantized/quantize_fast.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -91,6 +96,83 @@ void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyCon
   }
 }
 
+namespace {
+
+// One activation row's outputs [0, count) of the hybrid FC from its raw dots (the
+// pointers at the row block's first channel): the reference's float operations in
+// its order (HybridFullyConnected), the same IEEE operations per lane in every
+// version (separate multiply and add: no FMA contraction).
+struct HybridRowArgs {
+  const int32_t* raw;
+  const int32_t* row_sums;
+  uint32_t zero_point;
+  float row_scale;
+  const float* weight_scales;  // per channel, or one for all when !per_channel
+  bool per_channel;
+  const float* bias;  // or nullptr
+  float lo, hi;
+  float* out;
+  size_t count;
+};
+
+void HybridRowPortable(const HybridRowArgs& a) {
+  for (size_t i = 0; i < a.count; ++i) {
+    const auto dot = static_cast<int32_t>(static_cast<uint32_t>(a.raw[i]) -
+                                          static_cast<uint32_t>(a.row_sums[i]) * a.zero_point);
+    const float scale = a.row_scale * a.weight_scales[a.per_channel ? i : 0];
+    float acc = a.bias == nullptr ? 0.0f : a.bias[i];
+    acc += static_cast<float>(dot) * scale;
+    a.out[i] = std::clamp(acc, a.lo, a.hi);
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers start some intrinsics from undefined vectors, which
+// -Wuninitialized reports at every call (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// fp-contract=off: AVX-512 implies FMA, and GCC would otherwise fuse the multiply and
+// the add below into one rounding where the reference rounds twice.
+#define LITEQ_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl"), optimize("fp-contract=off")))
+LITEQ_AVX512 void HybridRowAvx512(const HybridRowArgs& a) {
+  const __m512i zero_point = _mm512_set1_epi32(static_cast<int32_t>(a.zero_point));
+  const __m512 row_scale = _mm512_set1_ps(a.row_scale);
+  const __m512 lo = _mm512_set1_ps(a.lo), hi = _mm512_set1_ps(a.hi);
+  for (size_t i = 0; i < a.count; i += 16) {
+    const auto mask =
+        static_cast<__mmask16>(a.count - i >= 16 ? 0xFFFF : (1u << (a.count - i)) - 1);
+    const __m512i dot = _mm512_sub_epi32(
+        _mm512_maskz_loadu_epi32(mask, a.raw + i),
+        _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mask, a.row_sums + i), zero_point));
+    const __m512 weight_scale = a.per_channel ? _mm512_maskz_loadu_ps(mask, a.weight_scales + i)
+                                              : _mm512_set1_ps(a.weight_scales[0]);
+    const __m512 scale = _mm512_mul_ps(row_scale, weight_scale);
+    const __m512 bias =
+        a.bias == nullptr ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, a.bias + i);
+    __m512 acc = _mm512_add_ps(bias, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+    // std::clamp: acc < lo ? lo : (hi < acc ? hi : acc).
+    acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(acc, lo, _CMP_LT_OQ), acc, lo);
+    acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, acc, _CMP_LT_OQ), acc, hi);
+    _mm512_mask_storeu_ps(a.out + i, mask, acc);
+  }
+}
+#undef LITEQ_AVX512
+#pragma GCC diagnostic pop
+#endif
+
+using HybridRowFn = void (*)(const HybridRowArgs&);
+
+HybridRowFn BestHybridRow() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (RequantizeAvx512Supported()) return &HybridRowAvx512;
+#endif
+  return &HybridRowPortable;
+}
+
+}  // namespace
+
 void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   const FullyConnectedShape& shape,
                                   std::span<const int32_t> row_sums, const int8_t* quantized,
@@ -102,25 +184,24 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
   const bool per_channel = params.weight_scales.size() > 1;
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
-  BlockedPackedInt8Dots(
-      weights, quantized, static_cast<size_t>(shape.batches), static_cast<size_t>(row_begin),
-      static_cast<size_t>(row_end), dots,
-      [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
-        // The reference's operations in its order (HybridFullyConnected); a plain loop
-        // over channels that the compiler vectorizes (the same IEEE operations per
-        // lane: the build has no FMA to contract them into).
-        const quant::QuantParams row = row_params[b];
-        const auto zero_point = static_cast<uint32_t>(row.zero_point);
-        float* out = output + b * out_channels;
-        for (size_t r = r0; r < r0 + count; ++r) {
-          const auto dot = static_cast<int32_t>(static_cast<uint32_t>(raw[r - r0]) -
-                                                static_cast<uint32_t>(row_sums[r]) * zero_point);
-          const float scale = row.scale * params.weight_scales[per_channel ? r : 0];
-          float acc = bias == nullptr ? 0.0f : bias[r];
-          acc += static_cast<float>(dot) * scale;
-          out[r] = std::clamp(acc, params.activation_min, params.activation_max);
-        }
-      });
+  static const HybridRowFn row_fn = BestHybridRow();
+  BlockedPackedInt8Dots(weights, quantized, static_cast<size_t>(shape.batches),
+                        static_cast<size_t>(row_begin), static_cast<size_t>(row_end), dots,
+                        [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
+                          HybridRowArgs a;
+                          a.raw = raw;
+                          a.row_sums = row_sums.data() + r0;
+                          a.zero_point = static_cast<uint32_t>(row_params[b].zero_point);
+                          a.row_scale = row_params[b].scale;
+                          a.weight_scales = params.weight_scales.data() + (per_channel ? r0 : 0);
+                          a.per_channel = per_channel;
+                          a.bias = bias == nullptr ? nullptr : bias + r0;
+                          a.lo = params.activation_min;
+                          a.hi = params.activation_max;
+                          a.out = output + b * out_channels + r0;
+                          a.count = count;
+                          row_fn(a);
+                        });
 }
 
 }  // namespace liteq::runtime::quantized
