@@ -99,6 +99,14 @@ bool RequantizeAvx512Supported();
 MulInt8RowFn BestMulInt8Row();
 AddSubInt8RowFn BestAddSubInt8Row();
 
+// The ADD/SUB parameters the SIMD rows handle: PrepareAddSub (int8) gives single
+// rounding, shifts <= 0 and left_shift 20, where no step overflows or saturates;
+// anything else takes the portable row.
+inline bool AddSubFitsSimdRows(const AddSubParams& p) {
+  return p.single_rounding && p.input1.shift <= 0 && p.input2.shift <= 0 && p.output.shift <= 0 &&
+         p.left_shift >= 0 && p.left_shift <= 20;
+}
+
 // One element of the FULLY_CONNECTED / BATCH_MATMUL rows above (the portable rows and
 // the AVX2 rows' tails).
 inline int8_t FcRequantizeOne(const FcRequantizeArgs& args, int32_t dot, size_t i) {

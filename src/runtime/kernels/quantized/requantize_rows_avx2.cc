@@ -262,11 +262,7 @@ void MulInt8RowAvx2(const MulParams& p, const int8_t* a, size_t a_step, const in
 void AddSubInt8RowAvx2(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                        size_t b_step, int8_t* out, size_t n) {
   if (n == 0) return;
-  // PrepareAddSub (int8) gives single rounding, shifts <= 0 and left_shift 20, where
-  // no step overflows or saturates; anything else takes the scalar code.
-  const bool in_range = p.single_rounding && p.input1.shift <= 0 && p.input2.shift <= 0 &&
-                        p.output.shift <= 0 && p.left_shift >= 0 && p.left_shift <= 20;
-  if (!in_range) {
+  if (!AddSubFitsSimdRows(p)) {
     AddSubInt8RowPortable(p, a, a_step, b, b_step, out, n);
     return;
   }

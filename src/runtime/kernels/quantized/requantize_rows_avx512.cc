@@ -174,11 +174,7 @@ void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const 
 void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                          size_t b_step, int8_t* out, size_t n) {
   if (n == 0) return;
-  // The AVX2 row's range (requantize_rows_avx2.cc): single rounding, shifts <= 0 and
-  // left_shift <= 20, where no step overflows or saturates.
-  const bool in_range = p.single_rounding && p.input1.shift <= 0 && p.input2.shift <= 0 &&
-                        p.output.shift <= 0 && p.left_shift >= 0 && p.left_shift <= 20;
-  if (!in_range) {
+  if (!AddSubFitsSimdRows(p)) {
     AddSubInt8RowPortable(p, a, a_step, b, b_step, out, n);
     return;
   }
