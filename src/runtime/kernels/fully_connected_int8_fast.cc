@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
@@ -135,7 +136,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
     auto* row_params = reinterpret_cast<quant::QuantParams*>(ctx.scratch);
     int8_t* quantized = reinterpret_cast<int8_t*>(ctx.scratch) +
                         static_cast<size_t>(shape_.batches) * sizeof(quant::QuantParams);
-    quantized::QuantizeHybridRows(*params_, shape_, In<float>(ctx, 0), quantized, row_params);
+    QuantizeRows(ctx, In<float>(ctx, 0), quantized, row_params);
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
     ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
@@ -146,6 +147,26 @@ class FastHybridFullyConnectedKernel : public Kernel {
   }
 
  private:
+  // The activation rows quantized per row (QuantizeHybridRows), split over the pool for
+  // a prefill: done on one thread it was the serial part of every hybrid FC.
+  void QuantizeRows(const EvalContext& ctx, const float* input, int8_t* quantized,
+                    quant::QuantParams* row_params) const {
+    const int64_t batches = shape_.batches, depth = shape_.depth;
+    const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
+    if (threads <= 1 || batches < 2 || batches * depth < kParallelMinElementsCheap) {
+      quantized::QuantizeHybridRows(*params_, shape_, input, quantized, row_params);
+      return;
+    }
+    const int tasks = static_cast<int>(std::min<int64_t>(threads, batches));
+    auto part = [&](int t) {
+      const int64_t b0 = batches * t / tasks, b1 = batches * (t + 1) / tasks;
+      const FullyConnectedShape part{b1 - b0, depth, shape_.out_channels};
+      quantized::QuantizeHybridRows(*params_, part, input + b0 * depth, quantized + b0 * depth,
+                                    row_params + b0);
+    };
+    ctx.pool->ParallelFor(tasks, part);
+  }
+
   std::shared_ptr<const quantized::PackedInt8Weights> weights_;
   std::shared_ptr<const std::vector<int32_t>> row_sums_;  // read at every Eval
   std::shared_ptr<const quantized::HybridFullyConnectedParams> params_;

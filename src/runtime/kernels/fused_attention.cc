@@ -13,6 +13,8 @@ namespace {
 constexpr float kHiddenBelow = kAttentionHiddenBelow;
 // Query rows handled together: one NT and one NN product per block.
 constexpr int kRowBlock = 16;
+// Softmax rows whose in-order sums run interleaved.
+constexpr int kSumRows = 4;
 
 class FusedAttentionKernel : public Kernel {
  public:
@@ -118,10 +120,27 @@ class FusedAttentionKernel : public Kernel {
       // multiply by 1 / sum, so fused and unfused attention give the same floats.
       for (int j = 0; j < live_n_; ++j) x[j] -= max;
       SimdFloatUnary(FloatUnaryOp::kExp, x, x, static_cast<size_t>(live_n_));
-      float sum = 0.0f;
-      for (int j = 0; j < live_n_; ++j) sum += x[j];
-      const float inv = 1.0f / sum;
-      for (int j = 0; j < live_n_; ++j) x[j] *= inv;
+    }
+    // Each row's sum in order, up to kSumRows rows interleaved (independent chains
+    // instead of one add waiting on the previous: ~4x faster, the same floats).
+    for (int r0 = 0; r0 < m; r0 += kSumRows) {
+      const int rows = std::min(kSumRows, m - r0);
+      float sum[kSumRows] = {};
+      const float* x = scores + static_cast<size_t>(r0) * live_n_;
+      if (rows == kSumRows) {
+        for (int j = 0; j < live_n_; ++j) {
+          for (int r = 0; r < kSumRows; ++r) sum[r] += x[static_cast<size_t>(r) * live_n_ + j];
+        }
+      } else {
+        for (int r = 0; r < rows; ++r) {
+          for (int j = 0; j < live_n_; ++j) sum[r] += x[static_cast<size_t>(r) * live_n_ + j];
+        }
+      }
+      for (int r = 0; r < rows; ++r) {
+        const float inv = 1.0f / sum[r];
+        float* row = scores + static_cast<size_t>(r0 + r) * live_n_;
+        for (int j = 0; j < live_n_; ++j) row[j] *= inv;
+      }
     }
     MatMulArgs c;
     c.a = scores;
