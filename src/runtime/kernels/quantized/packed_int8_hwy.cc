@@ -54,7 +54,10 @@ HWY_INLINE V32 MulAcc(V16 a, V16 b, V32 sum0, V32& sum1) {
 HWY_INLINE int32_t Total(V32 sum0, V32 sum1) {
   const D32 d32;
   const V32 v = hn::Add(sum0, sum1);
-#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
+// AVX3 too: its SumOfLanes is GCC's _mm512_reduce_add_epi32, which adds in signed
+// int (undefined on overflow, reported by UBSan) where these sums must wrap.
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_AVX3 || \
+    HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3_ZEN4 || HWY_TARGET == HWY_AVX3_SPR
   HWY_ALIGN int32_t lanes[hn::MaxLanes(d32)];
   hn::Store(v, d32, lanes);
   uint32_t total = 0;
