@@ -42,14 +42,7 @@ void LayOutValuesVnni(const int8_t* values, size_t ld, size_t n, size_t head_dim
 }  // namespace liteq::runtime::quantized
 
 #if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_epi32(), which
-// -Wuninitialized reports at every call (GCC bug 105593, fixed in GCC 13).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#define LITEQ_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "runtime/kernels/quantized/avx512_intrinsics.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -62,12 +55,6 @@ inline int32_t ShiftedWord(const int8_t* p) {
   uint32_t w;
   std::memcpy(&w, p, sizeof(w));
   return static_cast<int32_t>(w ^ 0x80808080u);
-}
-
-LITEQ_VNNI inline __m512i Load64(const int8_t* p) {
-  __m512i v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
 }
 
 // The scores of one query row with `groups` <= kGroupsAtOnce key groups.
@@ -181,8 +168,6 @@ LITEQ_VNNI void ProbValueDotsVnni(const int8_t* p, size_t n, const int8_t* value
 }
 
 }  // namespace liteq::runtime::quantized
-
-#pragma GCC diagnostic pop
 
 #else  // not x86: never called (AttentionVnniSupported() is false).
 

@@ -23,15 +23,7 @@
 #include "runtime/kernels/quantized/packed_int8.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 headers start some intrinsics (_mm512_broadcast_i64x4,
-// _mm512_extracti64x4_epi64) from _mm512_undefined_epi32(), which -Wuninitialized
-// then reports at every call (GCC bug 105593, fixed in GCC 13): silenced for this file.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#define LITEQ_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "runtime/kernels/quantized/avx512_intrinsics.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -41,12 +33,6 @@ namespace {
 // vpdpbusd chains per chunk hide its latency (5 cycles at 2 per cycle).
 constexpr size_t kTileRows = 6;
 constexpr size_t kRowAlign = 64;
-
-LITEQ_VNNI inline __m512i Load64(const int8_t* p) {
-  __m512i v;
-  std::memcpy(&v, p, sizeof(v));  // unaligned load without aliasing UB
-  return v;
-}
 
 LITEQ_VNNI inline __m512i BroadcastChunk(const uint8_t* p) {
   __m256i v;
@@ -198,8 +184,6 @@ bool Int8DotsAvx512VnniSupported() {
 }
 
 }  // namespace liteq::runtime::quantized
-
-#pragma GCC diagnostic pop
 
 #else  // not x86: the portable code stands in (never selected by BestPackedInt8Dots).
 

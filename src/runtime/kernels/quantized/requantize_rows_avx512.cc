@@ -11,14 +11,7 @@
 #include "runtime/kernels/quantized/requantize_rows.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_epi32(), which
-// -Wuninitialized reports at every call (GCC bug 105593, fixed in GCC 13).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#define LITEQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+#include "runtime/kernels/quantized/avx512_intrinsics.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -182,8 +175,6 @@ void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, 
 }
 
 }  // namespace liteq::runtime::quantized
-
-#pragma GCC diagnostic pop
 
 #else  // not x86: never selected (RequantizeAvx512Supported() is false).
 
