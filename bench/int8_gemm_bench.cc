@@ -58,16 +58,19 @@ void BM_PackedDots(benchmark::State& state, PackedInt8DotsFn fn) {
   const auto batches = static_cast<size_t>(state.range(1));
   const auto w = RandomInt8(shape.rows * shape.depth, 1);
   const auto x = RandomInt8(batches * shape.depth, 2);
-  const auto packed = PackedInt8Weights::Pack(w, shape.rows, shape.depth);
+  const auto packed =
+      PackedInt8Weights::Pack(w, shape.rows, shape.depth, false, PackedInt8LayoutFor(fn));
   {
     // Any exact method gives the same int32 sums: compare one block range and a few
-    // rows against the runtime kernel before timing.
+    // rows against the AVX2 kernel before timing.
+    const auto rows4x32 =
+        PackedInt8Weights::Pack(w, shape.rows, shape.depth, false, PackedInt8Layout::kRows4x32);
     const size_t nb = std::min<size_t>(batches, 7),
                  blocks = std::min<size_t>(packed->row_blocks(), 9);
     const size_t ld = blocks * kPackedRows;
     std::vector<int32_t> got(nb * ld), want(nb * ld);
     fn(*packed, x.data(), shape.depth, nb, 0, blocks, got.data(), ld);
-    PackedInt8DotsAvx2(*packed, x.data(), shape.depth, nb, 0, blocks, want.data(), ld);
+    PackedInt8DotsAvx2(*rows4x32, x.data(), shape.depth, nb, 0, blocks, want.data(), ld);
     if (got != want) {
       state.SkipWithError("dots differ from PackedInt8DotsAvx2");
       return;

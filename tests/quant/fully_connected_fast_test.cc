@@ -148,12 +148,13 @@ void CheckStaticInt8(const Shape3& s, bool per_channel, bool bias, FusedActivati
   }
   std::vector<int8_t> expected(static_cast<size_t>(s.batches * s.channels));
   FullyConnectedInt8(*params, shape, x, w, b, expected);
-  const auto packed =
-      PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth));
-  const FastFullyConnectedInt8Params fast =
-      PrepareFastFullyConnectedInt8(*params, shape, *packed, b);
   for (const PackedImpl& impl : PackedImplementations()) {
     SCOPED_TRACE(impl.name);
+    const auto packed =
+        PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth),
+                                false, PackedInt8LayoutFor(impl.fn));
+    const FastFullyConnectedInt8Params fast =
+        PrepareFastFullyConnectedInt8(*params, shape, *packed, b);
     std::vector<int8_t> actual(expected.size(), 99);
     // Two channel ranges, as the runtime splits them over threads (the split need
     // not fall on a packed block boundary).
@@ -197,7 +198,7 @@ TEST(FastFullyConnectedInt8Test, WrapsLikeTheReferenceOnHugeBias) {
   const auto packed = PackedInt8Weights::Pack(w, 5, 40);
   const auto fast = PrepareFastFullyConnectedInt8(*params, shape, *packed, bias);
   FastFullyConnectedInt8Rows(fast, shape, x.data(), *packed, actual.data(), 0, 5,
-                             BestPackedInt8Dots());
+                             PackedInt8DotsFor(packed->layout()));
   EXPECT_EQ(actual, expected);
 }
 
@@ -224,14 +225,15 @@ void CheckHybrid(const Shape3& s, bool per_channel, bool asymmetric, bool with_b
   std::vector<float> expected(static_cast<size_t>(s.batches * s.channels));
   std::vector<int8_t> scratch(static_cast<size_t>(s.depth));
   HybridFullyConnected(*params, shape, x, w, bias, expected, scratch);
-  const auto packed =
-      PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth));
-  const std::vector<int32_t> row_sums = packed->RowSums();
   std::vector<int8_t> quantized(x.size());
   std::vector<quant::QuantParams> rows(static_cast<size_t>(s.batches));
   QuantizeHybridRows(*params, shape, x.data(), quantized.data(), rows.data());
   for (const PackedImpl& impl : PackedImplementations()) {
     SCOPED_TRACE(impl.name);
+    const auto packed =
+        PackedInt8Weights::Pack(w, static_cast<size_t>(s.channels), static_cast<size_t>(s.depth),
+                                false, PackedInt8LayoutFor(impl.fn));
+    const std::vector<int32_t> row_sums = packed->RowSums();
     std::vector<float> actual(expected.size(), -1.0f);
     const int64_t split = (s.channels + 1) / 2;
     for (auto [begin, end] : {std::pair<int64_t, int64_t>{0, split}, {split, s.channels}}) {

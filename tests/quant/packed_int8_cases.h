@@ -31,7 +31,8 @@ struct PackedDotsCase {
   size_t batches = 0, depth = 0, rows = 0, ldx = 0;
   int w_lo = -127;
   std::vector<int8_t> x;
-  std::unique_ptr<PackedInt8Weights> packed;
+  std::unique_ptr<PackedInt8Weights> packed;  // kRows4x32
+  std::unique_ptr<PackedInt8Weights> panels;  // the same weights as kPanels16x4
   std::string Name() const {
     return std::to_string(batches) + "x" + std::to_string(depth) + "x" + std::to_string(rows) +
            " w >= " + std::to_string(w_lo);
@@ -56,7 +57,8 @@ void ForEachLoopEdgeCase(uint32_t seed, std::initializer_list<size_t> batch_coun
           for (size_t i = 0; i < c.x.size(); i += 7) c.x[i] = -128;
           auto w = RandomInt8(rows * depth, rng, w_lo, 127);
           for (size_t i = 0; i < w.size(); i += 11) w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
-          c.packed = PackedInt8Weights::Pack(w, rows, depth);
+          c.packed = PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kRows4x32);
+          c.panels = PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kPanels16x4);
           const size_t n = c.packed->row_blocks();
           for (auto [begin, end] : {std::pair<size_t, size_t>{0, n},
                                     {n / 2, n},
@@ -71,16 +73,18 @@ void ForEachLoopEdgeCase(uint32_t seed, std::initializer_list<size_t> batch_coun
   }
 }
 
-// Runs `got` and PackedInt8DotsPortable on one block range of w with x of row stride
-// ldx; dots have 3 columns past the range, which must stay untouched. Returns "" when
-// they agree, else the first difference.
-inline std::string FirstDifferenceFromPortable(PackedInt8DotsFn got_fn, const PackedInt8Weights& w,
+// Runs `got` on got_w and PackedInt8DotsPortable on w (the same weights, kRows4x32)
+// for one block range, with x of row stride ldx; dots have 3 columns past the range,
+// which must stay untouched. Returns "" when they agree, else the first difference.
+inline std::string FirstDifferenceFromPortable(PackedInt8DotsFn got_fn,
+                                               const PackedInt8Weights& got_w,
+                                               const PackedInt8Weights& w,
                                                const std::vector<int8_t>& x, size_t ldx,
                                                size_t batches, size_t begin, size_t end) {
   constexpr int32_t kSentinel = -777777;
   const size_t ld_dots = (end - begin) * kPackedRows + 3;
   std::vector<int32_t> got(batches * ld_dots, kSentinel), want(batches * ld_dots, kSentinel);
-  got_fn(w, x.data(), ldx, batches, begin, end, got.data(), ld_dots);
+  got_fn(got_w, x.data(), ldx, batches, begin, end, got.data(), ld_dots);
   PackedInt8DotsPortable(w, x.data(), ldx, batches, begin, end, want.data(), ld_dots);
   for (size_t i = 0; i < got.size(); ++i) {
     const bool past_range = i % ld_dots >= (end - begin) * kPackedRows;
@@ -93,6 +97,13 @@ inline std::string FirstDifferenceFromPortable(PackedInt8DotsFn got_fn, const Pa
     }
   }
   return "";
+}
+
+// The same for a kernel that reads kRows4x32 weights.
+inline std::string FirstDifferenceFromPortable(PackedInt8DotsFn got_fn, const PackedInt8Weights& w,
+                                               const std::vector<int8_t>& x, size_t ldx,
+                                               size_t batches, size_t begin, size_t end) {
+  return FirstDifferenceFromPortable(got_fn, w, w, x, ldx, batches, begin, end);
 }
 
 }  // namespace liteq::runtime::quantized

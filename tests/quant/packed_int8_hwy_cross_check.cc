@@ -52,7 +52,8 @@ int Run() {
         x[i] = static_cast<int8_t>(pattern == 1 ? 127 : pattern == 0 || i % 4 < 2 ? -128 : 127);
       }
       for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(pattern == 1 ? 127 : -128);
-      const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+      const auto packed =
+          PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kRows4x32);
       if (!SameDots(*packed, x, depth, batches, 0, packed->row_blocks())) return 1;
       ++checked;
     }
@@ -61,7 +62,7 @@ int Run() {
   {
     const size_t depth = 140000, rows = 4;
     const std::vector<int8_t> x(2 * depth, -128), w(rows * depth, -128);
-    const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+    const auto packed = PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kRows4x32);
     for (size_t batches : {1, 2}) {
       if (!SameDots(*packed, x, depth, batches, 0, 1)) return 1;
       ++checked;

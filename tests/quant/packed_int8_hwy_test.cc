@@ -100,7 +100,8 @@ TEST(PackedInt8HwyTest, MatchesPortableOnEveryTargetForExtremeValues) {
           std::vector<int8_t> x(batches * depth), w(rows * depth);
           for (size_t i = 0; i < x.size(); ++i) x[i] = p.x(i % depth);
           for (size_t i = 0; i < w.size(); ++i) w[i] = p.w(i % depth);
-          const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+          const auto packed =
+              PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kRows4x32);
           ExpectSameDots(*packed, x, depth, batches, 0, packed->row_blocks());
           ++checked;
         }
@@ -118,7 +119,7 @@ TEST(PackedInt8HwyTest, SumsWrapModulo2To32OnEveryTarget) {
   const std::vector<int8_t> x(2 * depth, -128);
   std::vector<int8_t> w(rows * depth, -128);
   for (size_t d = 0; d < depth; d += 2) w[4 * depth + d] = 127;  // row 4: a mixed sum
-  const auto packed = PackedInt8Weights::Pack(w, rows, depth);
+  const auto packed = PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8Layout::kRows4x32);
   const int32_t wrapped =
       static_cast<int32_t>(static_cast<uint32_t>(uint64_t{depth} * 16384 % (uint64_t{1} << 32)));
   ASSERT_LT(wrapped, 0);  // really past 2^31

@@ -32,11 +32,25 @@ const Case kCases[] = {{1, 1, 1},    {1, 32, 4}, {2, 33, 5},   {3, 31, 7},  {65,
                        {1, 576, 13}, {2, 64, 3}, {3, 95, 17},  {65, 33, 2}, {1, 1536, 6},
                        {4, 0, 5},    {1, 7, 0},  {2, 200, 64}, {3, 47, 1}};
 
+std::vector<std::pair<Case, PackedInt8Layout>> AllLayouts() {
+  std::vector<std::pair<Case, PackedInt8Layout>> all;
+  for (const Case& c : kCases) {
+    for (auto layout : {PackedInt8Layout::kRows4x32, PackedInt8Layout::kPanels16x4}) {
+      all.emplace_back(c, layout);
+    }
+  }
+  all.emplace_back(Case{1, 9, 33}, PackedInt8Layout::kPanels16x4);  // 3 panels, the last partial
+  return all;
+}
+
 TEST(PackedInt8Test, LayoutAndRowSums) {
   std::mt19937 rng(11);
-  for (const Case& c : kCases) {
+  for (const auto& [c, layout] : AllLayouts()) {
+    SCOPED_TRACE(std::to_string(c.depth) + "x" + std::to_string(c.rows) +
+                 (layout == PackedInt8Layout::kPanels16x4 ? " panels" : " 4x32"));
     const auto w = RandomInt8(c.rows * c.depth, rng, -128, 127);
-    const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth);
+    const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth, false, layout);
+    ASSERT_EQ(packed->layout(), layout);
     ASSERT_EQ(packed->rows(), c.rows);
     ASSERT_EQ(packed->depth(), c.depth);
     bool has_min = false;
@@ -52,13 +66,25 @@ TEST(PackedInt8Test, LayoutAndRowSums) {
       ASSERT_EQ(row_sums[r], static_cast<int32_t>(static_cast<uint32_t>(sum)));
     }
     EXPECT_EQ(packed->has_int8_min(), has_min);
-    // The padding (depth tail, rows past the last) is zero.
-    for (size_t r = 0; r < packed->row_blocks() * kPackedRows; ++r) {
-      for (size_t d = 0; d < packed->chunks() * kPackedDepth; ++d) {
+    // The padding (depth tail, rows past the last) is zero, and CopyRow reads rows back.
+    const bool panels = layout == PackedInt8Layout::kPanels16x4;
+    const size_t padded_rows = panels ? packed->panels() * kPanelRows : c.rows;
+    const size_t padded_depth = panels ? packed->quads() * kPanelDepth : c.depth;
+    EXPECT_EQ(packed->packed_bytes(),
+              panels ? padded_rows * padded_depth
+                     : packed->row_blocks() * packed->chunks() * kPackedChunkBytes);
+    for (size_t r = 0; r < std::max(padded_rows, packed->row_blocks() * kPackedRows); ++r) {
+      for (size_t d = 0; d < (panels ? padded_depth : packed->chunks() * kPackedDepth); ++d) {
         if (r >= c.rows || d >= c.depth) {
           ASSERT_EQ(packed->at(r, d), 0);
         }
       }
+    }
+    std::vector<int8_t> row(c.depth + 1, 77);
+    for (size_t r = 0; r < c.rows; ++r) {
+      packed->CopyRow(r, row.data());
+      ASSERT_TRUE(std::equal(row.begin(), row.end() - 1, w.begin() + r * c.depth)) << "row " << r;
+      ASSERT_EQ(row.back(), 77) << "CopyRow wrote past the row";
     }
   }
 }
@@ -70,7 +96,7 @@ void CheckDots(PackedInt8DotsFn fn, const Case& c, int w_lo, std::mt19937& rng) 
   // allowed, -128 * -128.
   for (size_t i = 0; i < x.size(); i += 3) x[i] = -128;
   for (size_t i = 0; i < w.size(); i += 5) w[i] = static_cast<int8_t>(i % 2 ? 127 : w_lo);
-  const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth);
+  const auto packed = PackedInt8Weights::Pack(w, c.rows, c.depth, false, PackedInt8LayoutFor(fn));
   const size_t ld = packed->row_blocks() * kPackedRows + 3;
   std::vector<int32_t> dots(c.batches * ld, 12345);
   fn(*packed, x.data(), c.depth, c.batches, 0, packed->row_blocks(), dots.data(), ld);
@@ -124,25 +150,30 @@ void CheckBlockedDotsVisitEveryRowOnce(size_t batches, size_t rows,
   const size_t depth = 45;
   const auto x = RandomInt8(batches * depth, rng, -128, 127);
   const auto w = RandomInt8(rows * depth, rng, -127, 127);
-  const auto packed = PackedInt8Weights::Pack(w, rows, depth);
-  for (auto [begin, end] : ranges) {
-    SCOPED_TRACE(std::to_string(batches) + " x " + std::to_string(rows) + " rows [" +
-                 std::to_string(begin) + ", " + std::to_string(end) + ")");
-    std::vector<int> visits(batches * rows, 0);
-    BlockedPackedInt8Dots(*packed, x.data(), batches, begin, end, BestPackedInt8Dots(),
-                          [&](size_t b, size_t r0, size_t count, const int32_t* dots) {
-                            for (size_t r = r0; r < r0 + count; ++r) {
-                              ++visits[b * rows + r];
-                              int64_t expected = 0;
-                              for (size_t d = 0; d < depth; ++d) {
-                                expected += int64_t{x[b * depth + d]} * w[r * depth + d];
+  // Both layouts (their blocks are 16 and 32 rows, 1024 and 2048 for one row).
+  std::vector<PackedInt8DotsFn> fns = {PackedInt8DotsFor(PackedInt8Layout::kRows4x32)};
+  if (Int8DotsAvx512VnniSupported()) fns.push_back(&PackedInt8DotsAvx512Vnni);
+  for (PackedInt8DotsFn fn : fns) {
+    const auto packed = PackedInt8Weights::Pack(w, rows, depth, false, PackedInt8LayoutFor(fn));
+    for (auto [begin, end] : ranges) {
+      SCOPED_TRACE(std::to_string(batches) + " x " + std::to_string(rows) + " rows [" +
+                   std::to_string(begin) + ", " + std::to_string(end) + ")");
+      std::vector<int> visits(batches * rows, 0);
+      BlockedPackedInt8Dots(*packed, x.data(), batches, begin, end, fn,
+                            [&](size_t b, size_t r0, size_t count, const int32_t* dots) {
+                              for (size_t r = r0; r < r0 + count; ++r) {
+                                ++visits[b * rows + r];
+                                int64_t expected = 0;
+                                for (size_t d = 0; d < depth; ++d) {
+                                  expected += int64_t{x[b * depth + d]} * w[r * depth + d];
+                                }
+                                EXPECT_EQ(dots[r - r0], expected) << "b " << b << " r " << r;
                               }
-                              EXPECT_EQ(dots[r - r0], expected) << "b " << b << " r " << r;
-                            }
-                          });
-    for (size_t b = 0; b < batches; ++b) {
-      for (size_t r = 0; r < rows; ++r) {
-        ASSERT_EQ(visits[b * rows + r], r >= begin && r < end ? 1 : 0) << "b " << b << " r " << r;
+                            });
+      for (size_t b = 0; b < batches; ++b) {
+        for (size_t r = 0; r < rows; ++r) {
+          ASSERT_EQ(visits[b * rows + r], r >= begin && r < end ? 1 : 0) << "b " << b << " r " << r;
+        }
       }
     }
   }
@@ -152,6 +183,7 @@ TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
   CheckBlockedDotsVisitEveryRowOnce(70, 37, {{0, 37}, {5, 22}, {16, 17}, {36, 37}, {9, 9}});
   CheckBlockedDotsVisitEveryRowOnce(1, 37, {{0, 37}, {5, 22}, {36, 37}});
   CheckBlockedDotsVisitEveryRowOnce(1, 2403, {{0, 2403}, {3, 1030}, {1021, 2049}, {2402, 2403}});
+  CheckBlockedDotsVisitEveryRowOnce(1, 4100, {{0, 4100}, {2040, 2060}, {4093, 4100}});
   CheckBlockedDotsVisitEveryRowOnce(2, 1030, {{0, 1030}, {7, 1029}});
 }
 
@@ -273,37 +305,46 @@ TEST(PackedInt8Test, PackingAFileMappingWhileReleasingIt) {
 namespace liteq::runtime::quantized {
 namespace {
 
-// The AVX-512 VNNI kernel (tiles of 1 to 8 activation rows, the unsigned shift taken
-// back out with the kept row sums, masked loads of the depth tail) equals the scalar
+// The AVX-512 VNNI kernel on its panel layout (tiles of 1 to 8 activation rows by 1,
+// 2 or 4 panels, the unsigned shift taken back out with the kept row sums, ranges that
+// start or end inside a panel, depth slices: 1543 bytes is 3) equals the scalar
 // reference bit for bit on the same loop edges as the AVX2 kernel, -128 weights
 // included (vpdpbusd has no int16 step to saturate).
 TEST(PackedInt8Test, Avx512VnniMatchesPortableOnLoopEdges) {
   if (!Int8DotsAvx512VnniSupported()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   size_t checked = 0;
-  ForEachLoopEdgeCase(16, {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 64, 65, 67, 130},
-                      {1, 31, 32, 33, 63, 64, 65, 95, 583}, {1, 5, 13, 37},
-                      [&](const PackedDotsCase& c, size_t begin, size_t end) {
-                        EXPECT_EQ(FirstDifferenceFromPortable(&PackedInt8DotsAvx512Vnni, *c.packed,
-                                                              c.x, c.ldx, c.batches, begin, end),
-                                  "")
-                            << c.Name();
-                        ++checked;
-                      });
-  EXPECT_EQ(checked, 16u * 9 * 4 * 2 * 5);
+  ForEachLoopEdgeCase(
+      16, {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 64, 65, 67, 130},
+      {1, 31, 32, 33, 63, 64, 65, 95, 583, 1543}, {1, 5, 13, 37},
+      [&](const PackedDotsCase& c, size_t begin, size_t end) {
+        EXPECT_EQ(FirstDifferenceFromPortable(&PackedInt8DotsAvx512Vnni, *c.panels, *c.packed, c.x,
+                                              c.ldx, c.batches, begin, end),
+                  "")
+            << c.Name();
+        ++checked;
+      });
+  EXPECT_EQ(checked, 16u * 10 * 4 * 2 * 5);
 }
 
-// The row sums the VNNI path needs are kept exactly when it can run, and shared with
-// the hybrid kernels instead of computed a second time.
-TEST(PackedInt8Test, RowSumsAreKeptOnlyForTheVnniPath) {
+// The row sums the VNNI path needs are kept exactly for its layout, and shared with
+// the hybrid kernels instead of computed a second time; the default layout is the
+// one the chosen kernel reads.
+TEST(PackedInt8Test, RowSumsAreKeptOnlyForTheVnniLayout) {
   std::mt19937 rng(14);
   const auto w = RandomInt8(7 * 40, rng, -128, 127);
-  const auto packed = PackedInt8Weights::Pack(w, 7, 40);
-  EXPECT_EQ(packed->kept_row_sums() != nullptr, Int8DotsAvx512VnniSupported());
-  const auto shared = packed->SharedRowSums();
-  EXPECT_EQ(*shared, packed->RowSums());
-  if (packed->kept_row_sums() != nullptr) {
-    EXPECT_EQ(shared.get(), packed->kept_row_sums());
+  for (auto layout : {PackedInt8Layout::kRows4x32, PackedInt8Layout::kPanels16x4}) {
+    const auto packed = PackedInt8Weights::Pack(w, 7, 40, false, layout);
+    EXPECT_EQ(packed->kept_row_sums() != nullptr, layout == PackedInt8Layout::kPanels16x4);
+    const auto shared = packed->SharedRowSums();
+    EXPECT_EQ(*shared, packed->RowSums());
+    if (packed->kept_row_sums() != nullptr) {
+      EXPECT_EQ(shared.get(), packed->kept_row_sums());
+    }
   }
+  EXPECT_EQ(DefaultPackedInt8Layout() == PackedInt8Layout::kPanels16x4,
+            BestPackedInt8Dots() == &PackedInt8DotsAvx512Vnni);
+  EXPECT_EQ(PackedInt8LayoutFor(PackedInt8DotsFor(DefaultPackedInt8Layout())),
+            DefaultPackedInt8Layout());
 }
 
 }  // namespace

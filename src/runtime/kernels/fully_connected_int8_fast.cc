@@ -20,14 +20,17 @@ constexpr size_t kMinTaskMacs = size_t{1} << 16;
 // Runs f(row_begin, row_end) over the output channels, split across the pool when
 // the op is big enough to pay for the hand-off. Tasks are taken dynamically, so a
 // few more tasks than threads even out a core that is busy with other work.
+// Range ends are multiples of `align` (the packed weights' row_alignment()) or rows.
 template <typename F>
-void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, F&& f) {
+void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, size_t align,
+                      F&& f) {
   const auto rows = static_cast<size_t>(shape.out_channels);
   const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
   // At least kMinTaskMacs multiply-adds per task, so the hand-off stays small
   // against the work.
   const size_t macs_per_row = std::max<size_t>(1, static_cast<size_t>(shape.batches * shape.depth));
-  const size_t min_rows = std::max<size_t>(16, (kMinTaskMacs / macs_per_row + 3) / 4 * 4);
+  const size_t min_rows =
+      std::max<size_t>(16, (kMinTaskMacs / macs_per_row + align - 1) / align * align);
   const size_t max_tasks = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
   size_t tasks = std::min(max_tasks, (rows + min_rows - 1) / min_rows);
   // Equal tasks in a count that is a multiple of the threads: 5 tasks on 2 threads
@@ -40,8 +43,8 @@ void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, 
     f(int64_t{0}, static_cast<int64_t>(rows));
     return;
   }
-  // Multiples of 4 channels keep the 4-row SIMD tiles full.
-  const size_t chunk = ((rows + tasks - 1) / tasks + 3) / 4 * 4;
+  // Multiples of `align` channels keep the SIMD tiles full.
+  const size_t chunk = ((rows + tasks - 1) / tasks + align - 1) / align * align;
   auto task = [&](int t) {
     const size_t begin = std::min(rows, static_cast<size_t>(t) * chunk);
     const size_t end = std::min(rows, begin + chunk);
@@ -96,12 +99,12 @@ class FastFullyConnectedInt8Kernel : public Kernel {
       : weights_(std::move(weights)),
         params_(SharedParams(weights_.get(), std::move(params))),
         shape_(shape),
-        dots_(quantized::BestPackedInt8Dots()) {}
+        dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
 
   Status Eval(const EvalContext& ctx) override {
     const int8_t* input = In<int8_t>(ctx, 0);
     int8_t* output = Out<int8_t>(ctx, 0);
-    ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
+    ForChannelRanges(ctx, shape_, weights_->row_alignment(), [&](int64_t begin, int64_t end) {
       quantized::FastFullyConnectedInt8Rows(*params_, shape_, input, *weights_, output, begin, end,
                                             dots_);
     });
@@ -125,7 +128,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
         params_(SharedParams(weights_.get(), std::move(params))),
         shape_(shape),
         has_bias_(has_bias),
-        dots_(quantized::BestPackedInt8Dots()) {}
+        dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
 
   // Scratch: the rows' quantization parameters, then the quantized rows.
   static size_t ScratchBytes(const FullyConnectedShape& shape) {
@@ -139,7 +142,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
     QuantizeRows(ctx, In<float>(ctx, 0), quantized, row_params);
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
-    ForChannelRanges(ctx, shape_, [&](int64_t begin, int64_t end) {
+    ForChannelRanges(ctx, shape_, weights_->row_alignment(), [&](int64_t begin, int64_t end) {
       quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized, row_params,
                                               *weights_, bias, output, begin, end, dots_);
     });

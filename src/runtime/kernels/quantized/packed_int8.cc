@@ -57,14 +57,23 @@ std::map<CacheKey, std::weak_ptr<const PackedInt8Weights>>& Cache() {
 }  // namespace
 
 std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_t> w, size_t rows,
-                                                           size_t depth, bool release_source) {
+                                                           size_t depth, bool release_source,
+                                                           PackedInt8Layout layout) {
   LITEQ_CHECK(w.size() == rows * depth);
   std::unique_ptr<PackedInt8Weights> p(new PackedInt8Weights());
   p->rows_ = rows;
   p->depth_ = depth;
+  p->layout_ = layout;
   p->chunks_ = (depth + kPackedDepth - 1) / kPackedDepth;
   p->row_blocks_ = (rows + kPackedRows - 1) / kPackedRows;
+  p->quads_ = (depth + kPanelDepth - 1) / kPanelDepth;
+  p->panels_ = (rows + kPanelRows - 1) / kPanelRows;
   p->data_ = AllocateZeroed(p->packed_bytes(), &p->mapped_bytes_);
+  // A row's pieces: kPackedDepth bytes every kPackedChunkBytes, or kPanelDepth bytes
+  // every kPanelQuadBytes.
+  const bool panels = layout == PackedInt8Layout::kPanels16x4;
+  const size_t piece = panels ? kPanelDepth : kPackedDepth;
+  const size_t piece_stride = panels ? kPanelQuadBytes : kPackedChunkBytes;
   bool has_min = false;
   // With release_source, the source is handed back every kReleaseBytes as packing
   // goes, so the source and the packed copy of a large tensor (the 28 MB lm_head of
@@ -77,20 +86,16 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
       released_up_to = r * depth;
     }
     const int8_t* src = w.data() + r * depth;
-    int8_t* dst = p->data_ + (r / kPackedRows) * p->chunks_ * kPackedChunkBytes +
-                  (r % kPackedRows) * kPackedDepth;
-    for (size_t d = 0; d < depth; d += kPackedDepth) {
-      std::memcpy(dst + (d / kPackedDepth) * kPackedChunkBytes, src + d,
-                  std::min(kPackedDepth, depth - d));
+    int8_t* dst = p->data_ + p->Offset(r, 0);
+    for (size_t d = 0; d < depth; d += piece) {
+      std::memcpy(dst + (d / piece) * piece_stride, src + d, std::min(piece, depth - d));
     }
     int row_min = 0;
     for (size_t d = 0; d < depth; ++d) row_min = std::min<int>(row_min, src[d]);
     has_min = has_min || row_min == -128;
   }
   p->has_int8_min_ = has_min;
-  if (Int8DotsAvx512VnniSupported()) {
-    p->kept_row_sums_ = std::make_shared<const std::vector<int32_t>>(p->RowSums());
-  }
+  if (panels) p->kept_row_sums_ = std::make_shared<const std::vector<int32_t>>(p->RowSums());
   // Everything, including the pages that straddled two slices.
   if (release_source) ReleaseMappedPages(w.data(), w.size());
   return p;
@@ -123,22 +128,28 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
 }
 
 std::vector<int32_t> PackedInt8Weights::RowSums() const {
+  // Wrapping uint32 sums equal the int64 sums modulo 2^32; the zero padding (depth
+  // tail, rows past rows_) adds nothing. Both layouts are runs of `rows_per` rows with
+  // `piece` consecutive bytes each.
+  const bool panels = layout_ == PackedInt8Layout::kPanels16x4;
+  const size_t rows_per = panels ? kPanelRows : kPackedRows;
+  const size_t piece = panels ? kPanelDepth : kPackedDepth;
+  const size_t groups = panels ? panels_ : row_blocks_;
+  const size_t pieces = panels ? quads_ : chunks_;
   std::vector<int32_t> sums(rows_);
-  for (size_t rb = 0; rb < row_blocks_; ++rb) {
-    // Wrapping uint32 sums equal the int64 sums modulo 2^32; the zero padding (depth
-    // tail) adds nothing.
-    uint32_t acc[kPackedRows] = {};
-    const int8_t* blk = block(rb);
-    for (size_t k = 0; k < chunks_; ++k) {
-      for (size_t j = 0; j < kPackedRows; ++j) {
-        const int8_t* src = blk + k * kPackedChunkBytes + j * kPackedDepth;
-        int32_t chunk_sum = 0;  // |chunk_sum| <= 32 * 128: exact
-        for (size_t i = 0; i < kPackedDepth; ++i) chunk_sum += src[i];
-        acc[j] += static_cast<uint32_t>(chunk_sum);
+  std::vector<uint32_t> acc(rows_per);
+  for (size_t g = 0; g < groups; ++g) {
+    std::fill(acc.begin(), acc.end(), 0u);
+    const int8_t* src = data_ + Offset(g * rows_per, 0);
+    for (size_t k = 0; k < pieces; ++k) {
+      for (size_t j = 0; j < rows_per; ++j, src += piece) {
+        int32_t piece_sum = 0;  // |piece_sum| <= 32 * 128: exact
+        for (size_t i = 0; i < piece; ++i) piece_sum += src[i];
+        acc[j] += static_cast<uint32_t>(piece_sum);
       }
     }
-    for (size_t j = 0; j < kPackedRows && rb * kPackedRows + j < rows_; ++j) {
-      sums[rb * kPackedRows + j] = static_cast<int32_t>(acc[j]);
+    for (size_t j = 0; j < rows_per && g * rows_per + j < rows_; ++j) {
+      sums[g * rows_per + j] = static_cast<int32_t>(acc[j]);
     }
   }
   return sums;
@@ -157,16 +168,19 @@ std::shared_ptr<const std::vector<int32_t>> PackedInt8Weights::SharedRowSums() c
 
 void PackedInt8Weights::CopyRow(size_t r, int8_t* dst) const {
   LITEQ_CHECK(r < rows_);
-  const int8_t* src = block(r / kPackedRows) + (r % kPackedRows) * kPackedDepth;
-  for (size_t d = 0; d < depth_; d += kPackedDepth) {
-    std::memcpy(dst + d, src, std::min(kPackedDepth, depth_ - d));
-    src += kPackedChunkBytes;
+  const bool panels = layout_ == PackedInt8Layout::kPanels16x4;
+  const size_t piece = panels ? kPanelDepth : kPackedDepth;
+  const size_t piece_stride = panels ? kPanelQuadBytes : kPackedChunkBytes;
+  const int8_t* src = data_ + Offset(r, 0);
+  for (size_t d = 0; d < depth_; d += piece, src += piece_stride) {
+    std::memcpy(dst + d, src, std::min(piece, depth_ - d));
   }
 }
 
 void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                             size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots) {
   LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());
+  LITEQ_CHECK(w.layout() == PackedInt8Layout::kRows4x32);
   const size_t depth = w.depth();
   for (size_t b = 0; b < batches; ++b) {
     const int8_t* xb = x + b * ldx;
@@ -216,6 +230,25 @@ PackedInt8DotsFn ChoosePackedInt8Dots() {
 PackedInt8DotsFn BestPackedInt8Dots() {
   static const PackedInt8DotsFn chosen = ChoosePackedInt8Dots();
   return chosen;
+}
+
+PackedInt8Layout PackedInt8LayoutFor(PackedInt8DotsFn dots) {
+  return dots == &PackedInt8DotsAvx512Vnni ? PackedInt8Layout::kPanels16x4
+                                           : PackedInt8Layout::kRows4x32;
+}
+
+PackedInt8Layout DefaultPackedInt8Layout() { return PackedInt8LayoutFor(BestPackedInt8Dots()); }
+
+PackedInt8DotsFn PackedInt8DotsFor(PackedInt8Layout layout) {
+  const PackedInt8DotsFn best = BestPackedInt8Dots();
+  if (PackedInt8LayoutFor(best) == layout) return best;
+  if (layout == PackedInt8Layout::kPanels16x4) {
+    LITEQ_CHECK(Int8DotsAvx512VnniSupported());
+    return &PackedInt8DotsAvx512Vnni;
+  }
+  return Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
+         : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
+                                      : &PackedInt8DotsPortable;
 }
 
 }  // namespace liteq::runtime::quantized

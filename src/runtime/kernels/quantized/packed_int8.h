@@ -1,15 +1,22 @@
 // Int8 weights [rows, depth] repacked once at Prepare for the fast FULLY_CONNECTED
 // kernels (static int8 and hybrid), and the int8 x int8 -> int32 dot products on them.
 //
-// Layout: rows are grouped in blocks of kPackedRows (4) and depth in chunks of
-// kPackedDepth (32) bytes; a block stores, chunk after chunk, the 32 bytes of each of
-// its 4 rows:
-//   block rb = [chunk 0: row 4rb .. 4rb+3] [chunk 1: row 4rb .. 4rb+3] ...
-// so a GEMV reads the whole matrix as one sequential stream (the row-major layout
-// reads 4 interleaved streams of `depth` bytes, which the hardware prefetchers follow
-// badly: measured 7 GB/s against 13-15 GB/s packed on the SmolLM2 decode shapes).
-// The depth tail and the rows past the last full block are zero, which adds nothing
-// to any dot product, so every chunk is a full 32-byte load.
+// Two layouts, chosen at Pack for the kernel that will read them:
+// - kRows4x32 (AVX2, Highway, portable): rows are grouped in blocks of kPackedRows (4)
+//   and depth in chunks of kPackedDepth (32) bytes; a block stores, chunk after chunk,
+//   the 32 bytes of each of its 4 rows:
+//     block rb = [chunk 0: row 4rb .. 4rb+3] [chunk 1: row 4rb .. 4rb+3] ...
+// - kPanels16x4 (AVX-512 VNNI): rows are grouped in panels of kPanelRows (16) and
+//   depth in quads of 4 bytes; a panel stores, quad after quad, the 4 bytes of each of
+//   its 16 rows (64 bytes: one zmm register, one vpdpbusd advances 16 rows' dots by 4
+//   products each, so a dot ends as one int32 lane and needs no horizontal sum):
+//     panel p = [quad 0: row 16p .. 16p+15] [quad 1: row 16p .. 16p+15] ...
+// Either way a GEMV reads the whole matrix as one sequential stream (the row-major
+// layout reads interleaved streams of `depth` bytes, which the hardware prefetchers
+// follow badly: measured 7 GB/s against 13-15 GB/s packed on the SmolLM2 decode
+// shapes). The depth tail and the rows past the last full block or panel are zero,
+// which adds nothing to any dot product, so every load is full. The dots API counts
+// rows in blocks of 4 for both layouts.
 //
 // Memory: the packed copy lives in anonymous memory (transparent huge pages where the
 // kernel allows) and replaces the model's weights for these kernels: once packed, the
@@ -42,21 +49,39 @@ namespace liteq::runtime::quantized {
 inline constexpr size_t kPackedRows = 4;
 inline constexpr size_t kPackedDepth = 32;
 inline constexpr size_t kPackedChunkBytes = kPackedRows * kPackedDepth;
+inline constexpr size_t kPanelRows = 16;
+inline constexpr size_t kPanelDepth = 4;
+inline constexpr size_t kPanelQuadBytes = kPanelRows * kPanelDepth;
+
+enum class PackedInt8Layout { kRows4x32, kPanels16x4 };
+
+// The layout the kernels BestPackedInt8Dots() chooses read: kPanels16x4 for the
+// AVX-512 VNNI kernel, else kRows4x32.
+PackedInt8Layout DefaultPackedInt8Layout();
 
 class PackedInt8Weights {
  public:
   // Packs w [rows, depth] (row-major, dense); with release_source, hands back the
   // source's file-mapped pages as they are packed (ReleaseMappedPages).
-  static std::unique_ptr<PackedInt8Weights> Pack(std::span<const int8_t> w, size_t rows,
-                                                 size_t depth, bool release_source = false);
+  static std::unique_ptr<PackedInt8Weights> Pack(
+      std::span<const int8_t> w, size_t rows, size_t depth, bool release_source = false,
+      PackedInt8Layout layout = DefaultPackedInt8Layout());
   ~PackedInt8Weights();
   PackedInt8Weights(const PackedInt8Weights&) = delete;
   PackedInt8Weights& operator=(const PackedInt8Weights&) = delete;
 
   size_t rows() const { return rows_; }
   size_t depth() const { return depth_; }
+  PackedInt8Layout layout() const { return layout_; }
   size_t chunks() const { return chunks_; }          // ceil(depth / kPackedDepth)
   size_t row_blocks() const { return row_blocks_; }  // ceil(rows / kPackedRows)
+  size_t quads() const { return quads_; }            // ceil(depth / kPanelDepth)
+  size_t panels() const { return panels_; }          // ceil(rows / kPanelRows)
+  // Row ranges that start and end at multiples of this (or at rows()) keep the
+  // kernels' tiles whole: 4 rows for kRows4x32, 16 for kPanels16x4.
+  size_t row_alignment() const {
+    return layout_ == PackedInt8Layout::kPanels16x4 ? kPanelRows : kPackedRows;
+  }
   // Some weight is -128 (the maddubs shortcut would saturate).
   bool has_int8_min() const { return has_int8_min_; }
   // sum_d w[r, d] for every row, modulo 2^32 as the reference kernels' int32 row sum
@@ -68,24 +93,37 @@ class PackedInt8Weights {
   // RowSums() computed once while some caller still holds the result (or kept, see
   // kept_row_sums()). Thread-safe.
   std::shared_ptr<const std::vector<int32_t>> SharedRowSums() const;
-  // RowSums(), kept from Pack on when Int8DotsAvx512VnniSupported(): the VNNI path
-  // needs them at every call (packed_int8_avx512.cc); nullptr otherwise.
+  // RowSums(), kept from Pack on for kPanels16x4: the VNNI path needs them at every
+  // call (packed_int8_avx512.cc); nullptr otherwise.
   const std::vector<int32_t>* kept_row_sums() const { return kept_row_sums_.get(); }
+  // Block rb of kRows4x32, panel p of kPanels16x4 (the kernels check the layout).
   const int8_t* block(size_t row_block) const {
     return data_ + row_block * chunks_ * kPackedChunkBytes;
   }
-  size_t packed_bytes() const { return row_blocks_ * chunks_ * kPackedChunkBytes; }
+  const int8_t* panel(size_t p) const { return data_ + p * quads_ * kPanelQuadBytes; }
+  size_t packed_bytes() const {
+    return layout_ == PackedInt8Layout::kPanels16x4 ? panels_ * quads_ * kPanelQuadBytes
+                                                    : row_blocks_ * chunks_ * kPackedChunkBytes;
+  }
   // Row r (depth bytes) read back from the packed layout into dst.
   void CopyRow(size_t r, int8_t* dst) const;
   // The weight w[r, d] read back from the packed layout (tests, reference paths).
-  int8_t at(size_t r, size_t d) const {
-    return block(r / kPackedRows)[(d / kPackedDepth) * kPackedChunkBytes +
-                                  (r % kPackedRows) * kPackedDepth + d % kPackedDepth];
-  }
+  int8_t at(size_t r, size_t d) const { return data_[Offset(r, d)]; }
 
  private:
   PackedInt8Weights() = default;
-  size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0;
+  // Where w[r, d] lives in data_.
+  size_t Offset(size_t r, size_t d) const {
+    if (layout_ == PackedInt8Layout::kPanels16x4) {
+      return (r / kPanelRows) * quads_ * kPanelQuadBytes + (d / kPanelDepth) * kPanelQuadBytes +
+             (r % kPanelRows) * kPanelDepth + d % kPanelDepth;
+    }
+    return (r / kPackedRows) * chunks_ * kPackedChunkBytes +
+           (d / kPackedDepth) * kPackedChunkBytes + (r % kPackedRows) * kPackedDepth +
+           d % kPackedDepth;
+  }
+  size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0, quads_ = 0, panels_ = 0;
+  PackedInt8Layout layout_ = PackedInt8Layout::kRows4x32;
   bool has_int8_min_ = false;
   mutable std::mutex row_sums_mutex_;
   mutable std::weak_ptr<const std::vector<int32_t>> shared_row_sums_;
@@ -115,13 +153,14 @@ using PackedInt8DotsFn = void (*)(const PackedInt8Weights& w, const int8_t* x, s
                                   size_t batches, size_t block_begin, size_t block_end,
                                   int32_t* dots, size_t ld_dots);
 
+// Every kernel but the VNNI one reads kRows4x32 weights.
 void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                             size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
 // Only callable when Int8DotsAvx2Supported() (int8_dot.h); else the portable code.
 void PackedInt8DotsAvx2(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                         size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
-// AVX-512 VNNI (packed_int8_avx512.cc): only callable when Int8DotsAvx512VnniSupported()
-// (and then with weights packed on this CPU, which keep their row sums).
+// AVX-512 VNNI (packed_int8_avx512.cc): only callable when Int8DotsAvx512VnniSupported(),
+// on kPanels16x4 weights (which keep their row sums).
 void PackedInt8DotsAvx512Vnni(const PackedInt8Weights& w, const int8_t* x, size_t ldx,
                               size_t batches, size_t block_begin, size_t block_end, int32_t* dots,
                               size_t ld_dots);
@@ -156,21 +195,25 @@ bool PackedInt8DotsHwyHasSimd();
 // models), "portable", "avx2" or "avx512vnni" (each honoured only when the CPU has
 // it); any other value is reported on stderr and ignored.
 PackedInt8DotsFn BestPackedInt8Dots();
+// The kernel for weights in `layout`: BestPackedInt8Dots() when it reads that layout,
+// else the best kRows4x32 kernel (kPanels16x4 needs AVX-512 VNNI).
+PackedInt8DotsFn PackedInt8DotsFor(PackedInt8Layout layout);
+PackedInt8Layout PackedInt8LayoutFor(PackedInt8DotsFn dots);
 
 // Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
 // weight row r0 + i, i < count, covering every b in [0, batches) of the dense
 // x [batches, depth] and r in [r_begin, r_end) once, in blocks whose dots go
 // through a stack buffer. Weight rows are the outer loop so the weights stream from
-// memory once; a 16-row block (a few KB) stays in cache while up to 64 activation
-// rows pass over it.
+// memory once; a 16-row block (32 rows, two panels, for kPanels16x4; a few KB) stays
+// in cache while up to 64 activation rows pass over it.
 template <typename Epilogue>
 void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t batches,
                            size_t r_begin, size_t r_end, PackedInt8DotsFn dots,
                            Epilogue&& epilogue) {
-  constexpr size_t kRowBlock = 16;  // a multiple of kPackedRows
+  constexpr size_t kMaxRowBlock = 2 * kPanelRows;  // a multiple of kPackedRows
   constexpr size_t kBatchBlock = 64;
   LITEQ_CHECK(r_begin <= r_end && r_end <= w.rows());
-  int32_t buffer[kRowBlock * kBatchBlock];
+  int32_t buffer[kMaxRowBlock * kBatchBlock];
   // The VNNI kernel's activations shifted to uint8 once here, not once per call.
   const bool shift_once = dots == &PackedInt8DotsAvx512Vnni && batches > 1;
   thread_local std::vector<uint8_t> shifted;  // grows once per thread, then reused
@@ -179,11 +222,13 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
     if (shifted.size() < batches * stride) shifted.resize(batches * stride);
     ShiftRowsToUnsigned(x, w.depth(), batches, w.depth(), shifted.data());
   }
+  const size_t align = w.row_alignment();
+  const size_t tile_rows = align == kPanelRows ? kMaxRowBlock : kMaxRowBlock / 2;
   // One activation row (a decode GEMV) reuses no weights: the whole buffer serves one
-  // row of dots, so the dots and the epilogue are called per 1024 rows, not per 16.
-  const size_t row_block = batches == 1 ? kRowBlock * kBatchBlock : kRowBlock;
-  // Start at the block holding r_begin; rows before r_begin are computed, not used.
-  for (size_t r0 = r_begin / kPackedRows * kPackedRows; r0 < r_end; r0 += row_block) {
+  // row of dots, so the dots and the epilogue are called per 1024 or 2048 rows.
+  const size_t row_block = batches == 1 ? tile_rows * kBatchBlock : tile_rows;
+  // Start at the tile holding r_begin; rows before r_begin are computed, not used.
+  for (size_t r0 = r_begin / align * align; r0 < r_end; r0 += row_block) {
     const size_t r1 = r_end - r0 < row_block ? r_end : r0 + row_block;
     const size_t block_begin = r0 / kPackedRows;
     const size_t block_end = (r1 + kPackedRows - 1) / kPackedRows;

@@ -132,6 +132,7 @@ LITEQ_AVX2 void PackedInt8DotsAvx2(const PackedInt8Weights& w, const int8_t* x, 
                                    size_t batches, size_t block_begin, size_t block_end,
                                    int32_t* dots, size_t ld_dots) {
   LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());
+  LITEQ_CHECK(w.layout() == PackedInt8Layout::kRows4x32);
   const size_t chunks = w.chunks();
   // Activation rows outer in pairs, blocks inner: a pair's rows stay in L1 while the
   // blocks stream past; the callers keep the block range small (a few KB) when

@@ -174,6 +174,7 @@ HWY_EXPORT(CompiledTarget);
 void PackedInt8DotsHwy(const PackedInt8Weights& w, const int8_t* x, size_t ldx, size_t batches,
                        size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots) {
   LITEQ_CHECK(block_begin <= block_end && block_end <= w.row_blocks());
+  LITEQ_CHECK(w.layout() == PackedInt8Layout::kRows4x32);
   HWY_DYNAMIC_DISPATCH(PackedDots)(w, x, ldx, batches, block_begin, block_end, dots, ld_dots);
 }
 
