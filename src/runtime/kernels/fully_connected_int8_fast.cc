@@ -20,7 +20,7 @@ constexpr size_t kMinTaskMacs = size_t{1} << 16;
 // Runs f(row_begin, row_end) over the output channels, split across the pool when
 // the op is big enough to pay for the hand-off. Tasks are taken dynamically, so a
 // few more tasks than threads even out a core that is busy with other work.
-// Range ends are multiples of `align` (the packed weights' row_alignment()) or rows.
+// Range ends are multiples of `align` (RowRangeAlignment) or rows.
 template <typename F>
 void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, size_t align,
                       F&& f) {
@@ -91,6 +91,21 @@ std::shared_ptr<const Params> SharedParams(const quantized::PackedInt8Weights* w
   return shared;
 }
 
+// Calls f(b0, b1) over the activation rows [0, batches), split across the pool when
+// there are enough of them (a prefill): per-row work done before the dots.
+template <typename F>
+void ForActivationRows(const EvalContext& ctx, const FullyConnectedShape& shape, F&& f) {
+  const int64_t batches = shape.batches;
+  const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
+  if (threads <= 1 || batches < 2 || batches * shape.depth < kParallelMinElementsCheap) {
+    f(int64_t{0}, batches);
+    return;
+  }
+  const int tasks = static_cast<int>(std::min<int64_t>(threads, batches));
+  auto part = [&](int t) { f(batches * t / tasks, batches * (t + 1) / tasks); };
+  ctx.pool->ParallelFor(tasks, part);
+}
+
 class FastFullyConnectedInt8Kernel : public Kernel {
  public:
   FastFullyConnectedInt8Kernel(std::shared_ptr<const quantized::PackedInt8Weights> weights,
@@ -101,12 +116,29 @@ class FastFullyConnectedInt8Kernel : public Kernel {
         shape_(shape),
         dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
 
+  // Scratch: the input prepared for the dots kernel (none for most kernels).
+  size_t ScratchBytes() const {
+    return quantized::PreparedActivationBytes(*weights_, dots_,
+                                              static_cast<size_t>(shape_.batches));
+  }
+
   Status Eval(const EvalContext& ctx) override {
     const int8_t* input = In<int8_t>(ctx, 0);
     int8_t* output = Out<int8_t>(ctx, 0);
-    ForChannelRanges(ctx, shape_, weights_->row_alignment(), [&](int64_t begin, int64_t end) {
+    // Prepared once here, not by every channel range below.
+    uint8_t* prepared = nullptr;
+    if (const size_t bytes = ScratchBytes(); bytes != 0) {
+      prepared = reinterpret_cast<uint8_t*>(ctx.scratch);
+      const size_t row_bytes = bytes / static_cast<size_t>(shape_.batches);
+      ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
+        quantized::PrepareActivations(*weights_, input + b0 * shape_.depth,
+                                      static_cast<size_t>(b1 - b0),
+                                      prepared + static_cast<size_t>(b0) * row_bytes);
+      });
+    }
+    ForChannelRanges(ctx, shape_, RangeAlignment(), [&](int64_t begin, int64_t end) {
       quantized::FastFullyConnectedInt8Rows(*params_, shape_, input, *weights_, output, begin, end,
-                                            dots_);
+                                            dots_, prepared);
     });
     return Status::Ok();
   }
@@ -116,6 +148,10 @@ class FastFullyConnectedInt8Kernel : public Kernel {
   std::shared_ptr<const quantized::FastFullyConnectedInt8Params> params_;
   FullyConnectedShape shape_;
   quantized::PackedInt8DotsFn dots_;
+
+  size_t RangeAlignment() const {
+    return quantized::RowRangeAlignment(*weights_, static_cast<size_t>(shape_.batches));
+  }
 };
 
 class FastHybridFullyConnectedKernel : public Kernel {
@@ -130,44 +166,59 @@ class FastHybridFullyConnectedKernel : public Kernel {
         has_bias_(has_bias),
         dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
 
-  // Scratch: the rows' quantization parameters, then the quantized rows.
-  static size_t ScratchBytes(const FullyConnectedShape& shape) {
-    return static_cast<size_t>(shape.batches) * (sizeof(quant::QuantParams) + shape.depth);
+  // Scratch: the rows' quantization parameters, the quantized rows, then those rows
+  // prepared for the dots kernel (none for most kernels).
+  size_t ScratchBytes() const {
+    return static_cast<size_t>(shape_.batches) * (sizeof(quant::QuantParams) + shape_.depth) +
+           PreparedBytes();
   }
 
   Status Eval(const EvalContext& ctx) override {
     auto* row_params = reinterpret_cast<quant::QuantParams*>(ctx.scratch);
     int8_t* quantized = reinterpret_cast<int8_t*>(ctx.scratch) +
                         static_cast<size_t>(shape_.batches) * sizeof(quant::QuantParams);
-    QuantizeRows(ctx, In<float>(ctx, 0), quantized, row_params);
+    uint8_t* prepared = PreparedBytes() == 0
+                            ? nullptr
+                            : reinterpret_cast<uint8_t*>(quantized) +
+                                  static_cast<size_t>(shape_.batches * shape_.depth);
+    QuantizeRows(ctx, In<float>(ctx, 0), quantized, row_params, prepared);
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
-    ForChannelRanges(ctx, shape_, weights_->row_alignment(), [&](int64_t begin, int64_t end) {
+    ForChannelRanges(ctx, shape_, RangeAlignment(), [&](int64_t begin, int64_t end) {
       quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized, row_params,
-                                              *weights_, bias, output, begin, end, dots_);
+                                              *weights_, bias, output, begin, end, dots_,
+                                              prepared);
     });
     return Status::Ok();
   }
 
  private:
-  // The activation rows quantized per row (QuantizeHybridRows), split over the pool for
-  // a prefill: done on one thread it was the serial part of every hybrid FC.
+  size_t PreparedBytes() const {
+    return quantized::PreparedActivationBytes(*weights_, dots_,
+                                              static_cast<size_t>(shape_.batches));
+  }
+  size_t RangeAlignment() const {
+    return quantized::RowRangeAlignment(*weights_, static_cast<size_t>(shape_.batches));
+  }
+
+  // The activation rows quantized per row (QuantizeHybridRows) and prepared for the
+  // dots kernel, split over the pool for a prefill: done on one thread it was the
+  // serial part of every hybrid FC.
   void QuantizeRows(const EvalContext& ctx, const float* input, int8_t* quantized,
-                    quant::QuantParams* row_params) const {
-    const int64_t batches = shape_.batches, depth = shape_.depth;
-    const int threads = ctx.pool != nullptr ? ctx.pool->num_threads() : 1;
-    if (threads <= 1 || batches < 2 || batches * depth < kParallelMinElementsCheap) {
-      quantized::QuantizeHybridRows(*params_, shape_, input, quantized, row_params);
-      return;
-    }
-    const int tasks = static_cast<int>(std::min<int64_t>(threads, batches));
-    auto part = [&](int t) {
-      const int64_t b0 = batches * t / tasks, b1 = batches * (t + 1) / tasks;
+                    quant::QuantParams* row_params, uint8_t* prepared) const {
+    const int64_t depth = shape_.depth;
+    const size_t row_bytes =
+        prepared == nullptr ? 0 : PreparedBytes() / static_cast<size_t>(shape_.batches);
+    ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
       const FullyConnectedShape part{b1 - b0, depth, shape_.out_channels};
       quantized::QuantizeHybridRows(*params_, part, input + b0 * depth, quantized + b0 * depth,
                                     row_params + b0);
-    };
-    ctx.pool->ParallelFor(tasks, part);
+      if (prepared != nullptr) {
+        quantized::PrepareActivations(*weights_, quantized + b0 * depth,
+                                      static_cast<size_t>(b1 - b0),
+                                      prepared + static_cast<size_t>(b0) * row_bytes);
+      }
+    });
   }
 
   std::shared_ptr<const quantized::PackedInt8Weights> weights_;
@@ -189,13 +240,17 @@ std::shared_ptr<const quantized::PackedInt8Weights> PackedWeights(const FullyCon
 
 }  // namespace
 
-std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(const quantized::FullyConnectedIntParams& params,
+std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(PrepareContext& ctx,
+                                                   const quantized::FullyConnectedIntParams& params,
                                                    const FullyConnectedShape& shape,
                                                    std::span<const int8_t> weights,
                                                    std::span<const int32_t> bias) {
   auto packed = PackedWeights(shape, weights);
   auto fast = quantized::PrepareFastFullyConnectedInt8(params, shape, *packed, bias);
-  return std::make_unique<FastFullyConnectedInt8Kernel>(std::move(packed), std::move(fast), shape);
+  auto kernel =
+      std::make_unique<FastFullyConnectedInt8Kernel>(std::move(packed), std::move(fast), shape);
+  ctx.RequestScratch(kernel->ScratchBytes());
+  return kernel;
 }
 
 std::unique_ptr<Kernel> MakeFastHybridFullyConnected(PrepareContext& ctx,
@@ -203,9 +258,10 @@ std::unique_ptr<Kernel> MakeFastHybridFullyConnected(PrepareContext& ctx,
                                                      const FullyConnectedShape& shape,
                                                      std::span<const int8_t> weights,
                                                      bool has_bias) {
-  ctx.RequestScratch(FastHybridFullyConnectedKernel::ScratchBytes(shape));
-  return std::make_unique<FastHybridFullyConnectedKernel>(PackedWeights(shape, weights),
-                                                          std::move(params), shape, has_bias);
+  auto kernel = std::make_unique<FastHybridFullyConnectedKernel>(
+      PackedWeights(shape, weights), std::move(params), shape, has_bias);
+  ctx.RequestScratch(kernel->ScratchBytes());
+  return kernel;
 }
 
 }  // namespace liteq::runtime

@@ -18,7 +18,8 @@ namespace liteq::runtime {
 
 // weights: the constant weights [out_channels, depth]; bias: the constant bias
 // (empty when the op has none).
-std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(const quantized::FullyConnectedIntParams& params,
+std::unique_ptr<Kernel> MakeFastFullyConnectedInt8(PrepareContext& ctx,
+                                                   const quantized::FullyConnectedIntParams& params,
                                                    const quantized::FullyConnectedShape& shape,
                                                    std::span<const int8_t> weights,
                                                    std::span<const int32_t> bias);

@@ -90,7 +90,7 @@ PrepareResult PrepareFullyConnectedInteger(PrepareContext& ctx,
       ctx.ConstantCopied(1);
       if (has_bias) ctx.ConstantCopied(2);
       return PrepareResult(MakeFastFullyConnectedInt8(
-          *params, shape,
+          ctx, *params, shape,
           {reinterpret_cast<const int8_t*>(weights), rows * static_cast<size_t>(shape.depth)},
           bias_values));
     }

@@ -68,7 +68,8 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
 void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const FullyConnectedShape& shape, const int8_t* input,
                                 const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
-                                int64_t row_end, PackedInt8DotsFn dots) {
+                                int64_t row_end, PackedInt8DotsFn dots,
+                                const uint8_t* prepared) {
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
   LITEQ_CHECK(params.requantize != nullptr);
@@ -84,7 +85,8 @@ void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                           args.max = params.activation.max;
                           args.saturate = params.saturate;
                           params.requantize(args, dot, count, output + b * out_channels + r0);
-                        });
+                        },
+                        prepared);
 }
 
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
@@ -179,7 +181,7 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   const quant::QuantParams* row_params,
                                   const PackedInt8Weights& weights, const float* bias,
                                   float* output, int64_t row_begin, int64_t row_end,
-                                  PackedInt8DotsFn dots) {
+                                  PackedInt8DotsFn dots, const uint8_t* prepared) {
   LITEQ_CHECK(row_sums.size() == static_cast<size_t>(shape.out_channels));
   const bool per_channel = params.weight_scales.size() > 1;
   const auto out_channels = static_cast<size_t>(shape.out_channels);
@@ -201,7 +203,8 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                           a.out = output + b * out_channels + r0;
                           a.count = count;
                           row_fn(a);
-                        });
+                        },
+                        prepared);
 }
 
 }  // namespace liteq::runtime::quantized

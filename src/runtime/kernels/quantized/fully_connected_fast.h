@@ -60,23 +60,25 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
                                                            const PackedInt8Weights& weights,
                                                            std::span<const int32_t> bias);
 
+// prepared: the input prepared for `dots` (PrepareActivations) or nullptr.
 void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const FullyConnectedShape& shape, const int8_t* input,
                                 const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
-                                int64_t row_end, PackedInt8DotsFn dots);
+                                int64_t row_end, PackedInt8DotsFn dots,
+                                const uint8_t* prepared = nullptr);
 
 // Quantizes every input row: quantized [batches, depth], row_params [batches].
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
                         const float* input, int8_t* quantized, quant::QuantParams* row_params);
 
-// bias may be null.
+// bias may be null; prepared: the quantized rows prepared for `dots`, or nullptr.
 void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   const FullyConnectedShape& shape,
                                   std::span<const int32_t> row_sums, const int8_t* quantized,
                                   const quant::QuantParams* row_params,
                                   const PackedInt8Weights& weights, const float* bias,
                                   float* output, int64_t row_begin, int64_t row_end,
-                                  PackedInt8DotsFn dots);
+                                  PackedInt8DotsFn dots, const uint8_t* prepared = nullptr);
 
 }  // namespace liteq::runtime::quantized
 

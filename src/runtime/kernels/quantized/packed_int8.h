@@ -175,6 +175,28 @@ size_t UnsignedRowStride(size_t depth);
 void ShiftRowsToUnsigned(const int8_t* x, size_t ldx, size_t rows, size_t depth, uint8_t* out);
 void PackedUint8DotsAvx512Vnni(const PackedInt8Weights& w, const uint8_t* u, size_t batches,
                                size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+// Activation rows prepared once per op for the kernel `dots`, so that the row ranges
+// of a thread split (each a BlockedPackedInt8Dots call) do not each prepare all of
+// them again: the VNNI kernel's rows shifted to uint8, batches x
+// UnsignedRowStride(depth) bytes. 0 bytes (nothing to prepare) for the other kernels
+// and for a single row.
+inline size_t PreparedActivationBytes(const PackedInt8Weights& w, PackedInt8DotsFn dots,
+                                      size_t batches) {
+  return dots == &PackedInt8DotsAvx512Vnni && batches > 1 ? batches * UnsignedRowStride(w.depth())
+                                                          : 0;
+}
+// Rows [0, rows) of x [rows, depth] prepared into out (at PreparedActivationBytes'
+// row stride); only when PreparedActivationBytes is not 0.
+inline void PrepareActivations(const PackedInt8Weights& w, const int8_t* x, size_t rows,
+                               uint8_t* out) {
+  ShiftRowsToUnsigned(x, w.depth(), rows, w.depth(), out);
+}
+// Output channel ranges given to BlockedPackedInt8Dots by a thread split start at
+// multiples of this: whole register tiles (2 panels of the VNNI kernel for many rows).
+inline size_t RowRangeAlignment(const PackedInt8Weights& w, size_t batches) {
+  return w.layout() == PackedInt8Layout::kPanels16x4 && batches > 1 ? 2 * kPanelRows
+                                                                    : w.row_alignment();
+}
 // Google Highway (packed_int8_hwy.cc), callable on every CPU: dispatches at run time
 // to the best target compiled in and supported (NEON/SVE on ARM, AVX2/SSE4/SSSE3 on
 // x86, SCALAR/EMU128 elsewhere). Exact for all int8 (int16 widening multiplies).
@@ -206,21 +228,24 @@ PackedInt8Layout PackedInt8LayoutFor(PackedInt8DotsFn dots);
 // through a stack buffer. Weight rows are the outer loop so the weights stream from
 // memory once; a 16-row block (32 rows, two panels, for kPanels16x4; a few KB) stays
 // in cache while up to 64 activation rows pass over it.
+// `prepared`: x prepared by PrepareActivations when PreparedActivationBytes is not 0,
+// or nullptr (then prepared here, per call).
 template <typename Epilogue>
 void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t batches,
                            size_t r_begin, size_t r_end, PackedInt8DotsFn dots,
-                           Epilogue&& epilogue) {
+                           Epilogue&& epilogue, const uint8_t* prepared = nullptr) {
   constexpr size_t kMaxRowBlock = 2 * kPanelRows;  // a multiple of kPackedRows
   constexpr size_t kBatchBlock = 64;
   LITEQ_CHECK(r_begin <= r_end && r_end <= w.rows());
   int32_t buffer[kMaxRowBlock * kBatchBlock];
-  // The VNNI kernel's activations shifted to uint8 once here, not once per call.
-  const bool shift_once = dots == &PackedInt8DotsAvx512Vnni && batches > 1;
-  thread_local std::vector<uint8_t> shifted;  // grows once per thread, then reused
-  const size_t stride = shift_once ? UnsignedRowStride(w.depth()) : 0;
-  if (shift_once) {
-    if (shifted.size() < batches * stride) shifted.resize(batches * stride);
-    ShiftRowsToUnsigned(x, w.depth(), batches, w.depth(), shifted.data());
+  // The VNNI kernel's activations shifted to uint8 once per op or here, not per call.
+  const size_t prepared_bytes = PreparedActivationBytes(w, dots, batches);
+  const size_t stride = prepared_bytes != 0 ? UnsignedRowStride(w.depth()) : 0;
+  if (prepared_bytes != 0 && prepared == nullptr) {
+    thread_local std::vector<uint8_t> shifted;  // grows once per thread, then reused
+    if (shifted.size() < prepared_bytes) shifted.resize(prepared_bytes);
+    PrepareActivations(w, x, batches, shifted.data());
+    prepared = shifted.data();
   }
   const size_t align = w.row_alignment();
   const size_t tile_rows = align == kPanelRows ? kMaxRowBlock : kMaxRowBlock / 2;
@@ -234,9 +259,9 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
     const size_t block_end = (r1 + kPackedRows - 1) / kPackedRows;
     for (size_t b0 = 0; b0 < batches; b0 += kBatchBlock) {
       const size_t nb = batches - b0 < kBatchBlock ? batches - b0 : kBatchBlock;
-      if (shift_once) {
-        PackedUint8DotsAvx512Vnni(w, shifted.data() + b0 * stride, nb, block_begin, block_end,
-                                  buffer, row_block);
+      if (prepared_bytes != 0) {
+        PackedUint8DotsAvx512Vnni(w, prepared + b0 * stride, nb, block_begin, block_end, buffer,
+                                  row_block);
       } else {
         dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, row_block);
       }
