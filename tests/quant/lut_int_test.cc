@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <span>
 #include <vector>
 
 namespace liteq::runtime::quantized {
@@ -61,6 +62,29 @@ TEST(LutInt8Test, HandComputedAndChecks) {
   EXPECT_EQ((*lut)[0], 0);  // q=0: sigmoid(0) = 0.5 -> 128 - 128
   EXPECT_FALSE(PrepareInt8Lut(LutFunction::kLogistic, {0.1f, 0}, {1.0f / 128, 0}).ok());
   EXPECT_FALSE(PrepareInt8Lut(LutFunction::kGelu, {0.0f, 0}, {1.0f, 0}).ok());
+}
+
+}  // namespace
+}  // namespace liteq::runtime::quantized
+
+namespace liteq::runtime::quantized {
+namespace {
+
+// The VBMI lookup equals the portable loop byte for byte: a table with every entry
+// distinct from its neighbours, every input value, lengths around the 64-byte vector
+// (masked tails), and the bytes past the output left alone.
+TEST(LutInt8Test, Avx512VbmiEqualsPortable) {
+  if (!LutAvx512VbmiSupported()) GTEST_SKIP() << "no AVX-512 VBMI on this CPU";
+  Int8Lut lut;
+  for (size_t i = 0; i < lut.size(); ++i) lut[i] = static_cast<int8_t>((i * 37 + 11) % 256);
+  for (size_t n : {0, 1, 63, 64, 65, 127, 128, 129, 256, 1000}) {
+    std::vector<int8_t> input(n);
+    for (size_t i = 0; i < n; ++i) input[i] = static_cast<int8_t>((i * 101 + 7) % 256);
+    std::vector<int8_t> want(n + 3, 55), got(n + 3, 55);
+    ApplyInt8LutPortable(lut, input, std::span(want).first(n));
+    ApplyInt8LutAvx512Vbmi(lut, input.data(), got.data(), n);
+    EXPECT_EQ(got, want) << "n " << n;
+  }
 }
 
 }  // namespace

@@ -97,9 +97,19 @@ Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
   return lut;
 }
 
-void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output) {
+void ApplyInt8LutPortable(const Int8Lut& lut, std::span<const int8_t> input,
+                          std::span<int8_t> output) {
   LITEQ_CHECK(input.size() == output.size());
   for (size_t i = 0; i < input.size(); ++i) output[i] = lut[static_cast<uint8_t>(input[i])];
+}
+
+void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output) {
+  LITEQ_CHECK(input.size() == output.size());
+  if (LutAvx512VbmiSupported()) {
+    ApplyInt8LutAvx512Vbmi(lut, input.data(), output.data(), input.size());
+  } else {
+    ApplyInt8LutPortable(lut, input, output);
+  }
 }
 
 }  // namespace liteq::runtime::quantized

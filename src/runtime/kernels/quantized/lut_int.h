@@ -32,7 +32,14 @@ Result<Int8Lut> PrepareInt8Lut(LutFunction function, quant::QuantParams input,
                                quant::QuantParams output);
 void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output, float (*transform)(float),
                      Int8Lut& lut);
+// output[i] = lut[uint8(input[i])]: AVX-512 VBMI where the CPU has it, else the
+// portable loop (the reference the SIMD version is tested against).
 void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output);
+void ApplyInt8LutPortable(const Int8Lut& lut, std::span<const int8_t> input,
+                          std::span<int8_t> output);
+// lut_int_avx512.cc: callable only when LutAvx512VbmiSupported().
+bool LutAvx512VbmiSupported();
+void ApplyInt8LutAvx512Vbmi(const Int8Lut& lut, const int8_t* input, int8_t* output, size_t n);
 
 }  // namespace liteq::runtime::quantized
 
