@@ -167,25 +167,30 @@ TEST(RequantizeRowsTest, BatchMatMulPortableIsMultiplyByQuantizedMultiplier) {
   }
 }
 
-TEST(RequantizeRowsTest, BatchMatMulAvx2MatchesPortable) {
+TEST(RequantizeRowsTest, BatchMatMulSimdMatchesPortable) {
   SKIP_WITHOUT_AVX2();
-  std::mt19937 rng(4);
-  for (int shift = -31; shift <= 30; ++shift) {
-    for (int trial = 0; trial < 12; ++trial) {
-      const size_t n = trial < 4 ? static_cast<size_t>(trial * 5) : 8 + rng() % 90;
-      const std::vector<int32_t> dots = Int32Inputs(n, rng);
-      const std::vector<int32_t> sums = Int32Inputs(n, rng);
-      BatchMatMulRequantizeArgs args;
-      args.col_sums = sums.data();
-      args.lhs_offset = trial % 3 == 0 ? 0u : static_cast<uint32_t>(rng() % 256) - 128u;
-      args.row_term = trial % 2 == 0 ? 0u : static_cast<uint32_t>(rng());
-      args.multiplier = {RandomMultiplier(rng), shift};
-      args.output_offset = trial % 3 == 0 ? -128 : (trial % 3 == 1 ? 127 : 3);
-      std::vector<int8_t> expected(n), actual(n);
-      BatchMatMulRequantizePortable(args, dots.data(), n, expected.data());
-      BatchMatMulRequantizeAvx2(args, dots.data(), n, actual.data());
-      for (size_t i = 0; i < n; ++i) {
-        ASSERT_EQ(actual[i], expected[i]) << "shift " << shift << " i " << i << " dot " << dots[i];
+  for (const auto& [name, fast] :
+       FastRows(&BatchMatMulRequantizeAvx2, &BatchMatMulRequantizeAvx512)) {
+    SCOPED_TRACE(name);
+    std::mt19937 rng(4);
+    for (int shift = -31; shift <= 30; ++shift) {
+      for (int trial = 0; trial < 12; ++trial) {
+        const size_t n = trial < 4 ? static_cast<size_t>(trial * 5) : 8 + rng() % 90;
+        const std::vector<int32_t> dots = Int32Inputs(n, rng);
+        const std::vector<int32_t> sums = Int32Inputs(n, rng);
+        BatchMatMulRequantizeArgs args;
+        args.col_sums = sums.data();
+        args.lhs_offset = trial % 3 == 0 ? 0u : static_cast<uint32_t>(rng() % 256) - 128u;
+        args.row_term = trial % 2 == 0 ? 0u : static_cast<uint32_t>(rng());
+        args.multiplier = {RandomMultiplier(rng), shift};
+        args.output_offset = trial % 3 == 0 ? -128 : (trial % 3 == 1 ? 127 : 3);
+        std::vector<int8_t> expected(n), actual(n);
+        BatchMatMulRequantizePortable(args, dots.data(), n, expected.data());
+        fast(args, dots.data(), n, actual.data());
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(actual[i], expected[i])
+              << "shift " << shift << " i " << i << " dot " << dots[i];
+        }
       }
     }
   }

@@ -26,8 +26,8 @@ LITEQ_VBMI void ApplyInt8LutAvx512Vbmi(const Int8Lut& lut, const int8_t* input, 
   for (size_t i = 0; i < n; i += 64) {
     const __mmask64 mask = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
     const __m512i index = _mm512_maskz_loadu_epi8(mask, input + i);
-    const __m512i low = _mm512_permutex2var_epi8(t0, index, t1);    // entries 0-127
-    const __m512i high = _mm512_permutex2var_epi8(t2, index, t3);   // entries 128-255
+    const __m512i low = _mm512_permutex2var_epi8(t0, index, t1);   // entries 0-127
+    const __m512i high = _mm512_permutex2var_epi8(t2, index, t3);  // entries 128-255
     const __m512i value = _mm512_mask_blend_epi8(_mm512_movepi8_mask(index), low, high);
     _mm512_mask_storeu_epi8(output + i, mask, value);
   }

@@ -35,7 +35,9 @@ FcRequantizeFn BestFcRequantize() {
 }
 
 BatchMatMulRequantizeFn BestBatchMatMulRequantize() {
-  return Int8DotsAvx2Supported() ? &BatchMatMulRequantizeAvx2 : &BatchMatMulRequantizePortable;
+  return RequantizeAvx512Supported() ? &BatchMatMulRequantizeAvx512
+         : Int8DotsAvx2Supported()   ? &BatchMatMulRequantizeAvx2
+                                     : &BatchMatMulRequantizePortable;
 }
 
 MulInt8RowFn BestMulInt8Row() {

@@ -70,6 +70,9 @@ void BatchMatMulRequantizePortable(const BatchMatMulRequantizeArgs& args, const 
                                    size_t n, int8_t* out);
 void BatchMatMulRequantizeAvx2(const BatchMatMulRequantizeArgs& args, const int32_t* dots, size_t n,
                                int8_t* out);
+// Only callable when RequantizeAvx512Supported().
+void BatchMatMulRequantizeAvx512(const BatchMatMulRequantizeArgs& args, const int32_t* dots,
+                                 size_t n, int8_t* out);
 BatchMatMulRequantizeFn BestBatchMatMulRequantize();
 
 // int8 MUL and ADD/SUB over a row of a broadcast: out[i] = op(a[i * a_step],

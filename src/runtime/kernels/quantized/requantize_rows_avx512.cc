@@ -1,6 +1,6 @@
 // AVX-512 versions of the hottest requantizing rows (requantize_rows.h): the
-// FULLY_CONNECTED epilogue, MUL and ADD/SUB, 16 int32 lanes at a time, bit-exact with
-// the portable rows. Compiled for generic x86-64: only LITEQ_AVX512 functions use
+// FULLY_CONNECTED epilogue, MUL, ADD/SUB and BATCH_MATMUL, 16 int32 lanes at a time,
+// bit-exact with the portable rows. Compiled for generic x86-64: only LITEQ_AVX512 functions use
 // AVX-512, and they are called only after RequantizeAvx512Supported().
 //
 // Same arithmetic as the AVX2 rows (requantize_rows_avx2.cc: the exact 64-bit
@@ -135,7 +135,75 @@ LITEQ_AVX512 void AddSubRow(const AddSubParams& p, const int8_t* a, size_t a_ste
   }
 }
 
+// MultiplyByQuantizedMultiplier (TFLite's double rounding: the doubling high
+// multiply, then a rounding divide by 2^right_shift) on 16 lanes, as the AVX2 version
+// (requantize_rows_avx2.cc) with mask registers for its comparisons. multiplier >= 0.
+struct DoubleRounding16 {
+  __m512i multiplier;
+  __m128i left_shift, right_shift;  // shift counts
+  __m512i mask;                     // 2^right_shift - 1
+  __m512i half_mask;                // mask >> 1
+};
+
+LITEQ_AVX512 inline DoubleRounding16 MakeDoubleRounding16(quant::QuantizedMultiplier m) {
+  DoubleRounding16 d;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  d.multiplier = _mm512_set1_epi32(m.multiplier);
+  d.left_shift = _mm_cvtsi32_si128(m.shift > 0 ? m.shift : 0);
+  d.right_shift = _mm_cvtsi32_si128(right);
+  const auto mask = static_cast<int32_t>((int64_t{1} << right) - 1);
+  d.mask = _mm512_set1_epi32(mask);
+  d.half_mask = _mm512_set1_epi32(mask >> 1);
+  return d;
+}
+
+LITEQ_AVX512 inline __m512i MultiplyByQuantizedMultiplier16(__m512i x, const DoubleRounding16& d) {
+  x = _mm512_sll_epi32(x, d.left_shift);
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, d.multiplier), nudge);
+  const __m512i odd = _mm512_add_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(d.multiplier, 32)), nudge);
+  // Bits 31..62 of each sum: into the low half of the even lanes, the high half of the odd.
+  const __m512i high =
+      _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+  // RoundingDivideByPOT: (x >> e) + (remainder > (mask >> 1) + (x < 0)).
+  const __m512i one = _mm512_set1_epi32(1);
+  const __mmask16 negative = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
+  const __m512i threshold = _mm512_mask_add_epi32(d.half_mask, negative, d.half_mask, one);
+  const __m512i shifted = _mm512_sra_epi32(high, d.right_shift);
+  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(high, d.mask), threshold);
+  return _mm512_mask_add_epi32(shifted, round_up, shifted, one);
+}
+
+LITEQ_AVX512 void BatchMatMulRows(const BatchMatMulRequantizeArgs& args, const int32_t* dots,
+                                  size_t n, int8_t* out) {
+  const DoubleRounding16 d = MakeDoubleRounding16(args.multiplier);
+  const __m512i row_term = _mm512_set1_epi32(static_cast<int32_t>(args.row_term));
+  const __m512i lhs_offset = _mm512_set1_epi32(static_cast<int32_t>(args.lhs_offset));
+  const __m512i out_offset = _mm512_set1_epi32(args.output_offset);
+  const __m512i lo = _mm512_set1_epi32(-128);
+  const __m512i hi = _mm512_set1_epi32(127);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = LaneMask(n - i);
+    // vpmulld keeps the low 32 bits: the uint32 product of the portable code.
+    const __m512i col_term =
+        _mm512_mullo_epi32(lhs_offset, _mm512_maskz_loadu_epi32(mask, args.col_sums + i));
+    const __m512i acc = _mm512_add_epi32(
+        _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, dots + i), row_term), col_term);
+    OffsetClampStore(MultiplyByQuantizedMultiplier16(acc, d), out_offset, lo, hi, mask, out + i);
+  }
+}
+
 }  // namespace
+
+void BatchMatMulRequantizeAvx512(const BatchMatMulRequantizeArgs& args, const int32_t* dots,
+                                 size_t n, int8_t* out) {
+  if (args.multiplier.multiplier < 0) {  // outside QuantizeMultiplier's range
+    BatchMatMulRequantizePortable(args, dots, n, out);
+    return;
+  }
+  BatchMatMulRows(args, dots, n, out);
+}
 
 bool RequantizeAvx512Supported() {
   static const bool supported = __builtin_cpu_supports("avx512f") != 0 &&
@@ -191,6 +259,10 @@ void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const 
 void AddSubInt8RowAvx512(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                          size_t b_step, int8_t* out, size_t n) {
   AddSubInt8RowPortable(p, a, a_step, b, b_step, out, n);
+}
+void BatchMatMulRequantizeAvx512(const BatchMatMulRequantizeArgs& args, const int32_t* dots,
+                                 size_t n, int8_t* out) {
+  BatchMatMulRequantizePortable(args, dots, n, out);
 }
 
 }  // namespace liteq::runtime::quantized
