@@ -12,6 +12,7 @@
 #include "runtime/kernels/quantized/elementwise_int.h"
 #include "runtime/kernels/quantized/int8_dot.h"
 #include "runtime/kernels/quantized/kn_dots.h"
+#include "runtime/kernels/quantized/lut_int.h"
 #include "runtime/kernels/quantized/quantize_fast.h"
 #include "runtime/kernels/quantized/requantize_rows.h"
 #include "runtime/kernels/quantized/softmax_int.h"
@@ -430,9 +431,9 @@ class FusedAttentionInt8Kernel : public Kernel {
       }
       return hidden;
     }
-    std::array<int8_t, 256> out_of_value;  // [v + 128]
+    std::array<int8_t, 256> out_of_value{};  // [v + 128]; above max never looked up
     probabilities_fn_(table - 128, static_cast<size_t>(max + 129), inv, zp, out_of_value.data());
-    for (size_t j = 0; j < n; ++j) row[j] = out_of_value[static_cast<size_t>(row[j] + 128)];
+    q8::LookUpByValue(out_of_value, row, row, n);
     return out_of_value[0];
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 
@@ -110,6 +111,14 @@ void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<i
   } else {
     ApplyInt8LutPortable(lut, input, output);
   }
+}
+
+void LookUpByValue(const std::array<int8_t, 256>& by_value, const int8_t* x, int8_t* y, size_t n) {
+  // Value order to index order: Int8Lut's entry uint8(v) is by_value's entry v + 128.
+  Int8Lut lut;
+  std::memcpy(lut.data(), by_value.data() + 128, 128);
+  std::memcpy(lut.data() + 128, by_value.data(), 128);
+  ApplyInt8Lut(lut, {x, n}, {y, n});
 }
 
 }  // namespace liteq::runtime::quantized

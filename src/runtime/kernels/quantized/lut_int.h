@@ -37,6 +37,9 @@ void PopulateInt8Lut(quant::QuantParams input, quant::QuantParams output, float 
 void ApplyInt8Lut(const Int8Lut& lut, std::span<const int8_t> input, std::span<int8_t> output);
 void ApplyInt8LutPortable(const Int8Lut& lut, std::span<const int8_t> input,
                           std::span<int8_t> output);
+// y[i] = by_value[x[i] + 128] for a table in value order (entry 0 for -128), through
+// ApplyInt8Lut; y may be x. (Softmax maps a long row's scores this way.)
+void LookUpByValue(const std::array<int8_t, 256>& by_value, const int8_t* x, int8_t* y, size_t n);
 // lut_int_avx512.cc: callable only when LutAvx512VbmiSupported().
 bool LutAvx512VbmiSupported();
 void ApplyInt8LutAvx512Vbmi(const Int8Lut& lut, const int8_t* input, int8_t* output, size_t n);

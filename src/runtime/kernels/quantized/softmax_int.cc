@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/lut_int.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -59,11 +60,11 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
     }
     // A long row (attention over a large cache) holds at most max + 129 distinct
     // values: map each once (the same float operations, so the same bytes).
-    std::array<int8_t, 256> out_of_value;
+    std::array<int8_t, 256> out_of_value{};  // values above max_val never looked up
     for (int32_t v = -128; v <= max_val; ++v) {
       out_of_value[static_cast<size_t>(v + 128)] = output_of(static_cast<int8_t>(v));
     }
-    for (size_t j = 0; j < n; ++j) y[j] = out_of_value[static_cast<size_t>(x[j] + 128)];
+    LookUpByValue(out_of_value, x, y, n);
   }
 }
 
