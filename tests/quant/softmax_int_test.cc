@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -167,12 +168,12 @@ TEST(SumAfterAddingTest, EqualsAddingOneByOne) {
   EXPECT_EQ(SumAfterAdding(0.0f, 0.0f, 5), 0.0f);
 }
 
-// The vectorized output step against the scalar one and against the formula itself:
-// table-like values in [0, 1] times 1 / (sum * scale), products that land exactly on
-// halves (rounded away from zero), just below halves, zero points that clamp, and
-// lanes outside the fast range (negative, >= 2^22), for sizes around 8 lanes.
-TEST(QuantizeProbabilitiesTest, Avx2MatchesPortableBitForBit) {
-  if (!Int8DotsAvx2Supported()) GTEST_SKIP() << "no AVX2 on this CPU";
+// The vectorized output steps (AVX2, AVX-512) against the scalar one and against the
+// formula itself: table-like values in [0, 1] times 1 / (sum * scale), products that
+// land exactly on halves (rounded away from zero), just below halves, zero points that
+// clamp, and lanes outside the fast range (negative, >= 2^22), for sizes around 8 and
+// 16 lanes.
+void CheckQuantizeProbabilities(QuantizeProbabilitiesFn fast_fn) {
   auto formula = [](float e, float inv, int32_t zp) {
     const int32_t q = static_cast<int32_t>(std::round(e * inv)) + zp;
     return static_cast<int8_t>(std::clamp(q, -128, 127));
@@ -180,8 +181,8 @@ TEST(QuantizeProbabilitiesTest, Avx2MatchesPortableBitForBit) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
   const float halves[] = {0.5f / 256, 1.5f / 256, 2.5f / 256, 127.5f / 256, 0.75f};
-  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{16},
-                   size_t{31}, size_t{129}, size_t{256}}) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{15}, size_t{16},
+                   size_t{17}, size_t{31}, size_t{33}, size_t{129}, size_t{256}}) {
     for (float inv : {256.0f, 255.7f, 3.1f, 1e7f}) {
       for (int32_t zp : {-128, 0, 100}) {
         std::vector<float> e(n);
@@ -191,7 +192,7 @@ TEST(QuantizeProbabilitiesTest, Avx2MatchesPortableBitForBit) {
         }
         if (n > 20) e[17] = -0.25f;
         std::vector<int8_t> fast(n + 1, 42), slow(n + 1, 42);
-        QuantizeProbabilitiesAvx2(e.data(), n, inv, zp, fast.data());
+        fast_fn(e.data(), n, inv, zp, fast.data());
         QuantizeProbabilitiesPortable(e.data(), n, inv, zp, slow.data());
         ASSERT_EQ(fast, slow) << "n " << n << " inv " << inv << " zp " << zp;
         EXPECT_EQ(fast[n], 42) << "wrote past n";
@@ -199,6 +200,16 @@ TEST(QuantizeProbabilitiesTest, Avx2MatchesPortableBitForBit) {
       }
     }
   }
+}
+
+TEST(QuantizeProbabilitiesTest, Avx2MatchesPortableBitForBit) {
+  if (!Int8DotsAvx2Supported()) GTEST_SKIP() << "no AVX2 on this CPU";
+  CheckQuantizeProbabilities(&QuantizeProbabilitiesAvx2);
+}
+
+TEST(QuantizeProbabilitiesTest, Avx512MatchesPortableBitForBit) {
+  if (!RequantizeAvx512Supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  CheckQuantizeProbabilities(&QuantizeProbabilitiesAvx512);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "runtime/kernels/quantized/int8_dot.h"
 #include "runtime/kernels/quantized/lut_int.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -119,7 +120,9 @@ void QuantizeProbabilitiesAvx2(const float* exps, size_t n, float inv, int32_t z
 #endif
 
 QuantizeProbabilitiesFn BestQuantizeProbabilities() {
-  return Int8DotsAvx2Supported() ? &QuantizeProbabilitiesAvx2 : &QuantizeProbabilitiesPortable;
+  return RequantizeAvx512Supported() ? &QuantizeProbabilitiesAvx512
+         : Int8DotsAvx2Supported()   ? &QuantizeProbabilitiesAvx2
+                                     : &QuantizeProbabilitiesPortable;
 }
 
 float SumAfterAdding(float sum, float value, int64_t count) {

@@ -42,13 +42,16 @@ void SoftmaxInt8(const SoftmaxInt8Params& params, int64_t rows, int64_t depth,
 // AVX2 code gives the same bytes: for 0 <= x < 2^22 truncation plus the exact
 // remainder x - trunc(x) decides the rounding half away from zero as std::round
 // does; a vector with any other x takes the scalar code.
-using QuantizeProbabilitiesFn = void (*)(const float* exps, size_t n, float inv,
-                                         int32_t zero_point, int8_t* out);
+using QuantizeProbabilitiesFn = void (*)(const float* exps, size_t n, float inv, int32_t zero_point,
+                                         int8_t* out);
 void QuantizeProbabilitiesPortable(const float* exps, size_t n, float inv, int32_t zero_point,
                                    int8_t* out);
 // Only callable when Int8DotsAvx2Supported() (int8_dot.h).
 void QuantizeProbabilitiesAvx2(const float* exps, size_t n, float inv, int32_t zero_point,
                                int8_t* out);
+// softmax_int_avx512.cc: only callable when RequantizeAvx512Supported() (requantize_rows.h).
+void QuantizeProbabilitiesAvx512(const float* exps, size_t n, float inv, int32_t zero_point,
+                                 int8_t* out);
 QuantizeProbabilitiesFn BestQuantizeProbabilities();
 
 // `sum` after `count` float additions of `value` in a row (sum += value), as
