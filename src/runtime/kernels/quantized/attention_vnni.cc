@@ -59,26 +59,28 @@ inline int32_t ShiftedWord(const int8_t* p) {
 
 // The scores of one query row with `groups` <= kGroupsAtOnce key groups.
 template <size_t kGroups>
-LITEQ_VNNI void QueryRowGroups(const int8_t* q, const int8_t* keys, size_t vectors, __m512i* acc) {
+LITEQ_VNNI void QueryRowGroups(const int8_t* q, const int8_t* keys, size_t vectors, __m512i* out) {
+  __m512i acc[kGroups];  // in registers (a fully unrolled local array)
+#pragma GCC unroll 8
   for (size_t g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_si512();
   for (size_t c = 0; c < vectors; ++c) {
     const __m512i word = _mm512_set1_epi32(ShiftedWord(q + 4 * c));
 #pragma GCC unroll 8
     for (size_t g = 0; g < kGroups; ++g) {
-      acc[g] = _mm512_dpbusd_epi32(acc[g], word, Load64(keys + (g * vectors + c) * 64));
+      DotAccumulate(acc[g], word, Load64(keys + (g * vectors + c) * 64));
     }
   }
+#pragma GCC unroll 8
+  for (size_t g = 0; g < kGroups; ++g) out[g] = acc[g];
 }
 
 // acc[b] += the products of one row quad (its 4 probabilities shifted, `word`) with
 // the quad's kBlocks vectors of values.
 template <size_t kBlocks>
-LITEQ_VNNI inline void ProbValueStep(int32_t word, const int8_t* quad, __m512i* acc) {
+LITEQ_VNNI inline void ProbValueStep(int32_t word, const int8_t* quad, __m512i (&acc)[kBlocks]) {
   const __m512i words = _mm512_set1_epi32(word);
 #pragma GCC unroll 16
-  for (size_t b = 0; b < kBlocks; ++b) {
-    acc[b] = _mm512_dpbusd_epi32(acc[b], words, Load64(quad + b * 64));
-  }
+  for (size_t b = 0; b < kBlocks; ++b) DotAccumulate(acc[b], words, Load64(quad + b * 64));
 }
 
 // The probs x V sums for head_dim = 16 * kBlocks; two accumulator sets (even and odd
@@ -86,26 +88,32 @@ LITEQ_VNNI inline void ProbValueStep(int32_t word, const int8_t* quad, __m512i* 
 template <size_t kBlocks>
 LITEQ_VNNI void ProbValueBlocks(const int8_t* p, size_t n, const int8_t* values,
                                 const int32_t* value_sums, int32_t* out) {
-  constexpr size_t kSets = kBlocks <= 8 ? 2 : 1;
   constexpr size_t kQuadBytes = 16 * kBlocks * kValueQuad;
-  __m512i acc[kSets][kBlocks];
-  for (size_t s = 0; s < kSets; ++s) {
-    for (size_t b = 0; b < kBlocks; ++b) acc[s][b] = _mm512_setzero_si512();
-  }
+  // Named sets indexed by constants only, so they stay in registers (an array indexed
+  // by q % 2 lived on the stack).
+  __m512i even[kBlocks], odd[kBlocks];
+#pragma GCC unroll 16
+  for (size_t b = 0; b < kBlocks; ++b) even[b] = odd[b] = _mm512_setzero_si512();
   const size_t full = n / kValueQuad;
-  for (size_t q = 0; q < full; ++q) {
-    ProbValueStep<kBlocks>(ShiftedWord(p + q * kValueQuad), values + q * kQuadBytes,
-                           acc[q % kSets]);
+  size_t q = 0;
+  if constexpr (kBlocks <= 8) {
+    for (; q + 2 <= full; q += 2) {
+      ProbValueStep<kBlocks>(ShiftedWord(p + q * kValueQuad), values + q * kQuadBytes, even);
+      ProbValueStep<kBlocks>(ShiftedWord(p + (q + 1) * kValueQuad), values + (q + 1) * kQuadBytes,
+                             odd);
+    }
+  }
+  for (; q < full; ++q) {
+    ProbValueStep<kBlocks>(ShiftedWord(p + q * kValueQuad), values + q * kQuadBytes, even);
   }
   if (full * kValueQuad < n) {  // the last, partial quad: its missing rows are zero values
     int8_t last[kValueQuad] = {};
     std::memcpy(last, p + full * kValueQuad, n - full * kValueQuad);
-    ProbValueStep<kBlocks>(ShiftedWord(last), values + full * kQuadBytes, acc[full % kSets]);
+    ProbValueStep<kBlocks>(ShiftedWord(last), values + full * kQuadBytes, odd);
   }
 #pragma GCC unroll 16
   for (size_t b = 0; b < kBlocks; ++b) {
-    __m512i sum = acc[0][b];
-    if constexpr (kSets == 2) sum = _mm512_add_epi32(sum, acc[1][b]);
+    const __m512i sum = _mm512_add_epi32(even[b], odd[b]);
     const __m512i shift = _mm512_slli_epi32(_mm512_loadu_si512(value_sums + 16 * b), 7);
     _mm512_storeu_si512(out + 16 * b, _mm512_sub_epi32(sum, shift));
   }

@@ -53,14 +53,6 @@ LITEQ_VNNI void ToUnsigned(const int8_t* x, size_t ldx, size_t rows, size_t dept
   }
 }
 
-// acc += the 4-byte dots of u (unsigned) and w (signed) per int32 lane: vpdpbusd, as
-// inline asm because GCC 12 wraps _mm512_dpbusd_epi32 in this tile's loop with two
-// register copies per instruction (48 vmovdqa per 16 vpdpbusd: the tile ran at 40-60%
-// of its speed with them).
-LITEQ_VNNI inline void DotAccumulate(__m512i& acc, __m512i u, __m512i w) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
-}
-
 // The dots of M activation rows (u, row stride ldu) with the 16 N rows of the N
 // consecutive panels at `pw` (panel_bytes apart), over `quads` quads from there, into
 // out[m * ld_out + 16 n + lane]: stored less 128 * the row sums (sums: the panels'
