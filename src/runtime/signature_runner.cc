@@ -72,8 +72,7 @@ Result<TensorView> SignatureRunner::TensorByName(const std::string& tensor_name)
 
 Status SignatureRunner::SelectOutputRow(const std::string& output_name, int64_t row) {
   LITEQ_RETURN_IF_ERROR(
-      FindByName(plan_->signature->outputs, output_name, plan_->signature->key, "output")
-          .status());
+      FindByName(plan_->signature->outputs, output_name, plan_->signature->key, "output").status());
   auto it = plan_->row_select.find(output_name);
   if (it == plan_->row_select.end()) {
     return UnimplementedError("output '" + output_name + "' of signature '" +
@@ -99,8 +98,11 @@ Status SignatureRunner::Invoke() {
   ctx.scratch = interpreter_->impl_->scratch.data();
   ctx.counters = &plan_->counters;
   ctx.pool = interpreter_->impl_->pool.get();
+  ScratchContents scratch_contents;
+  ctx.scratch_contents = &scratch_contents;
   for (auto& kernel : plan_->kernels) {
     LITEQ_RETURN_IF_ERROR(kernel->Eval(ctx));
+    ++ctx.step;
   }
   ++plan_->counters.invocations;
   return Status::Ok();

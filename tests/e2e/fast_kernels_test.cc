@@ -3,7 +3,8 @@
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
 // decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
-// the last row of the full prefill logits for every recipe.
+// the last row of the full prefill logits for every recipe. dynamic_int8's FCs that read
+// the input of the FC before them reuse its quantized rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,8 +18,11 @@
 namespace liteq::e2e {
 namespace {
 
+// reused_inputs: set to the hybrid FCs' reuses of the previous FC's quantized input
+// (ExecutionCounters::hybrid_inputs_reused) over every signature.
 std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOptions options,
-                             const std::vector<int32_t>& tokens) {
+                             const std::vector<int32_t>& tokens,
+                             uint64_t* reused_inputs = nullptr) {
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
   if (!interpreter.ok()) return {};
@@ -32,6 +36,13 @@ std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOption
   for (size_t i = 40; i < tokens.size(); ++i) {
     const Status step = (*session)->Feed(std::span(tokens).subspan(i, 1), &logits);
     EXPECT_TRUE(step.ok()) << step.ToString();
+  }
+  if (reused_inputs != nullptr) {
+    *reused_inputs = 0;
+    for (const std::string& key : (*interpreter)->SignatureKeys()) {
+      auto runner = (*interpreter)->GetSignature(key);
+      if (runner.ok()) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
+    }
   }
   return logits;
 }
@@ -56,9 +67,17 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       SCOPED_TRACE("threads " + std::to_string(threads));
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;
-      const std::vector<float> actual = RunLogits(path, fast_options, tokens);
+      uint64_t reused = 0;
+      const std::vector<float> actual = RunLogits(path, fast_options, tokens, &reused);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
+      // dynamic_int8: k and v (after q) and up (after gate) take the quantized input
+      // the FC before them left, so the comparison above covers the reuse.
+      if (recipe == quant::Recipe::kDynamicInt8) {
+        EXPECT_GT(reused, 0u) << "no hybrid FC reused its predecessor's quantized input";
+      } else {
+        EXPECT_EQ(reused, 0u);
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "runtime/kernels/fully_connected_int8_fast.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -164,7 +165,8 @@ class FastHybridFullyConnectedKernel : public Kernel {
         params_(SharedParams(weights_.get(), std::move(params))),
         shape_(shape),
         has_bias_(has_bias),
-        dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
+        dots_(quantized::PackedInt8DotsFor(weights_->layout())),
+        form_(ScratchForm()) {}
 
   // Scratch: the rows' quantization parameters, the quantized rows, then those rows
   // prepared for the dots kernel (none for most kernels).
@@ -181,13 +183,20 @@ class FastHybridFullyConnectedKernel : public Kernel {
                             ? nullptr
                             : reinterpret_cast<uint8_t*>(quantized) +
                                   static_cast<size_t>(shape_.batches * shape_.depth);
-    QuantizeRows(ctx, In<float>(ctx, 0), quantized, row_params, prepared);
+    const float* input = In<float>(ctx, 0);
+    ScratchContents* contents = ctx.scratch_contents;
+    if (contents != nullptr && contents->step == ctx.step - 1 && contents->source == input &&
+        contents->form == form_) {
+      if (ctx.counters != nullptr) ++ctx.counters->hybrid_inputs_reused;
+    } else {
+      QuantizeRows(ctx, input, quantized, row_params, prepared);
+    }
+    if (contents != nullptr) *contents = {ctx.step, input, form_};
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
     ForChannelRanges(ctx, shape_, RangeAlignment(), [&](int64_t begin, int64_t end) {
       quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized, row_params,
-                                              *weights_, bias, output, begin, end, dots_,
-                                              prepared);
+                                              *weights_, bias, output, begin, end, dots_, prepared);
     });
     return Status::Ok();
   }
@@ -196,6 +205,13 @@ class FastHybridFullyConnectedKernel : public Kernel {
   size_t PreparedBytes() const {
     return quantized::PreparedActivationBytes(*weights_, dots_,
                                               static_cast<size_t>(shape_.batches));
+  }
+  // What this kernel leaves in the scratch, as ScratchContents::form: `batches` rows of
+  // `depth` quantized per row (asymmetric or not), prepared or not for the dots kernel.
+  // Two FCs with equal forms lay out the same bytes for the same input.
+  std::array<uint64_t, 4> ScratchForm() const {
+    return {static_cast<uint64_t>(shape_.batches), static_cast<uint64_t>(shape_.depth),
+            params_->asymmetric_inputs ? 1u : 0u, PreparedBytes()};
   }
   size_t RangeAlignment() const {
     return quantized::RowRangeAlignment(*weights_, static_cast<size_t>(shape_.batches));
@@ -227,6 +243,7 @@ class FastHybridFullyConnectedKernel : public Kernel {
   FullyConnectedShape shape_;
   bool has_bias_;
   quantized::PackedInt8DotsFn dots_;
+  std::array<uint64_t, 4> form_;
 };
 
 // The packed copy of the constant weights, shared with the same FC of the other

@@ -10,6 +10,7 @@
 #define LITEQ_RUNTIME_KERNELS_KERNEL_H_
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -26,11 +27,25 @@ namespace liteq::runtime {
 
 class ThreadPool;
 
+// What the scratch holds after a kernel that left a derived form of its input there
+// (the hybrid FC's quantized rows): the kernel's step in the Invoke, the input's data
+// and a description of the form. The kernel run right after, reading the same input
+// and wanting the same form, may use it instead of deriving it again (the q/k/v and
+// gate/up projections of a dynamic_int8 model quantize one input once). Any kernel in
+// between breaks the chain: `step` must be the previous one.
+struct ScratchContents {
+  int step = -2;
+  const void* source = nullptr;
+  std::array<uint64_t, 4> form{};
+};
+
 struct EvalContext {
   std::span<void* const> tensors;  // data of every tensor of the subgraph
   uint8_t* scratch = nullptr;      // shared by all kernels (ops run one at a time)
   ExecutionCounters* counters = nullptr;
-  ThreadPool* pool = nullptr;  // null: run on the calling thread
+  ThreadPool* pool = nullptr;                   // null: run on the calling thread
+  int step = 0;                                 // the kernel's index in this Invoke
+  ScratchContents* scratch_contents = nullptr;  // null: nothing is reused
 };
 
 // "op 7 FULLY_CONNECTED (inputs 'x', 'w' -> outputs 'y')"
