@@ -92,6 +92,17 @@ std::shared_ptr<const Params> SharedParams(const quantized::PackedInt8Weights* w
   return shared;
 }
 
+// Bytes of the input rows prepared for the packed dots kernel (PreparedActivationBytes:
+// 0 when it takes them as they are), and the alignment of the channel ranges the
+// threads get (RowRangeAlignment).
+size_t PreparedBytes(const quantized::PackedInt8Weights& w, quantized::PackedInt8DotsFn dots,
+                     const FullyConnectedShape& shape) {
+  return quantized::PreparedActivationBytes(w, dots, static_cast<size_t>(shape.batches));
+}
+size_t RangeAlignment(const quantized::PackedInt8Weights& w, const FullyConnectedShape& shape) {
+  return quantized::RowRangeAlignment(w, static_cast<size_t>(shape.batches));
+}
+
 // Calls f(b0, b1) over the activation rows [0, batches), split across the pool when
 // there are enough of them (a prefill): per-row work done before the dots.
 template <typename F>
@@ -118,29 +129,25 @@ class FastFullyConnectedInt8Kernel : public Kernel {
         dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
 
   // Scratch: the input prepared for the dots kernel (none for most kernels).
-  size_t ScratchBytes() const {
-    return quantized::PreparedActivationBytes(*weights_, dots_,
-                                              static_cast<size_t>(shape_.batches));
-  }
+  size_t ScratchBytes() const { return PreparedBytes(*weights_, dots_, shape_); }
 
   Status Eval(const EvalContext& ctx) override {
     const int8_t* input = In<int8_t>(ctx, 0);
     int8_t* output = Out<int8_t>(ctx, 0);
     // Prepared once here, not by every channel range below.
     uint8_t* prepared = nullptr;
-    if (const size_t bytes = ScratchBytes(); bytes != 0) {
+    if (ScratchBytes() != 0) {
       prepared = reinterpret_cast<uint8_t*>(ctx.scratch);
-      const size_t row_bytes = bytes / static_cast<size_t>(shape_.batches);
       ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
-        quantized::PrepareActivations(*weights_, input + b0 * shape_.depth,
-                                      static_cast<size_t>(b1 - b0),
-                                      prepared + static_cast<size_t>(b0) * row_bytes);
+        quantized::PrepareActivations(*weights_, input, static_cast<size_t>(b0),
+                                      static_cast<size_t>(b1), prepared);
       });
     }
-    ForChannelRanges(ctx, shape_, RangeAlignment(), [&](int64_t begin, int64_t end) {
-      quantized::FastFullyConnectedInt8Rows(*params_, shape_, input, *weights_, output, begin, end,
-                                            dots_, prepared);
-    });
+    ForChannelRanges(ctx, shape_, RangeAlignment(*weights_, shape_),
+                     [&](int64_t begin, int64_t end) {
+                       quantized::FastFullyConnectedInt8Rows(*params_, shape_, input, *weights_,
+                                                             output, begin, end, dots_, prepared);
+                     });
     return Status::Ok();
   }
 
@@ -149,10 +156,6 @@ class FastFullyConnectedInt8Kernel : public Kernel {
   std::shared_ptr<const quantized::FastFullyConnectedInt8Params> params_;
   FullyConnectedShape shape_;
   quantized::PackedInt8DotsFn dots_;
-
-  size_t RangeAlignment() const {
-    return quantized::RowRangeAlignment(*weights_, static_cast<size_t>(shape_.batches));
-  }
 };
 
 class FastHybridFullyConnectedKernel : public Kernel {
@@ -172,14 +175,14 @@ class FastHybridFullyConnectedKernel : public Kernel {
   // prepared for the dots kernel (none for most kernels).
   size_t ScratchBytes() const {
     return static_cast<size_t>(shape_.batches) * (sizeof(quant::QuantParams) + shape_.depth) +
-           PreparedBytes();
+           PreparedBytes(*weights_, dots_, shape_);
   }
 
   Status Eval(const EvalContext& ctx) override {
     auto* row_params = reinterpret_cast<quant::QuantParams*>(ctx.scratch);
     int8_t* quantized = reinterpret_cast<int8_t*>(ctx.scratch) +
                         static_cast<size_t>(shape_.batches) * sizeof(quant::QuantParams);
-    uint8_t* prepared = PreparedBytes() == 0
+    uint8_t* prepared = PreparedBytes(*weights_, dots_, shape_) == 0
                             ? nullptr
                             : reinterpret_cast<uint8_t*>(quantized) +
                                   static_cast<size_t>(shape_.batches * shape_.depth);
@@ -194,45 +197,36 @@ class FastHybridFullyConnectedKernel : public Kernel {
     if (contents != nullptr) *contents = {ctx.step, input, form_};
     const float* bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
     float* output = Out<float>(ctx, 0);
-    ForChannelRanges(ctx, shape_, RangeAlignment(), [&](int64_t begin, int64_t end) {
-      quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized, row_params,
-                                              *weights_, bias, output, begin, end, dots_, prepared);
-    });
+    ForChannelRanges(
+        ctx, shape_, RangeAlignment(*weights_, shape_), [&](int64_t begin, int64_t end) {
+          quantized::FastHybridFullyConnectedRows(*params_, shape_, *row_sums_, quantized,
+                                                  row_params, *weights_, bias, output, begin, end,
+                                                  dots_, prepared);
+        });
     return Status::Ok();
   }
 
  private:
-  size_t PreparedBytes() const {
-    return quantized::PreparedActivationBytes(*weights_, dots_,
-                                              static_cast<size_t>(shape_.batches));
-  }
   // What this kernel leaves in the scratch, as ScratchContents::form: `batches` rows of
   // `depth` quantized per row (asymmetric or not), prepared or not for the dots kernel.
   // Two FCs with equal forms lay out the same bytes for the same input.
   std::array<uint64_t, 4> ScratchForm() const {
     return {static_cast<uint64_t>(shape_.batches), static_cast<uint64_t>(shape_.depth),
-            params_->asymmetric_inputs ? 1u : 0u, PreparedBytes()};
+            params_->asymmetric_inputs ? 1u : 0u, PreparedBytes(*weights_, dots_, shape_)};
   }
-  size_t RangeAlignment() const {
-    return quantized::RowRangeAlignment(*weights_, static_cast<size_t>(shape_.batches));
-  }
-
   // The activation rows quantized per row (QuantizeHybridRows) and prepared for the
   // dots kernel, split over the pool for a prefill: done on one thread it was the
   // serial part of every hybrid FC.
   void QuantizeRows(const EvalContext& ctx, const float* input, int8_t* quantized,
                     quant::QuantParams* row_params, uint8_t* prepared) const {
     const int64_t depth = shape_.depth;
-    const size_t row_bytes =
-        prepared == nullptr ? 0 : PreparedBytes() / static_cast<size_t>(shape_.batches);
     ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
       const FullyConnectedShape part{b1 - b0, depth, shape_.out_channels};
       quantized::QuantizeHybridRows(*params_, part, input + b0 * depth, quantized + b0 * depth,
                                     row_params + b0);
       if (prepared != nullptr) {
-        quantized::PrepareActivations(*weights_, quantized + b0 * depth,
-                                      static_cast<size_t>(b1 - b0),
-                                      prepared + static_cast<size_t>(b0) * row_bytes);
+        quantized::PrepareActivations(*weights_, quantized, static_cast<size_t>(b0),
+                                      static_cast<size_t>(b1), prepared);
       }
     });
   }

@@ -79,10 +79,8 @@ std::unique_ptr<PackedInt8Weights> PackedInt8Weights::Pack(std::span<const int8_
   p->quads_ = (depth + kPanelDepth - 1) / kPanelDepth;
   p->panels_ = (rows + kPanelRows - 1) / kPanelRows;
   p->data_ = AllocateZeroed(p->packed_bytes(), &p->mapped_bytes_);
-  // A row's pieces: kPackedDepth bytes every kPackedChunkBytes, or kPanelDepth bytes
-  // every kPanelQuadBytes.
   const bool panels = layout == PackedInt8Layout::kPanels16x4;
-  const size_t piece_stride = panels ? kPanelQuadBytes : kPackedChunkBytes;
+  const size_t piece_stride = p->geometry().piece_stride;
   bool has_min = false;
   // With release_source, the source is handed back every kReleaseBytes as packing
   // goes, so the source and the packed copy of a large tensor (the 28 MB lm_head of
@@ -140,27 +138,23 @@ std::shared_ptr<const PackedInt8Weights> SharedPackedInt8Weights(std::span<const
 
 std::vector<int32_t> PackedInt8Weights::RowSums() const {
   // Wrapping uint32 sums equal the int64 sums modulo 2^32; the zero padding (depth
-  // tail, rows past rows_) adds nothing. Both layouts are runs of `rows_per` rows with
-  // `piece` consecutive bytes each.
-  const bool panels = layout_ == PackedInt8Layout::kPanels16x4;
-  const size_t rows_per = panels ? kPanelRows : kPackedRows;
-  const size_t piece = panels ? kPanelDepth : kPackedDepth;
-  const size_t groups = panels ? panels_ : row_blocks_;
-  const size_t pieces = panels ? quads_ : chunks_;
+  // tail, rows past rows_) adds nothing.
+  const Geometry g = geometry();
+  const size_t rows_per = g.group_rows, piece = g.piece;
   std::vector<int32_t> sums(rows_);
   std::vector<uint32_t> acc(rows_per);
-  for (size_t g = 0; g < groups; ++g) {
+  for (size_t group = 0; group < g.groups; ++group) {
     std::fill(acc.begin(), acc.end(), 0u);
-    const int8_t* src = data_ + Offset(g * rows_per, 0);
-    for (size_t k = 0; k < pieces; ++k) {
+    const int8_t* src = data_ + Offset(group * rows_per, 0);
+    for (size_t k = 0; k < g.pieces; ++k) {
       for (size_t j = 0; j < rows_per; ++j, src += piece) {
         int32_t piece_sum = 0;  // |piece_sum| <= 32 * 128: exact
         for (size_t i = 0; i < piece; ++i) piece_sum += src[i];
         acc[j] += static_cast<uint32_t>(piece_sum);
       }
     }
-    for (size_t j = 0; j < rows_per && g * rows_per + j < rows_; ++j) {
-      sums[g * rows_per + j] = static_cast<int32_t>(acc[j]);
+    for (size_t j = 0; j < rows_per && group * rows_per + j < rows_; ++j) {
+      sums[group * rows_per + j] = static_cast<int32_t>(acc[j]);
     }
   }
   return sums;
@@ -179,12 +173,10 @@ std::shared_ptr<const std::vector<int32_t>> PackedInt8Weights::SharedRowSums() c
 
 void PackedInt8Weights::CopyRow(size_t r, int8_t* dst) const {
   LITEQ_CHECK(r < rows_);
-  const bool panels = layout_ == PackedInt8Layout::kPanels16x4;
-  const size_t piece = panels ? kPanelDepth : kPackedDepth;
-  const size_t piece_stride = panels ? kPanelQuadBytes : kPackedChunkBytes;
+  const Geometry g = geometry();
   const int8_t* src = data_ + Offset(r, 0);
-  for (size_t d = 0; d < depth_; d += piece, src += piece_stride) {
-    std::memcpy(dst + d, src, std::min(piece, depth_ - d));
+  for (size_t d = 0; d < depth_; d += g.piece, src += g.piece_stride) {
+    std::memcpy(dst + d, src, std::min(g.piece, depth_ - d));
   }
 }
 
@@ -217,11 +209,16 @@ void PackedInt8DotsPortable(const PackedInt8Weights& w, const int8_t* x, size_t 
 
 namespace {
 
+// The best kernel on kRows4x32 weights for this CPU.
+PackedInt8DotsFn BestRows4x32Dots() {
+  return Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
+         : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
+                                      : &PackedInt8DotsPortable;
+}
+
 PackedInt8DotsFn ChoosePackedInt8Dots() {
-  const PackedInt8DotsFn best = Int8DotsAvx512VnniSupported() ? &PackedInt8DotsAvx512Vnni
-                                : Int8DotsAvx2Supported()     ? &PackedInt8DotsAvx2
-                                : PackedInt8DotsHwyHasSimd()  ? &PackedInt8DotsHwy
-                                                              : &PackedInt8DotsPortable;
+  const PackedInt8DotsFn best =
+      Int8DotsAvx512VnniSupported() ? &PackedInt8DotsAvx512Vnni : BestRows4x32Dots();
   const char* env = std::getenv("LITEQ_INT8_DOTS");
   if (env == nullptr || *env == '\0') return best;
   const std::string choice(env);
@@ -257,9 +254,7 @@ PackedInt8DotsFn PackedInt8DotsFor(PackedInt8Layout layout) {
     LITEQ_CHECK(Int8DotsAvx512VnniSupported());
     return &PackedInt8DotsAvx512Vnni;
   }
-  return Int8DotsAvx2Supported()      ? &PackedInt8DotsAvx2
-         : PackedInt8DotsHwyHasSimd() ? &PackedInt8DotsHwy
-                                      : &PackedInt8DotsPortable;
+  return BestRows4x32Dots();
 }
 
 }  // namespace liteq::runtime::quantized

@@ -102,8 +102,8 @@ class PackedInt8Weights {
   }
   const int8_t* panel(size_t p) const { return data_ + p * quads_ * kPanelQuadBytes; }
   size_t packed_bytes() const {
-    return layout_ == PackedInt8Layout::kPanels16x4 ? panels_ * quads_ * kPanelQuadBytes
-                                                    : row_blocks_ * chunks_ * kPackedChunkBytes;
+    const Geometry g = geometry();
+    return g.groups * g.pieces * g.piece_stride;
   }
   // Row r (depth bytes) read back from the packed layout into dst.
   void CopyRow(size_t r, int8_t* dst) const;
@@ -112,15 +112,23 @@ class PackedInt8Weights {
 
  private:
   PackedInt8Weights() = default;
+  // Both layouts are `groups` runs of `group_rows` rows (blocks or panels), each run
+  // `pieces` times `group_rows` pieces of `piece` bytes: a row's pieces lie
+  // `piece_stride` bytes apart.
+  struct Geometry {
+    size_t group_rows, groups, piece, pieces, piece_stride;
+  };
+  Geometry geometry() const {
+    if (layout_ == PackedInt8Layout::kPanels16x4) {
+      return {kPanelRows, panels_, kPanelDepth, quads_, kPanelQuadBytes};
+    }
+    return {kPackedRows, row_blocks_, kPackedDepth, chunks_, kPackedChunkBytes};
+  }
   // Where w[r, d] lives in data_.
   size_t Offset(size_t r, size_t d) const {
-    if (layout_ == PackedInt8Layout::kPanels16x4) {
-      return (r / kPanelRows) * quads_ * kPanelQuadBytes + (d / kPanelDepth) * kPanelQuadBytes +
-             (r % kPanelRows) * kPanelDepth + d % kPanelDepth;
-    }
-    return (r / kPackedRows) * chunks_ * kPackedChunkBytes +
-           (d / kPackedDepth) * kPackedChunkBytes + (r % kPackedRows) * kPackedDepth +
-           d % kPackedDepth;
+    const Geometry g = geometry();
+    return (r / g.group_rows) * g.pieces * g.piece_stride + (d / g.piece) * g.piece_stride +
+           (r % g.group_rows) * g.piece + d % g.piece;
   }
   size_t rows_ = 0, depth_ = 0, chunks_ = 0, row_blocks_ = 0, quads_ = 0, panels_ = 0;
   PackedInt8Layout layout_ = PackedInt8Layout::kRows4x32;
@@ -185,11 +193,14 @@ inline size_t PreparedActivationBytes(const PackedInt8Weights& w, PackedInt8Dots
   return dots == &PackedInt8DotsAvx512Vnni && batches > 1 ? batches * UnsignedRowStride(w.depth())
                                                           : 0;
 }
-// Rows [0, rows) of x [rows, depth] prepared into out (at PreparedActivationBytes'
-// row stride); only when PreparedActivationBytes is not 0.
-inline void PrepareActivations(const PackedInt8Weights& w, const int8_t* x, size_t rows,
-                               uint8_t* out) {
-  ShiftRowsToUnsigned(x, w.depth(), rows, w.depth(), out);
+// Rows [row_begin, row_end) of the dense x [batches, depth] prepared into their place
+// in `prepared` (PreparedActivationBytes for all the batches); only when those bytes
+// are not 0. Threads may prepare disjoint row ranges.
+inline void PrepareActivations(const PackedInt8Weights& w, const int8_t* x, size_t row_begin,
+                               size_t row_end, uint8_t* prepared) {
+  const size_t depth = w.depth();
+  ShiftRowsToUnsigned(x + row_begin * depth, depth, row_end - row_begin, depth,
+                      prepared + row_begin * UnsignedRowStride(depth));
 }
 // Output channel ranges given to BlockedPackedInt8Dots by a thread split start at
 // multiples of this: whole register tiles (2 panels of the VNNI kernel for many rows).
@@ -232,8 +243,8 @@ PackedInt8Layout PackedInt8LayoutFor(PackedInt8DotsFn dots);
 // or nullptr (then prepared here, per call).
 template <typename Epilogue>
 void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t batches,
-                           size_t r_begin, size_t r_end, PackedInt8DotsFn dots,
-                           Epilogue&& epilogue, const uint8_t* prepared = nullptr) {
+                           size_t r_begin, size_t r_end, PackedInt8DotsFn dots, Epilogue&& epilogue,
+                           const uint8_t* prepared = nullptr) {
   constexpr size_t kMaxRowBlock = 2 * kPanelRows;  // a multiple of kPackedRows
   constexpr size_t kBatchBlock = 64;
   LITEQ_CHECK(r_begin <= r_end && r_end <= w.rows());
@@ -244,7 +255,7 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
   if (prepared_bytes != 0 && prepared == nullptr) {
     thread_local std::vector<uint8_t> shifted;  // grows once per thread, then reused
     if (shifted.size() < prepared_bytes) shifted.resize(prepared_bytes);
-    PrepareActivations(w, x, batches, shifted.data());
+    PrepareActivations(w, x, 0, batches, shifted.data());
     prepared = shifted.data();
   }
   const size_t align = w.row_alignment();
