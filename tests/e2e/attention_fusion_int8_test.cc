@@ -4,7 +4,8 @@
 // sliding window of gemma3-tiny's local layers, and a second sequence after Reset,
 // whose hidden cache rows still hold the first sequence's keys and values. Both
 // float and int8 KV caches. The fused run must also have taken the path that adds
-// the hidden keys' value rows (a hidden key with a probability above zero).
+// the hidden keys' value rows (a hidden key with a probability above zero) and left
+// out the keys a prefill block's rows all hide (the causal cut).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -99,10 +100,13 @@ TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
     ASSERT_EQ(std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)), 0)
         << where;
   };
-  // 100 prompt tokens (chunks of 32, the last one padded), then decode to position
-  // 170, past gemma3-tiny's 128-token sliding window.
+  // 100 prompt tokens in two calls (33 + 67: chunks of 32, the last of each call
+  // padded; the second call's query blocks end on the first key of a 16-key group,
+  // the causal cut's edge case), then decode to position 170, past gemma3-tiny's
+  // 128-token sliding window.
   const std::vector<int32_t>& first = windows.at(0);
-  feed_and_compare(std::span(first).first(100), "prefill");
+  feed_and_compare(std::span(first).first(33), "prefill");
+  feed_and_compare(std::span(first).subspan(33, 67), "second prefill call");
   for (size_t i = 100; i < 170; ++i) {
     feed_and_compare(std::span(first).subspan(i, 1), "decode position " + std::to_string(i));
   }
@@ -118,14 +122,20 @@ TEST_P(AttentionFusionInt8Test, SameLogitsAsUnfusedOps) {
     EXPECT_GT(HiddenValueSums(runs[1]), 0u) << "the hidden-rows path was never exercised";
   }
   // Prefill chunks (32 tokens) take the VNNI products where the CPU has them, decode
-  // steps (a few query rows per kv head) the AVX2 ones: both are compared above.
+  // steps (a few query rows per kv head) the AVX2 ones: both are compared above. The
+  // suite runs again with LITEQ_INT8_DOTS=avx2 (tests/e2e/CMakeLists.txt), where
+  // prefill takes the AVX2 products too.
   const uint64_t vnni_heads = SumOverSignatures(
       runs[1], [](const runtime::ExecutionCounters& c) { return c.attention_vnni_heads; });
-  if (runtime::quantized::Int8DotsAvx512VnniSupported()) {
+  if (runtime::quantized::BestPackedInt8Dots() == &runtime::quantized::PackedInt8DotsAvx512Vnni) {
     EXPECT_GT(vnni_heads, 0u) << "the VNNI products were never exercised";
   } else {
     EXPECT_EQ(vnni_heads, 0u);
   }
+  // Prefill blocks of the first rows of a chunk leave out the later keys they all hide.
+  const uint64_t keys_cut = SumOverSignatures(
+      runs[1], [](const runtime::ExecutionCounters& c) { return c.attention_keys_cut; });
+  EXPECT_GT(keys_cut, 0u) << "no prefill block left out hidden keys";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, AttentionFusionInt8Test,

@@ -26,6 +26,10 @@ namespace q8 = quantized;
 
 // Query rows handled together: one q x keys dot block per task step.
 constexpr int kRowBlock = 16;
+// Live keys are summed (value column sums) and, in a prefill block, cut off in groups
+// of this many: the VNNI key layout's group (attention_vnni.h), a multiple of its
+// 4-row value quads.
+constexpr int kKeyGroup = 16;
 constexpr size_t kAlign = 64;
 // Softmax rows whose sums run interleaved.
 constexpr int kSoftmaxRows = 4;
@@ -41,6 +45,7 @@ constexpr int kPreparePartsPerThread = 2;
 constexpr int kVnniMinRows = 8;
 
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+size_t KeyGroups(size_t keys) { return (keys + kKeyGroup - 1) / kKeyGroup; }
 
 // Everything Eval needs, validated and precomputed at Prepare.
 struct Int8AttentionParams {
@@ -82,9 +87,8 @@ class FusedAttentionInt8Kernel : public Kernel {
     k_rows_at_ = p_->k_float ? take(seq * stride_) : 0;
     v_rows_at_ = p_->v_float ? take(seq * stride_) : 0;
     key_sums_at_ = take(static_cast<size_t>(p_->kv) * seq * sizeof(int32_t));
-    value_sums_at_ = take(stride_ * sizeof(int32_t));
-    value_partial_at_ =
-        take(static_cast<size_t>(kPreparePartsPerThread * tasks_) * stride_ * sizeof(int32_t));
+    value_prefix_at_ = take((KeyGroups(seq) + 1) * stride_ * sizeof(int32_t));
+    token_keys_at_ = take(static_cast<size_t>(p_->tokens) * sizeof(int32_t));
     hidden_sums_at_ = take(stride_ * sizeof(int32_t));
     if (vnni_) {  // per kv head: its keys and values laid out for vpdpbusd
       const auto hd = static_cast<size_t>(p_->hd);
@@ -119,6 +123,7 @@ class FusedAttentionInt8Kernel : public Kernel {
     hidden_before_ = lo;
     hidden_after_ = p.seq - 1 - hi;
     PrepareLiveRows(ctx);
+    if (p.tokens > 1) TokenKeys(ctx);
     std::fill(hidden_ready_.begin(), hidden_ready_.end(), 0);
 
     // Query rows are split into blocks of kRowBlock per kv head; when that leaves
@@ -148,6 +153,7 @@ class FusedAttentionInt8Kernel : public Kernel {
       for (int task = 0; task < tasks; ++task) run(task);
     }
     if (ctx.counters != nullptr) {
+      ctx.counters->attention_keys_cut += keys_cut_.exchange(0, std::memory_order_relaxed);
       for (uint8_t ready : hidden_ready_) ctx.counters->attention_hidden_value_sums += ready;
       for (uint8_t ready : vnni_ready_) ctx.counters->attention_vnni_heads += ready;
     }
@@ -176,12 +182,39 @@ class FusedAttentionInt8Kernel : public Kernel {
     }
   }
 
+  // token_keys_[t] = how many live keys token t sees from live_lo_ on: one past its
+  // last unhidden key (0 for none). From the query positions when the mask is the
+  // builder's (O(1) per token), else from the mask row, scanned from its end.
+  void TokenKeys(const EvalContext& ctx) {
+    token_keys_ = reinterpret_cast<int32_t*>(ctx.scratch + token_keys_at_);
+    const int seq = p_->seq;
+    const int32_t* positions = p_->from_positions ? In<int32_t>(ctx, 4) : nullptr;
+    const int8_t* mask = In<int8_t>(ctx, 3);
+    for (int t = 0; t < p_->tokens; ++t) {
+      int last = live_lo_ - 1;
+      if (positions != nullptr) {
+        last = std::max(last, static_cast<int>(std::min<int64_t>(seq - 1, positions[t])));
+      } else {
+        const int8_t* row = mask + static_cast<size_t>(t) * seq;
+        for (int j = live_lo_ + live_n_ - 1; j >= live_lo_; --j) {
+          if (row[j] > p_->hidden_mask_max) {
+            last = j;
+            break;
+          }
+        }
+      }
+      token_keys_[t] = std::min(last + 1 - live_lo_, live_n_);
+    }
+  }
+
   // The live rows of the caches as int8 (a float cache quantized into scratch like the
   // QUANTIZE op, quantize_fast.h, bit-exact; an int8 cache read in place), the sum of
-  // each live key row per head (the scores' column sums) and of each value column
-  // over the live rows (the context's column sums). Split over the live positions
-  // across the pool when there is enough of it; each part sums its value columns
-  // into its own slot, added up afterwards (integer sums: the order does not matter).
+  // each live key row per head (the scores' column sums) and the value column sums over
+  // the first g * kKeyGroup live rows for every g (value_prefix_ row g; a block that
+  // leaves out the keys past some group takes its sums from there, the whole live range
+  // is value_sums_). Split over groups of live rows across the pool when there is
+  // enough of it; each part writes its own groups' sums, accumulated afterwards
+  // (integer sums: the order does not matter).
   void PrepareLiveRows(const EvalContext& ctx) {
     const int hd = p_->hd;
     const auto n = static_cast<size_t>(live_n_);
@@ -191,16 +224,19 @@ class FusedAttentionInt8Kernel : public Kernel {
     keys_ = p_->k_float ? k_rows : In<int8_t>(ctx, 1) + first;
     values_ = p_->v_float ? v_rows : In<int8_t>(ctx, 2) + first;
     key_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + key_sums_at_);
-    value_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + value_sums_at_);
+    value_prefix_ = reinterpret_cast<int32_t*>(ctx.scratch + value_prefix_at_);
     hidden_sums_ = reinterpret_cast<int32_t*>(ctx.scratch + hidden_sums_at_);
-    auto* partials = reinterpret_cast<int32_t*>(ctx.scratch + value_partial_at_);
+    const size_t groups = KeyGroups(n);
     const int threads = ctx.pool != nullptr ? std::min(tasks_, ctx.pool->num_threads()) : 1;
-    const int parts = threads > 1 && n * stride_ >= kParallelPrepareMin
-                          ? std::min(kPreparePartsPerThread * threads, live_n_)
-                          : 1;
+    const int parts =
+        threads > 1 && n * stride_ >= kParallelPrepareMin
+            ? static_cast<int>(std::min<size_t>(kPreparePartsPerThread * threads, groups))
+            : 1;
     auto part = [&](int t) {
-      const size_t j0 = n * static_cast<size_t>(t) / static_cast<size_t>(parts);
-      const size_t j1 = n * static_cast<size_t>(t + 1) / static_cast<size_t>(parts);
+      const size_t g0 = groups * static_cast<size_t>(t) / static_cast<size_t>(parts);
+      const size_t g1 = groups * static_cast<size_t>(t + 1) / static_cast<size_t>(parts);
+      const size_t j0 = g0 * kKeyGroup;
+      const size_t j1 = std::min(n, g1 * kKeyGroup);
       const size_t at = j0 * stride_;
       const size_t count = (j1 - j0) * stride_;
       if (p_->k_float) {
@@ -211,17 +247,21 @@ class FusedAttentionInt8Kernel : public Kernel {
         q8::FastQuantizeFloatToInt8({In<float>(ctx, 2) + first + at, count}, p_->v_quant,
                                     {v_rows + at, count});
       }
-      int32_t* value_sums = partials + static_cast<size_t>(t) * stride_;
-      std::fill(value_sums, value_sums + stride_, 0);
       for (size_t j = j0; j < j1; ++j) {
         const int8_t* k = keys_ + j * stride_;
-        const int8_t* v = values_ + j * stride_;
         for (int h = 0; h < p_->kv; ++h) {
           int32_t sum = 0;
           for (int d = 0; d < hd; ++d) sum += k[h * hd + d];
           key_sums_[static_cast<size_t>(h) * p_->seq + j] = sum;
         }
-        for (size_t i = 0; i < stride_; ++i) value_sums[i] += v[i];
+      }
+      for (size_t g = g0; g < g1; ++g) {  // group g's sums into prefix row g + 1
+        int32_t* sums = value_prefix_ + (g + 1) * stride_;
+        std::fill(sums, sums + stride_, 0);
+        for (size_t j = g * kKeyGroup; j < std::min(n, (g + 1) * kKeyGroup); ++j) {
+          const int8_t* v = values_ + j * stride_;
+          for (size_t i = 0; i < stride_; ++i) sums[i] += v[i];
+        }
       }
     };
     if (parts > 1) {
@@ -229,11 +269,13 @@ class FusedAttentionInt8Kernel : public Kernel {
     } else {
       part(0);
     }
-    std::copy(partials, partials + stride_, value_sums_);
-    for (int t = 1; t < parts; ++t) {
-      const int32_t* partial = partials + static_cast<size_t>(t) * stride_;
-      for (size_t i = 0; i < stride_; ++i) value_sums_[i] += partial[i];
+    std::fill(value_prefix_, value_prefix_ + stride_, 0);
+    for (size_t g = 1; g <= groups; ++g) {
+      int32_t* sums = value_prefix_ + g * stride_;
+      const int32_t* before = sums - stride_;
+      for (size_t i = 0; i < stride_; ++i) sums[i] += before[i];
     }
+    value_sums_ = value_prefix_ + groups * stride_;
   }
 
   // sum over the hidden rows j of (v[j, h, d] - zp_v) for every d of head h, once per
@@ -283,10 +325,24 @@ class FusedAttentionInt8Kernel : public Kernel {
     return keys;
   }
 
+  // How many of the live keys block rows [row0, row0 + m) compute: up to the group
+  // holding the last key any of them sees. The keys after it are hidden for every row
+  // of the block (causal prefill: about half of a chunk's score matrix); they enter
+  // the block exactly as the keys outside the live range do (header).
+  size_t BlockKeys(int row0, int m) const {
+    const auto n = static_cast<size_t>(live_n_);
+    if (p_->tokens == 1) return n;
+    int keys = 0;
+    for (int r = 0; r < m; ++r) keys = std::max(keys, token_keys_[(row0 + r) % p_->tokens]);
+    return std::min(n, KeyGroups(static_cast<size_t>(std::max(keys, 1))) * kKeyGroup);
+  }
+
   // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock.
   void Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
     const Int8AttentionParams& p = *p_;
-    const auto n = static_cast<size_t>(live_n_);
+    const auto ld = static_cast<size_t>(live_n_);  // row stride of dots and x
+    const size_t n = BlockKeys(row0, m);           // keys computed, a prefix of the live ones
+    const int cut = static_cast<int>(ld - n);      // live keys hidden for the whole block
     const auto hd = static_cast<size_t>(p.hd);
     const auto seq = static_cast<size_t>(p.seq);
     auto* dots = reinterpret_cast<int32_t*>(scratch);
@@ -299,13 +355,14 @@ class FusedAttentionInt8Kernel : public Kernel {
     const int8_t* q = In<int8_t>(ctx, 0) + head_rows * hd;
     const int8_t* mask = In<int8_t>(ctx, 3);
     int8_t* out = Out<int8_t>(ctx, 0) + head_rows * hd;
+    if (cut > 0) keys_cut_.fetch_add(static_cast<uint64_t>(cut) * m, std::memory_order_relaxed);
 
-    // Raw q . k products of the block's rows with the live keys of head h.
+    // Raw q . k products of the block's rows with the first n live keys of head h.
     const int8_t* vnni_values = nullptr;
     if (use_vnni_) {
       const int8_t* vnni_keys = VnniLayouts(ctx, h, &vnni_values);
       q8::QueryKeyDotsVnni(q, hd, static_cast<size_t>(m), vnni_keys,
-                           key_sums_ + static_cast<size_t>(h) * seq, n, hd, dots, n);
+                           key_sums_ + static_cast<size_t>(h) * seq, n, hd, dots, ld);
     } else {
       q8::Int8DotArgs args;
       args.x = q;
@@ -314,7 +371,7 @@ class FusedAttentionInt8Kernel : public Kernel {
       args.ldw = stride_;
       args.depth = hd;
       args.dots = dots;
-      args.ld_dots = n;
+      args.ld_dots = ld;
       dots_fn_(args, 0, static_cast<size_t>(m), 0, n);
     }
 
@@ -323,7 +380,7 @@ class FusedAttentionInt8Kernel : public Kernel {
     const auto p_offset = static_cast<uint32_t>(p.context.lhs_offset);
     const auto v_offset = static_cast<uint32_t>(p.context.rhs_offset);
     for (int r = 0; r < m; ++r) {
-      int8_t* row = x + static_cast<size_t>(r) * n;
+      int8_t* row = x + static_cast<size_t>(r) * ld;
       // scores (BATCH_MATMUL epilogue, batch_matmul_fast.h folding), then + mask.
       uint32_t q_sum = 0;
       for (size_t d = 0; d < hd; ++d) q_sum += static_cast<uint32_t>(q[r * hd + d]);
@@ -333,7 +390,7 @@ class FusedAttentionInt8Kernel : public Kernel {
       s.row_term = k_offset * q_sum + static_cast<uint32_t>(hd) * q_offset * k_offset;
       s.multiplier = p.scores.multiplier;
       s.output_offset = p.scores.output_offset;
-      requantize_fn_(s, dots + static_cast<size_t>(r) * n, n, row);
+      requantize_fn_(s, dots + static_cast<size_t>(r) * ld, n, row);
       const int token = (row0 + r) % p.tokens;
       add_fn_(p.add, row, 1, mask + static_cast<size_t>(token) * seq + live_lo_, 1, row, n);
     }
@@ -341,24 +398,33 @@ class FusedAttentionInt8Kernel : public Kernel {
     // interleave instead of waiting on each other's additions).
     std::array<int8_t, kRowBlock> hidden_probs;
     for (int r = 0; r < m; r += kSoftmaxRows) {
-      Softmax(x + static_cast<size_t>(r) * n, std::min(kSoftmaxRows, m - r), n,
+      Softmax(x + static_cast<size_t>(r) * ld, std::min(kSoftmaxRows, m - r), n, ld, cut,
               hidden_probs.data() + r);
     }
     for (int r = 0; r < m; ++r) {
-      const int8_t* row = x + static_cast<size_t>(r) * n;
+      int8_t* row = x + static_cast<size_t>(r) * ld;
       const int8_t hidden_prob = hidden_probs[static_cast<size_t>(r)];
-      // context = BATCH_MATMUL(probs, values) over the live rows; hidden rows add
-      // (p_h - zp_probs) * (their value column sums), usually 0 (header).
+      // context = BATCH_MATMUL(probs, values): a hidden key adds (p_h - zp_probs) *
+      // (its value row - zp_v), usually 0 (header). Otherwise the block's cut keys join
+      // the product with their probability p_h, and the keys outside the live range
+      // are added from their value column sums.
+      const auto hidden_weight = static_cast<uint32_t>(hidden_prob) + p_offset;
+      size_t used = n;
+      const int32_t* value_sums = value_prefix_ + n / kKeyGroup * stride_;
+      if (hidden_weight != 0 && cut > 0) {
+        std::fill(row + n, row + ld, hidden_prob);
+        used = ld;
+      }
+      if (used == ld) value_sums = value_sums_;
+      value_sums += static_cast<size_t>(h) * hd;
       q8::BatchMatMulRequantizeArgs c;
       if (use_vnni_) {
-        q8::ProbValueDotsVnni(row, n, vnni_values, value_sums_ + static_cast<size_t>(h) * hd, hd,
-                              context);
+        q8::ProbValueDotsVnni(row, used, vnni_values, value_sums, hd, context);
       } else {
-        kn_dots_fn_(row, values_ + static_cast<size_t>(h) * hd, n, stride_, hd, context);
+        kn_dots_fn_(row, values_ + static_cast<size_t>(h) * hd, used, stride_, hd, context);
       }
       uint32_t p_sum = 0;
-      for (size_t j = 0; j < n; ++j) p_sum += static_cast<uint32_t>(row[j]);
-      const auto hidden_weight = static_cast<uint32_t>(hidden_prob) + p_offset;
+      for (size_t j = 0; j < used; ++j) p_sum += static_cast<uint32_t>(row[j]);
       if (hidden_before_ + hidden_after_ > 0 && hidden_weight != 0) {
         const int32_t* hidden = HiddenValueSums(ctx, h, value_row);
         for (size_t d = 0; d < hd; ++d) {
@@ -366,9 +432,9 @@ class FusedAttentionInt8Kernel : public Kernel {
                                             hidden_weight * static_cast<uint32_t>(hidden[d]));
         }
       }
-      c.col_sums = value_sums_ + static_cast<size_t>(h) * hd;
+      c.col_sums = value_sums;
       c.lhs_offset = p_offset;
-      c.row_term = v_offset * p_sum + static_cast<uint32_t>(n) * p_offset * v_offset;
+      c.row_term = v_offset * p_sum + static_cast<uint32_t>(used) * p_offset * v_offset;
       c.multiplier = p.context.multiplier;
       c.output_offset = p.context.output_offset;
       requantize_fn_(c, context, hd, out + static_cast<size_t>(r) * hd);
@@ -376,16 +442,17 @@ class FusedAttentionInt8Kernel : public Kernel {
   }
 
   // SOFTMAX (softmax_int.h, the same float operations) of `count` <= kSoftmaxRows rows
-  // of n live masked scores at `rows` (row r at rows + r * n), in place; hidden[r] =
-  // the probability of a hidden key of row r (masked score -128). Each row's sum runs
-  // in its own order, the rows' additions interleaved.
-  void Softmax(int8_t* rows, int count, size_t n, int8_t* hidden) const {
+  // of n live masked scores at `rows` (row r at rows + r * ld), in place, followed by
+  // `cut` hidden live keys; hidden[r] = the probability of a hidden key of row r
+  // (masked score -128). Each row's sum runs in its own order, the rows' additions
+  // interleaved.
+  void Softmax(int8_t* rows, int count, size_t n, size_t ld, int cut, int8_t* hidden) const {
     const q8::SoftmaxInt8Params& sp = p_->softmax;
     std::array<int32_t, kSoftmaxRows> max;
     std::array<const float*, kSoftmaxRows> table;  // table[r][v] = exp of (v - max[r])
     std::array<float, kSoftmaxRows> sum;
     for (int r = 0; r < count; ++r) {
-      const int8_t* row = rows + static_cast<size_t>(r) * n;
+      const int8_t* row = rows + static_cast<size_t>(r) * ld;
       int32_t m = -128;
       for (size_t j = 0; j < n; ++j) m = std::max<int32_t>(m, row[j]);
       max[r] = m;
@@ -394,9 +461,9 @@ class FusedAttentionInt8Kernel : public Kernel {
     }
     if (count == kSoftmaxRows) {
       const int8_t* r0 = rows;
-      const int8_t* r1 = rows + n;
-      const int8_t* r2 = rows + 2 * n;
-      const int8_t* r3 = rows + 3 * n;
+      const int8_t* r1 = rows + ld;
+      const int8_t* r2 = rows + 2 * ld;
+      const int8_t* r3 = rows + 3 * ld;
       float s0 = sum[0], s1 = sum[1], s2 = sum[2], s3 = sum[3];
       for (size_t j = 0; j < n; ++j) {
         s0 += table[0][r0[j]];
@@ -407,14 +474,14 @@ class FusedAttentionInt8Kernel : public Kernel {
       sum = {s0, s1, s2, s3};
     } else {
       for (int r = 0; r < count; ++r) {
-        const int8_t* row = rows + static_cast<size_t>(r) * n;
+        const int8_t* row = rows + static_cast<size_t>(r) * ld;
         for (size_t j = 0; j < n; ++j) sum[r] += table[r][row[j]];
       }
     }
     for (int r = 0; r < count; ++r) {
-      sum[r] = q8::SumAfterAdding(sum[r], table[r][-128], hidden_after_);
+      sum[r] = q8::SumAfterAdding(sum[r], table[r][-128], cut + hidden_after_);
       const float inv = 1.0f / (sum[r] * sp.output_scale);
-      hidden[r] = MapProbabilities(rows + static_cast<size_t>(r) * n, n, table[r], max[r], inv);
+      hidden[r] = MapProbabilities(rows + static_cast<size_t>(r) * ld, n, table[r], max[r], inv);
     }
   }
 
@@ -448,21 +515,24 @@ class FusedAttentionInt8Kernel : public Kernel {
   std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
   std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
   std::atomic<int> next_block_{0};              // the next query block to take
+  std::atomic<uint64_t> keys_cut_{0};           // BlockKeys' cuts (rows x keys) this Eval
   bool vnni_ = false;                           // the VNNI products can run here
   std::unique_ptr<std::mutex[]> vnni_mutex_;    // one per kv head
   std::vector<uint8_t> vnni_ready_;             // guarded by vnni_mutex_[h]
   bool use_vnni_ = false;                       // this Eval's blocks use them
   size_t vnni_keys_at_ = 0, vnni_values_at_ = 0, vnni_keys_bytes_ = 0, vnni_values_bytes_ = 0;
-  size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_sums_at_ = 0;
-  size_t value_partial_at_ = 0;
+  size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_prefix_at_ = 0;
+  size_t token_keys_at_ = 0;
   size_t hidden_sums_at_ = 0, task_at_ = 0, task_bytes_ = 0, scratch_bytes_ = 0;
   // Set at the start of each Eval, read by the blocks.
   int live_lo_ = 0, live_n_ = 0, hidden_before_ = 0, hidden_after_ = 0;
-  const int8_t* keys_ = nullptr;    // live key rows (row j = position live_lo_ + j)
-  const int8_t* values_ = nullptr;  // live value rows
-  int32_t* key_sums_ = nullptr;     // [kv, seq]
-  int32_t* value_sums_ = nullptr;   // [kv, hd]
-  int32_t* hidden_sums_ = nullptr;  // [kv, hd]
+  const int8_t* keys_ = nullptr;     // live key rows (row j = position live_lo_ + j)
+  const int8_t* values_ = nullptr;   // live value rows
+  int32_t* key_sums_ = nullptr;      // [kv, seq]
+  int32_t* value_prefix_ = nullptr;  // [groups + 1][kv, hd]: PrepareLiveRows
+  int32_t* value_sums_ = nullptr;    // [kv, hd]: over every live row (a row of value_prefix_)
+  int32_t* token_keys_ = nullptr;    // [tokens]: TokenKeys
+  int32_t* hidden_sums_ = nullptr;   // [kv, hd]
 };
 
 }  // namespace

@@ -25,8 +25,9 @@
 
 namespace liteq::runtime::quantized {
 
-// The CPU has AVX-512 VNNI (F, BW, VL) and head_dim suits the layouts (16, 32, 64,
-// 128 or 256: the probs x V accumulators stay in registers).
+// The int8 products run on AVX-512 VNNI (BestPackedInt8Dots(), packed_int8.h: the CPU
+// has it and LITEQ_INT8_DOTS does not choose another kernel) and head_dim suits the
+// layouts (16, 32, 64, 128 or 256: the probs x V accumulators stay in registers).
 bool AttentionVnniSupported(size_t head_dim);
 
 size_t VnniKeysBytes(size_t n, size_t head_dim);
