@@ -35,6 +35,8 @@
 #ifndef LITEQ_RUNTIME_ATTENTION_FUSION_H_
 #define LITEQ_RUNTIME_ATTENTION_FUSION_H_
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -74,6 +76,55 @@ inline constexpr float kAttentionHiddenBelow = -1e30f;
 // > 0), within [0, max_seq). O(tokens); the fused kernels' live range.
 void WidenToLiveKeys(const int32_t* positions, int tokens, int64_t window, int max_seq, int& lo,
                      int& hi);
+
+// The causal cut of a prefill chunk: query rows are taken in blocks, and the keys after
+// the last one any row of a block sees are hidden for all of them, about half of a
+// chunk's score matrix. A float block leaves them out (exp gives them exactly 0), an
+// int8 block adds them as it adds the keys outside the live range.
+//
+// keys[t] = one past the last key token t sees, counted from the live range's first key
+// `lo` (0: none, at most `n`): from the query positions under the builder's mask
+// (`positions` not null), else from mask row t [S], scanned from the live range's end
+// for a value above `hidden_at_or_below`.
+template <typename T>
+void TokenLiveKeys(const int32_t* positions, const T* mask, T hidden_at_or_below, int tokens,
+                   int max_seq, int lo, int n, int32_t* keys) {
+  for (int t = 0; t < tokens; ++t) {
+    int last = lo - 1;
+    if (positions != nullptr) {
+      last =
+          static_cast<int>(std::max<int64_t>(last, std::min<int64_t>(max_seq - 1, positions[t])));
+    } else {
+      const T* row = mask + static_cast<size_t>(t) * max_seq;
+      for (int j = lo + n - 1; j >= lo; --j) {
+        if (row[j] > hidden_at_or_below) {
+          last = j;
+          break;
+        }
+      }
+    }
+    keys[t] = std::min(last + 1 - lo, n);
+  }
+}
+
+// Keys in the groups in which a block leaves them out (the int8 kernel's VNNI key
+// group, attention_vnni.h).
+inline constexpr int kAttentionKeyGroup = 16;
+
+// How many of the n live keys query rows [row0, row0 + m) compute: up to the key group
+// holding the last key any of them sees (row r is token (row0 + r) % tokens;
+// token_keys from TokenLiveKeys, nullptr when a single token: all n). All n when a row
+// sees no key: its softmax is uniform over every key, as the unfused ops give it.
+inline int BlockLiveKeys(const int32_t* token_keys, int tokens, int row0, int m, int n) {
+  if (token_keys == nullptr) return n;
+  int keys = 0;
+  for (int r = 0; r < m; ++r) {
+    const int row_keys = token_keys[(row0 + r) % tokens];
+    if (row_keys == 0) return n;
+    keys = std::max(keys, row_keys);
+  }
+  return std::min(n, (keys + kAttentionKeyGroup - 1) / kAttentionKeyGroup * kAttentionKeyGroup);
+}
 
 // Every match in `sg`. `plain[t]`: tensor t is written by an op and is no signature
 // output or state (nothing outside the pattern can observe it); `constants[t]`: the

@@ -116,8 +116,8 @@ struct ExecutionCounters {
   // A fused int8 attention block laid out a kv head's keys and values for the AVX-512
   // VNNI products (prefill-sized blocks on such CPUs; attention_vnni.h), per kv head.
   uint64_t attention_vnni_heads = 0;
-  // Query rows x live keys a fused int8 attention block left out because every row of
-  // the block hides them (causal prefill; BlockKeys in fused_attention_int8.cc).
+  // Query rows x live keys a fused attention block left out because every row of the
+  // block hides them (the causal cut of prefill, BlockLiveKeys in attention_fusion.h).
   uint64_t attention_keys_cut = 0;
   // A hybrid FULLY_CONNECTED used the quantized rows the FC before it left in the
   // scratch (the same input: q/k/v, gate/up; ScratchContents in kernel.h).

@@ -22,17 +22,18 @@ struct Case {
   const char* path;  // under LITEQ_TESTDATA_DIR/families or LITEQ_MODELS_DIR
   bool family;
   int layers;       // attention blocks expected fused per signature (0 = none match)
-  int prompt;       // prompt tokens (prefill chunks of 16)
+  int prompt;       // prompt tokens (prefill chunks of 32)
 };
 
 class AttentionFusionTest : public ::testing::TestWithParam<Case> {};
 
-// The case's float graph, prefill chunks of 16, max_seq 96.
+// The case's float graph, prefill chunks of 32 (two 16-row query blocks: the second
+// sees 16 keys the first leaves out, the causal cut), max_seq 96.
 Result<graph::Model> BuildCase(const Case& c) {
   const std::string dir = c.family ? std::string(LITEQ_TESTDATA_DIR) + "/families/" + c.path
                                    : std::string(LITEQ_MODELS_DIR) + "/" + c.path;
   LITEQ_ASSIGN_OR_RETURN(std::shared_ptr<const io::Checkpoint> ckpt, io::Checkpoint::Open(dir));
-  return model::BuildModel(std::move(ckpt), model::ExportOptions{{16}, 96});
+  return model::BuildModel(std::move(ckpt), model::ExportOptions{{32}, 96});
 }
 
 TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
@@ -76,6 +77,13 @@ TEST_P(AttentionFusionTest, SameLogitsAsUnfusedOps) {
     EXPECT_LE(worst, 1e-5f * scale) << where;
   };
   expect_close(logits[0], logits[1], "prefill");
+  uint64_t keys_cut = 0;
+  for (const std::string& key : interpreters[1]->SignatureKeys()) {
+    keys_cut += (*interpreters[1]->GetSignature(key))->counters().attention_keys_cut;
+  }
+  if (c.layers > 0) {
+    EXPECT_GT(keys_cut, 0u) << "no prefill block left out hidden keys";
+  }
   // Decode past the prefill: position 80+ is beyond the 16-token sliding windows.
   for (int step = 0; step < 60; ++step) {
     const std::span<const float> last = sessions[0]->last_logits();

@@ -1,6 +1,7 @@
 #include "runtime/kernels/fused_attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "runtime/kernels/float_math_simd.h"
@@ -28,8 +29,12 @@ class FusedAttentionKernel : public Kernel {
         from_positions_(m.positions >= 0),
         window_(m.window) {}
 
-  size_t ScratchBytes() const {
+  // Per task: one block's scores; then the tokens' live keys (TokenLiveKeys).
+  size_t ScoresBytes() const {
     return static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) * sizeof(float);
+  }
+  size_t ScratchBytes() const {
+    return ScoresBytes() + static_cast<size_t>(tokens_) * sizeof(int32_t);
   }
 
   Status Eval(const EvalContext& ctx) override {
@@ -46,6 +51,14 @@ class FusedAttentionKernel : public Kernel {
     if (hi < lo) lo = 0, hi = seq_ - 1;
     live_lo_ = lo;
     live_n_ = hi - lo + 1;
+    token_keys_ = nullptr;
+    if (tokens_ > 1) {  // the causal cut (attention_fusion.h)
+      auto* keys = reinterpret_cast<int32_t*>(ctx.scratch + ScoresBytes());
+      TokenLiveKeys(from_positions_ ? In<int32_t>(ctx, 4) : nullptr, In<float>(ctx, 3),
+                    kHiddenBelow, tokens_, seq_, live_lo_, live_n_, keys);
+      token_keys_ = keys;
+    }
+    keys_cut_ = 0;
     const int blocks_per_head = (rows_ + kRowBlock - 1) / kRowBlock;
     const int total = kv_ * blocks_per_head;
     const int tasks = std::min(tasks_, total);
@@ -61,6 +74,7 @@ class FusedAttentionKernel : public Kernel {
     } else {
       for (int task = 0; task < tasks; ++task) run(task);
     }
+    if (ctx.counters != nullptr) ctx.counters->attention_keys_cut += keys_cut_;
     return Status::Ok();
   }
 
@@ -85,13 +99,16 @@ class FusedAttentionKernel : public Kernel {
   }
 
   // Query rows [row0, row0 + kRowBlock) of kv head h.
-  void Block(const EvalContext& ctx, int h, int row0, float* scores) const {
+  void Block(const EvalContext& ctx, int h, int row0, float* scores) {
     const float* q = In<float>(ctx, 0);
     const float* k = In<float>(ctx, 1);
     const float* v = In<float>(ctx, 2);
     const float* mask = In<float>(ctx, 3);
     float* out = Out<float>(ctx, 0);
     const int m = std::min(kRowBlock, rows_ - row0);
+    // Keys computed: a prefix of the live ones (the causal cut, attention_fusion.h).
+    const int n = BlockLiveKeys(token_keys_, tokens_, row0, m, live_n_);
+    keys_cut_.fetch_add(static_cast<uint64_t>(live_n_ - n) * m, std::memory_order_relaxed);
     const size_t head_rows = static_cast<size_t>(h) * rows_ + row0;
     const size_t cache_stride = static_cast<size_t>(kv_) * hd_;  // between positions
     const size_t first_key = static_cast<size_t>(live_lo_) * cache_stride + h * hd_;
@@ -101,57 +118,57 @@ class FusedAttentionKernel : public Kernel {
     s.b = k + first_key;
     s.ldb = cache_stride;
     s.c = scores;
-    s.ldc = live_n_;
+    s.ldc = n;
     s.m = m;
-    s.n = live_n_;
+    s.n = n;
     s.k = hd_;
-    FastMatMulNT(s, 0, live_n_);
+    FastMatMulNT(s, 0, n);
     for (int r = 0; r < m; ++r) {
       // Rows are (group, token) pairs: token = row % tokens (builder's q_grouped).
       const int token = (row0 + r) % tokens_;
       const float* mrow = mask + static_cast<size_t>(token) * seq_ + live_lo_;
-      float* x = scores + static_cast<size_t>(r) * live_n_;
+      float* x = scores + static_cast<size_t>(r) * n;
       float max = x[0] + mrow[0];
-      for (int j = 0; j < live_n_; ++j) {
+      for (int j = 0; j < n; ++j) {
         x[j] += mrow[j];
         max = x[j] > max ? x[j] : max;
       }
       // As the SOFTMAX kernel (softmax.cc): SIMD exp(x - max), sum in order, then
       // multiply by 1 / sum, so fused and unfused attention give the same floats.
-      for (int j = 0; j < live_n_; ++j) x[j] -= max;
-      SimdFloatUnary(FloatUnaryOp::kExp, x, x, static_cast<size_t>(live_n_));
+      for (int j = 0; j < n; ++j) x[j] -= max;
+      SimdFloatUnary(FloatUnaryOp::kExp, x, x, static_cast<size_t>(n));
     }
     // Each row's sum in order, up to kSumRows rows interleaved (independent chains
     // instead of one add waiting on the previous: ~4x faster, the same floats).
     for (int r0 = 0; r0 < m; r0 += kSumRows) {
       const int rows = std::min(kSumRows, m - r0);
       float sum[kSumRows] = {};
-      const float* x = scores + static_cast<size_t>(r0) * live_n_;
+      const float* x = scores + static_cast<size_t>(r0) * n;
       if (rows == kSumRows) {
-        for (int j = 0; j < live_n_; ++j) {
-          for (int r = 0; r < kSumRows; ++r) sum[r] += x[static_cast<size_t>(r) * live_n_ + j];
+        for (int j = 0; j < n; ++j) {
+          for (int r = 0; r < kSumRows; ++r) sum[r] += x[static_cast<size_t>(r) * n + j];
         }
       } else {
         for (int r = 0; r < rows; ++r) {
-          for (int j = 0; j < live_n_; ++j) sum[r] += x[static_cast<size_t>(r) * live_n_ + j];
+          for (int j = 0; j < n; ++j) sum[r] += x[static_cast<size_t>(r) * n + j];
         }
       }
       for (int r = 0; r < rows; ++r) {
         const float inv = 1.0f / sum[r];
-        float* row = scores + static_cast<size_t>(r0 + r) * live_n_;
-        for (int j = 0; j < live_n_; ++j) row[j] *= inv;
+        float* row = scores + static_cast<size_t>(r0 + r) * n;
+        for (int j = 0; j < n; ++j) row[j] *= inv;
       }
     }
     MatMulArgs c;
     c.a = scores;
-    c.lda = live_n_;
+    c.lda = n;
     c.b = v + first_key;
     c.ldb = cache_stride;
     c.c = out + head_rows * hd_;
     c.ldc = hd_;
     c.m = m;
     c.n = hd_;
-    c.k = live_n_;
+    c.k = n;
     FastMatMulNN(c);
   }
 
@@ -160,6 +177,8 @@ class FusedAttentionKernel : public Kernel {
   int64_t window_;
   // Set at the start of each Eval, read by the blocks.
   int live_lo_ = 0, live_n_ = 0;
+  const int32_t* token_keys_ = nullptr;  // [tokens]: TokenLiveKeys (null for one token)
+  std::atomic<uint64_t> keys_cut_{0};    // the causal cuts (rows x keys) this Eval
 };
 
 }  // namespace

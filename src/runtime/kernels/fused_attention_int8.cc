@@ -27,9 +27,9 @@ namespace q8 = quantized;
 // Query rows handled together: one q x keys dot block per task step.
 constexpr int kRowBlock = 16;
 // Live keys are summed (value column sums) and, in a prefill block, cut off in groups
-// of this many: the VNNI key layout's group (attention_vnni.h), a multiple of its
-// 4-row value quads.
-constexpr int kKeyGroup = 16;
+// of this many (BlockLiveKeys): the VNNI key layout's group (attention_vnni.h), a
+// multiple of its 4-row value quads.
+constexpr int kKeyGroup = kAttentionKeyGroup;
 constexpr size_t kAlign = 64;
 // Softmax rows whose sums run interleaved.
 constexpr int kSoftmaxRows = 4;
@@ -123,7 +123,13 @@ class FusedAttentionInt8Kernel : public Kernel {
     hidden_before_ = lo;
     hidden_after_ = p.seq - 1 - hi;
     PrepareLiveRows(ctx);
-    if (p.tokens > 1) TokenKeys(ctx);
+    token_keys_ = nullptr;
+    if (p.tokens > 1) {
+      token_keys_ = reinterpret_cast<int32_t*>(ctx.scratch + token_keys_at_);
+      TokenLiveKeys(p.from_positions ? In<int32_t>(ctx, 4) : nullptr, In<int8_t>(ctx, 3),
+                    static_cast<int8_t>(p.hidden_mask_max), p.tokens, p.seq, live_lo_, live_n_,
+                    token_keys_);
+    }
     std::fill(hidden_ready_.begin(), hidden_ready_.end(), 0);
 
     // Query rows are split into blocks of kRowBlock per kv head; when that leaves
@@ -179,31 +185,6 @@ class FusedAttentionInt8Kernel : public Kernel {
           break;
         }
       }
-    }
-  }
-
-  // token_keys_[t] = how many live keys token t sees from live_lo_ on: one past its
-  // last unhidden key (0 for none). From the query positions when the mask is the
-  // builder's (O(1) per token), else from the mask row, scanned from its end.
-  void TokenKeys(const EvalContext& ctx) {
-    token_keys_ = reinterpret_cast<int32_t*>(ctx.scratch + token_keys_at_);
-    const int seq = p_->seq;
-    const int32_t* positions = p_->from_positions ? In<int32_t>(ctx, 4) : nullptr;
-    const int8_t* mask = In<int8_t>(ctx, 3);
-    for (int t = 0; t < p_->tokens; ++t) {
-      int last = live_lo_ - 1;
-      if (positions != nullptr) {
-        last = std::max(last, static_cast<int>(std::min<int64_t>(seq - 1, positions[t])));
-      } else {
-        const int8_t* row = mask + static_cast<size_t>(t) * seq;
-        for (int j = live_lo_ + live_n_ - 1; j >= live_lo_; --j) {
-          if (row[j] > p_->hidden_mask_max) {
-            last = j;
-            break;
-          }
-        }
-      }
-      token_keys_[t] = std::min(last + 1 - live_lo_, live_n_);
     }
   }
 
@@ -325,24 +306,13 @@ class FusedAttentionInt8Kernel : public Kernel {
     return keys;
   }
 
-  // How many of the live keys block rows [row0, row0 + m) compute: up to the group
-  // holding the last key any of them sees. The keys after it are hidden for every row
-  // of the block (causal prefill: about half of a chunk's score matrix); they enter
-  // the block exactly as the keys outside the live range do (header).
-  size_t BlockKeys(int row0, int m) const {
-    const auto n = static_cast<size_t>(live_n_);
-    if (p_->tokens == 1) return n;
-    int keys = 0;
-    for (int r = 0; r < m; ++r) keys = std::max(keys, token_keys_[(row0 + r) % p_->tokens]);
-    return std::min(n, KeyGroups(static_cast<size_t>(std::max(keys, 1))) * kKeyGroup);
-  }
-
   // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock.
   void Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
     const Int8AttentionParams& p = *p_;
     const auto ld = static_cast<size_t>(live_n_);  // row stride of dots and x
-    const size_t n = BlockKeys(row0, m);           // keys computed, a prefix of the live ones
-    const int cut = static_cast<int>(ld - n);      // live keys hidden for the whole block
+    // Keys computed: a prefix of the live ones (the causal cut, attention_fusion.h).
+    const auto n = static_cast<size_t>(BlockLiveKeys(token_keys_, p.tokens, row0, m, live_n_));
+    const int cut = static_cast<int>(ld - n);  // live keys hidden for the whole block
     const auto hd = static_cast<size_t>(p.hd);
     const auto seq = static_cast<size_t>(p.seq);
     auto* dots = reinterpret_cast<int32_t*>(scratch);
@@ -515,7 +485,7 @@ class FusedAttentionInt8Kernel : public Kernel {
   std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
   std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
   std::atomic<int> next_block_{0};              // the next query block to take
-  std::atomic<uint64_t> keys_cut_{0};           // BlockKeys' cuts (rows x keys) this Eval
+  std::atomic<uint64_t> keys_cut_{0};           // the causal cuts (rows x keys) this Eval
   bool vnni_ = false;                           // the VNNI products can run here
   std::unique_ptr<std::mutex[]> vnni_mutex_;    // one per kv head
   std::vector<uint8_t> vnni_ready_;             // guarded by vnni_mutex_[h]
@@ -531,7 +501,7 @@ class FusedAttentionInt8Kernel : public Kernel {
   int32_t* key_sums_ = nullptr;      // [kv, seq]
   int32_t* value_prefix_ = nullptr;  // [groups + 1][kv, hd]: PrepareLiveRows
   int32_t* value_sums_ = nullptr;    // [kv, hd]: over every live row (a row of value_prefix_)
-  int32_t* token_keys_ = nullptr;    // [tokens]: TokenKeys
+  int32_t* token_keys_ = nullptr;    // [tokens]: TokenLiveKeys (null for one token)
   int32_t* hidden_sums_ = nullptr;   // [kv, hd]
 };
 
