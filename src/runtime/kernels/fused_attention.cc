@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/matmul.h"
@@ -12,8 +15,16 @@ namespace liteq::runtime {
 namespace {
 
 constexpr float kHiddenBelow = kAttentionHiddenBelow;
-// Query rows handled together: one NT and one NN product per block.
+// Query rows handled together: one q x keys and one probs x V product per block.
 constexpr int kRowBlock = 16;
+// Query rows per kv head from which a head's live keys are transposed once per step
+// ([head_dim, n]) so that q x keys runs as an NN product: broadcast q, keys along the
+// vector lanes, no horizontal sums (the NT form reduces a vector per score). Decode's
+// few rows per head keep the NT form.
+constexpr int kTransposedKeysMinRows = 8;
+constexpr size_t kAlign = 64;
+
+size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 // Softmax rows whose in-order sums run interleaved.
 constexpr int kSumRows = 4;
 
@@ -27,14 +38,23 @@ class FusedAttentionKernel : public Kernel {
         hd_(m.head_dim),
         tasks_(tasks),
         from_positions_(m.positions >= 0),
-        window_(m.window) {}
+        window_(m.window),
+        transpose_keys_(m.rows >= kTransposedKeysMinRows),
+        keys_mutex_(std::make_unique<std::mutex[]>(static_cast<size_t>(m.kv_heads))),
+        keys_ready_(static_cast<size_t>(m.kv_heads), 0) {}
 
-  // Per task: one block's scores; then the tokens' live keys (TokenLiveKeys).
+  // Scratch: per task one block's scores; the tokens' live keys (TokenLiveKeys); per kv
+  // head its transposed live keys.
   size_t ScoresBytes() const {
-    return static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) * sizeof(float);
+    return AlignUp(static_cast<size_t>(tasks_) * kRowBlock * static_cast<size_t>(seq_) *
+                   sizeof(float));
+  }
+  size_t TransposedKeysAt() const {
+    return ScoresBytes() + AlignUp(static_cast<size_t>(tokens_) * sizeof(int32_t));
   }
   size_t ScratchBytes() const {
-    return ScoresBytes() + static_cast<size_t>(tokens_) * sizeof(int32_t);
+    return TransposedKeysAt() +
+           (transpose_keys_ ? static_cast<size_t>(kv_) * hd_ * seq_ * sizeof(float) : 0);
   }
 
   Status Eval(const EvalContext& ctx) override {
@@ -59,13 +79,17 @@ class FusedAttentionKernel : public Kernel {
       token_keys_ = keys;
     }
     keys_cut_ = 0;
+    std::fill(keys_ready_.begin(), keys_ready_.end(), 0);
     const int blocks_per_head = (rows_ + kRowBlock - 1) / kRowBlock;
     const int total = kv_ * blocks_per_head;
     const int tasks = std::min(tasks_, total);
+    // Blocks are taken as threads come free: after the causal cut their costs differ.
+    next_block_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       float* scores = reinterpret_cast<float*>(ctx.scratch) +
                       static_cast<size_t>(task) * kRowBlock * static_cast<size_t>(seq_);
-      for (int b = task; b < total; b += tasks) {
+      for (int b = next_block_.fetch_add(1, std::memory_order_relaxed); b < total;
+           b = next_block_.fetch_add(1, std::memory_order_relaxed)) {
         Block(ctx, b / blocks_per_head, (b % blocks_per_head) * kRowBlock, scores);
       }
     };
@@ -98,6 +122,27 @@ class FusedAttentionKernel : public Kernel {
     }
   }
 
+  // Head h's live keys as [head_dim, live_n_] (row d = component d of every key),
+  // written once per step by the first block of the head that needs them.
+  const float* TransposedKeys(const EvalContext& ctx, int h) {
+    std::lock_guard<std::mutex> lock(keys_mutex_[static_cast<size_t>(h)]);
+    const auto n = static_cast<size_t>(live_n_);
+    const auto hd = static_cast<size_t>(hd_);
+    float* out = reinterpret_cast<float*>(ctx.scratch + TransposedKeysAt()) + h * hd * n;
+    if (keys_ready_[static_cast<size_t>(h)]) return out;
+    const size_t stride = static_cast<size_t>(kv_) * hd;
+    const float* keys = In<float>(ctx, 1) + static_cast<size_t>(live_lo_) * stride + h * hd;
+    constexpr size_t kKeys = 16;  // keys per pass: 16 output runs of one cache line
+    for (size_t j0 = 0; j0 < n; j0 += kKeys) {
+      const size_t j1 = std::min(n, j0 + kKeys);
+      for (size_t d = 0; d < hd; ++d) {
+        for (size_t j = j0; j < j1; ++j) out[d * n + j] = keys[j * stride + d];
+      }
+    }
+    keys_ready_[static_cast<size_t>(h)] = 1;
+    return out;
+  }
+
   // Query rows [row0, row0 + kRowBlock) of kv head h.
   void Block(const EvalContext& ctx, int h, int row0, float* scores) {
     const float* q = In<float>(ctx, 0);
@@ -115,14 +160,20 @@ class FusedAttentionKernel : public Kernel {
     MatMulArgs s;
     s.a = q + head_rows * hd_;
     s.lda = hd_;
-    s.b = k + first_key;
-    s.ldb = cache_stride;
     s.c = scores;
     s.ldc = n;
     s.m = m;
     s.n = n;
     s.k = hd_;
-    FastMatMulNT(s, 0, n);
+    if (transpose_keys_) {
+      s.b = TransposedKeys(ctx, h);
+      s.ldb = live_n_;
+      FastMatMulNN(s);
+    } else {
+      s.b = k + first_key;
+      s.ldb = cache_stride;
+      FastMatMulNT(s, 0, n);
+    }
     for (int r = 0; r < m; ++r) {
       // Rows are (group, token) pairs: token = row % tokens (builder's q_grouped).
       const int token = (row0 + r) % tokens_;
@@ -177,8 +228,12 @@ class FusedAttentionKernel : public Kernel {
   int64_t window_;
   // Set at the start of each Eval, read by the blocks.
   int live_lo_ = 0, live_n_ = 0;
-  const int32_t* token_keys_ = nullptr;  // [tokens]: TokenLiveKeys (null for one token)
-  std::atomic<uint64_t> keys_cut_{0};    // the causal cuts (rows x keys) this Eval
+  const int32_t* token_keys_ = nullptr;       // [tokens]: TokenLiveKeys (null for one token)
+  bool transpose_keys_;                       // q x keys as NN over TransposedKeys
+  std::unique_ptr<std::mutex[]> keys_mutex_;  // one per kv head
+  std::vector<uint8_t> keys_ready_;           // guarded by keys_mutex_[h]
+  std::atomic<int> next_block_{0};            // the next query block to take
+  std::atomic<uint64_t> keys_cut_{0};         // the causal cuts (rows x keys) this Eval
 };
 
 }  // namespace
