@@ -84,14 +84,18 @@ class FusedAttentionKernel : public Kernel {
     const int total = kv_ * blocks_per_head;
     const int tasks = std::min(tasks_, total);
     // Blocks are taken as threads come free: after the causal cut their costs differ.
+    // Heads alternate (the threads transpose different heads' keys) and each head's
+    // last rows, which see the most keys, come first (fused_attention_int8.cc).
     next_block_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       float* scores = reinterpret_cast<float*>(ctx.scratch) +
                       static_cast<size_t>(task) * kRowBlock * static_cast<size_t>(seq_);
+      uint64_t cut = 0;  // rows x keys left out by this task's blocks
       for (int b = next_block_.fetch_add(1, std::memory_order_relaxed); b < total;
            b = next_block_.fetch_add(1, std::memory_order_relaxed)) {
-        Block(ctx, b / blocks_per_head, (b % blocks_per_head) * kRowBlock, scores);
+        cut += Block(ctx, b % kv_, (blocks_per_head - 1 - b / kv_) * kRowBlock, scores);
       }
+      keys_cut_.fetch_add(cut, std::memory_order_relaxed);
     };
     if (ctx.pool != nullptr && tasks > 1) {
       ctx.pool->ParallelFor(tasks, run);
@@ -144,7 +148,8 @@ class FusedAttentionKernel : public Kernel {
   }
 
   // Query rows [row0, row0 + kRowBlock) of kv head h.
-  void Block(const EvalContext& ctx, int h, int row0, float* scores) {
+  // Returns the rows x keys the causal cut left out.
+  uint64_t Block(const EvalContext& ctx, int h, int row0, float* scores) {
     const float* q = In<float>(ctx, 0);
     const float* k = In<float>(ctx, 1);
     const float* v = In<float>(ctx, 2);
@@ -153,7 +158,6 @@ class FusedAttentionKernel : public Kernel {
     const int m = std::min(kRowBlock, rows_ - row0);
     // Keys computed: a prefix of the live ones (the causal cut, attention_fusion.h).
     const int n = BlockLiveKeys(token_keys_, tokens_, row0, m, live_n_);
-    keys_cut_.fetch_add(static_cast<uint64_t>(live_n_ - n) * m, std::memory_order_relaxed);
     const size_t head_rows = static_cast<size_t>(h) * rows_ + row0;
     const size_t cache_stride = static_cast<size_t>(kv_) * hd_;  // between positions
     const size_t first_key = static_cast<size_t>(live_lo_) * cache_stride + h * hd_;
@@ -221,6 +225,7 @@ class FusedAttentionKernel : public Kernel {
     c.n = hd_;
     c.k = n;
     FastMatMulNN(c);
+    return static_cast<uint64_t>(live_n_ - n) * static_cast<uint64_t>(m);
   }
 
   int kv_, rows_, tokens_, seq_, hd_, tasks_;
@@ -232,8 +237,10 @@ class FusedAttentionKernel : public Kernel {
   bool transpose_keys_;                       // q x keys as NN over TransposedKeys
   std::unique_ptr<std::mutex[]> keys_mutex_;  // one per kv head
   std::vector<uint8_t> keys_ready_;           // guarded by keys_mutex_[h]
-  std::atomic<int> next_block_{0};            // the next query block to take
-  std::atomic<uint64_t> keys_cut_{0};         // the causal cuts (rows x keys) this Eval
+  // On lines of their own: every block takes the next one, and the line must not be
+  // the one the other thread reads the parameters from.
+  alignas(64) std::atomic<int> next_block_{0};     // the next query block to take
+  alignas(64) std::atomic<uint64_t> keys_cut_{0};  // the causal cuts (rows x keys) this Eval
 };
 
 }  // namespace

@@ -143,15 +143,21 @@ class FusedAttentionInt8Kernel : public Kernel {
     const int total = p.kv * blocks_per_head;
     const int tasks = std::min(tasks_, total);
     // Each task (its own scratch) takes blocks until none is left, so a thread that
-    // is descheduled mid-op holds up one block, not a fixed share of them.
+    // is descheduled mid-op holds up one block, not a fixed share of them. Heads
+    // alternate (the threads lay out different heads' keys instead of one waiting for
+    // the other) and each head's last rows come first: they see the most keys, so the
+    // blocks left at the end are the cheap ones.
     next_block_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       uint8_t* scratch = ctx.scratch + task_at_ + static_cast<size_t>(task) * task_bytes_;
+      uint64_t cut = 0;  // rows x keys left out by this task's blocks
       for (int b = next_block_.fetch_add(1, std::memory_order_relaxed); b < total;
            b = next_block_.fetch_add(1, std::memory_order_relaxed)) {
-        const int row0 = (b % blocks_per_head) * row_block;
-        Block(ctx, b / blocks_per_head, row0, std::min(row_block, p.rows - row0), scratch);
+        const int h = b % p.kv;
+        const int row0 = (blocks_per_head - 1 - b / p.kv) * row_block;
+        cut += Block(ctx, h, row0, std::min(row_block, p.rows - row0), scratch);
       }
+      keys_cut_.fetch_add(cut, std::memory_order_relaxed);
     };
     if (ctx.pool != nullptr && tasks > 1) {
       ctx.pool->ParallelFor(tasks, run);
@@ -306,8 +312,9 @@ class FusedAttentionInt8Kernel : public Kernel {
     return keys;
   }
 
-  // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock.
-  void Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
+  // Query rows [row0, row0 + m) of kv head h, m <= kRowBlock. Returns the rows x keys
+  // the causal cut left out.
+  uint64_t Block(const EvalContext& ctx, int h, int row0, int m, uint8_t* scratch) {
     const Int8AttentionParams& p = *p_;
     const auto ld = static_cast<size_t>(live_n_);  // row stride of dots and x
     // Keys computed: a prefix of the live ones (the causal cut, attention_fusion.h).
@@ -325,7 +332,6 @@ class FusedAttentionInt8Kernel : public Kernel {
     const int8_t* q = In<int8_t>(ctx, 0) + head_rows * hd;
     const int8_t* mask = In<int8_t>(ctx, 3);
     int8_t* out = Out<int8_t>(ctx, 0) + head_rows * hd;
-    if (cut > 0) keys_cut_.fetch_add(static_cast<uint64_t>(cut) * m, std::memory_order_relaxed);
 
     // Raw q . k products of the block's rows with the first n live keys of head h.
     const int8_t* vnni_values = nullptr;
@@ -409,6 +415,7 @@ class FusedAttentionInt8Kernel : public Kernel {
       c.output_offset = p.context.output_offset;
       requantize_fn_(c, context, hd, out + static_cast<size_t>(r) * hd);
     }
+    return static_cast<uint64_t>(cut) * static_cast<uint64_t>(m);
   }
 
   // SOFTMAX (softmax_int.h, the same float operations) of `count` <= kSoftmaxRows rows
@@ -484,12 +491,14 @@ class FusedAttentionInt8Kernel : public Kernel {
   q8::QuantizeProbabilitiesFn probabilities_fn_;
   std::unique_ptr<std::mutex[]> hidden_mutex_;  // one per kv head
   std::vector<uint8_t> hidden_ready_;           // guarded by hidden_mutex_[h]
-  std::atomic<int> next_block_{0};              // the next query block to take
-  std::atomic<uint64_t> keys_cut_{0};           // the causal cuts (rows x keys) this Eval
-  bool vnni_ = false;                           // the VNNI products can run here
-  std::unique_ptr<std::mutex[]> vnni_mutex_;    // one per kv head
-  std::vector<uint8_t> vnni_ready_;             // guarded by vnni_mutex_[h]
-  bool use_vnni_ = false;                       // this Eval's blocks use them
+  // On lines of their own: every block takes the next one, and the line must not be
+  // the one the other thread reads the parameters from.
+  alignas(64) std::atomic<int> next_block_{0};     // the next query block to take
+  alignas(64) std::atomic<uint64_t> keys_cut_{0};  // the causal cuts (rows x keys) this Eval
+  bool vnni_ = false;                              // the VNNI products can run here
+  std::unique_ptr<std::mutex[]> vnni_mutex_;       // one per kv head
+  std::vector<uint8_t> vnni_ready_;                // guarded by vnni_mutex_[h]
+  bool use_vnni_ = false;                          // this Eval's blocks use them
   size_t vnni_keys_at_ = 0, vnni_values_at_ = 0, vnni_keys_bytes_ = 0, vnni_values_bytes_ = 0;
   size_t k_rows_at_ = 0, v_rows_at_ = 0, key_sums_at_ = 0, value_prefix_at_ = 0;
   size_t token_keys_at_ = 0;
