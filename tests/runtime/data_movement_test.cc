@@ -273,6 +273,49 @@ TEST(DynamicUpdateSlice, InPlaceReferenceTouchesOnlyTheRegion) {
   EXPECT_EQ(copy[11], -1);
 }
 
+// Updates whose inner dims are whole (one contiguous run per outer index: a KV-cache
+// update [1, T, kv, hd]) and ones where a partial dim breaks the run, against the
+// element-by-element definition.
+TEST(DynamicUpdateSlice, ContiguousInnerDimsMatchElementwiseDefinition) {
+  struct Case {
+    std::vector<int32_t> operand, update;
+    std::vector<int64_t> start;
+  };
+  const std::vector<Case> cases = {
+      {{1, 6, 3, 4}, {1, 2, 3, 4}, {0, 3, 0, 0}},  // KV cache: one run of 24
+      {{2, 5, 3, 4}, {2, 2, 3, 4}, {0, 1, 0, 0}},  // two runs of 24
+      {{1, 6, 3, 4}, {1, 2, 2, 4}, {0, 1, 1, 0}},  // partial kv dim: runs of 8
+      {{1, 6, 3, 4}, {1, 2, 3, 3}, {0, 4, 0, 1}},  // partial last dim: runs of 3
+      {{4, 5}, {4, 5}, {0, 0}},                    // the whole operand
+  };
+  for (const Case& c : cases) {
+    const auto strides = [](const std::vector<int32_t>& shape) {
+      std::vector<int64_t> st(shape.size(), 1);
+      for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d)
+        st[d] = st[d + 1] * shape[d + 1];
+      return st;
+    };
+    int64_t operand_count = 1, update_count = 1;
+    for (int32_t d : c.operand) operand_count *= d;
+    for (int32_t d : c.update) update_count *= d;
+    std::vector<float> buffer(operand_count);
+    std::iota(buffer.begin(), buffer.end(), -1000.0f);
+    std::vector<float> update(update_count);
+    std::iota(update.begin(), update.end(), 1.0f);
+    std::vector<float> expected = buffer;
+    const auto os = strides(c.operand), us = strides(c.update);
+    for (int64_t i = 0; i < update_count; ++i) {
+      int64_t at = 0;
+      for (size_t d = 0; d < c.update.size(); ++d)
+        at += ((i / us[d]) % c.update[d] + c.start[d]) * os[d];
+      expected[at] = update[i];
+    }
+    EXPECT_FALSE(DynamicUpdateSlice(buffer.data(), c.operand, update.data(), c.update, c.start,
+                                    sizeof(float), buffer.data()));
+    EXPECT_EQ(buffer, expected) << ShapeToString(c.update) << " into " << ShapeToString(c.operand);
+  }
+}
+
 TEST(Cast, FloatIntBool) {
   ASSERT_OK_AND_ASSIGN(
       auto fi, RunOp(OpCode::kCast, graph::NoOptions{}, {F({4}, {1.7f, -1.7f, 3e10f, 0.0f})},

@@ -20,7 +20,10 @@ std::vector<int64_t> ClampUpdateStart(std::span<const int64_t> start,
 
 namespace {
 
-// Writes `update` into `out` at `start`: one memcpy per run of the update's last dim.
+// Writes `update` into `out` at `start`: one memcpy per run of the update's innermost
+// dims that are contiguous in `out` (the last dim, and the ones before it while the
+// dims after them are whole: a KV-cache update [1, T, kv, hd] of [1, S, kv, hd] is one
+// memcpy, not T * kv of head_dim each).
 void WriteUpdate(const uint8_t* update, std::span<const int32_t> update_shape,
                  std::span<const int32_t> operand_shape, const int64_t* start, size_t es,
                  uint8_t* out) {
@@ -35,9 +38,14 @@ void WriteUpdate(const uint8_t* update, std::span<const int32_t> update_shape,
     out_strides[d] = stride;
     stride *= operand_shape[d];
   }
+  // Dims [inner, rank) form one contiguous run.
+  int inner = rank - 1;
+  while (inner > 0 && update_shape[inner] == operand_shape[inner]) --inner;
   int64_t rows = 1;
-  for (int d = 0; d + 1 < rank; ++d) rows *= update_shape[d];
-  const size_t row_bytes = static_cast<size_t>(update_shape[rank - 1]) * es;
+  for (int d = 0; d < inner; ++d) rows *= update_shape[d];
+  int64_t run = 1;
+  for (int d = inner; d < rank; ++d) run *= update_shape[d];
+  const size_t row_bytes = static_cast<size_t>(run) * es;
   if (row_bytes == 0 || rows == 0) return;
   int64_t index[kMaxRuntimeRank] = {};
   int64_t off = 0;
@@ -45,7 +53,7 @@ void WriteUpdate(const uint8_t* update, std::span<const int32_t> update_shape,
   for (int64_t r = 0; r < rows; ++r) {
     std::memcpy(out + off * static_cast<int64_t>(es), update, row_bytes);
     update += row_bytes;
-    for (int d = rank - 2; d >= 0; --d) {
+    for (int d = inner - 1; d >= 0; --d) {
       if (++index[d] < update_shape[d]) {
         off += out_strides[d];
         break;
