@@ -11,11 +11,12 @@
 
 #include "runtime/aligned_buffer.h"
 #include "runtime/attention_fusion.h"
-#include "runtime/weight_only_fusion.h"
 #include "runtime/interpreter.h"
+#include "runtime/inverse_rms_fusion.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/silu_fusion.h"
 #include "runtime/thread_pool.h"
+#include "runtime/weight_only_fusion.h"
 
 namespace liteq::runtime {
 
@@ -117,6 +118,8 @@ class PlanBuilder {
   void PlanWeightOnlyFullyConnected();
   // Finds MUL(x, LOGISTIC(x)) and absorbs the LOGISTIC (silu_fusion.h).
   void PlanSiluFusion();
+  // Finds RMSNorm's rsqrt(mean(x^2) + eps) chains (inverse_rms_fusion.h).
+  void PlanInverseRmsFusion();
   Status PrepareKernels();
   // The kernel of op i, prepared with `overrides` in place of some of its tensors (the
   // one-row versions of an output head's, row_select.h).
@@ -153,12 +156,14 @@ class PlanBuilder {
   // State tensors of this signature: input tensor -> name, output tensor -> name.
   std::map<int32_t, std::string> state_inputs_, state_outputs_;
   std::map<int32_t, bool> state_input_snapshot_;
-  std::vector<AttentionMatch> attention_;  // fused attention blocks
-  std::vector<int> attention_at_;          // per op: index into attention_, or -1
-  std::vector<uint8_t> absorbed_op_;       // per op: run inside a fused kernel
-  std::vector<WeightOnlyFc> weight_only_;  // FCs on integer weights
-  std::vector<int> weight_only_at_;        // per op: index into weight_only_, or -1
-  std::vector<int32_t> silu_input_at_;     // per op: x of a fused SiLU MUL, or -1
+  std::vector<AttentionMatch> attention_;     // fused attention blocks
+  std::vector<int> attention_at_;             // per op: index into attention_, or -1
+  std::vector<uint8_t> absorbed_op_;          // per op: run inside a fused kernel
+  std::vector<WeightOnlyFc> weight_only_;     // FCs on integer weights
+  std::vector<int> weight_only_at_;           // per op: index into weight_only_, or -1
+  std::vector<int32_t> silu_input_at_;        // per op: x of a fused SiLU MUL, or -1
+  std::vector<InverseRmsMatch> inverse_rms_;  // fused RMSNorm statistics
+  std::vector<int> inverse_rms_at_;           // per op: index into inverse_rms_, or -1
 };
 
 }  // namespace liteq::runtime

@@ -103,6 +103,7 @@ struct PlanReport {
   int aliased_tensors = 0;                   // views/in-place outputs sharing storage
   int fused_attention = 0;                   // attention blocks run by the fused kernel
   int integer_weight_fcs = 0;                // FCs reading int8/int4 weights directly
+  int fused_inverse_rms = 0;                 // RMSNorm statistics run as one kernel
 };
 
 // Counters since Create (cheap; incremented at Eval).

@@ -524,6 +524,7 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
     PlanAttentionFusion();
     PlanWeightOnlyFullyConnected();
     PlanSiluFusion();
+    PlanInverseRmsFusion();
     status = PrepareKernels();
   }
   if (status.ok()) status = BindStates();

@@ -1,6 +1,6 @@
 // PlanBuilder: the fusions planned before kernels are made (which ops a fused kernel
 // absorbs and how long its operands live): attention blocks over the live cache rows,
-// FULLY_CONNECTED on integer weights, SiLU.
+// FULLY_CONNECTED on integer weights, SiLU, RMSNorm's statistic.
 #include <algorithm>
 
 #include "runtime/attention_fusion.h"
@@ -86,6 +86,42 @@ void PlanBuilder::PlanSiluFusion() {
     role_[m.sigmoid] = Role::kUnused;
     last_read_[m.sigmoid] = -1;
   }
+}
+
+void PlanBuilder::PlanInverseRmsFusion() {
+  inverse_rms_at_.assign(subgraph_->ops.size(), -1);
+  const InterpreterOptions& options = interpreter_.options_;
+  // The fused kernel computes the SIMD float kernels' values (the scalar MEAN sums in
+  // another order) and TFLite's int8 arithmetic with the fast kernels (the reference
+  // kernels run the ops one by one, so the tests compare the two).
+  if (options.preserve_all_tensors || options.use_scalar_float_kernels ||
+      options.use_reference_kernels ||
+      options.int8_arithmetic != Int8Arithmetic::kTfliteReference) {
+    return;
+  }
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  for (InverseRmsMatch& m : FindInverseRmsPatterns(*subgraph_, plain, constant_)) {
+    const int ops[] = {m.dequantize_op, m.square_op, m.mean_op,
+                       m.add_op,        m.rsqrt_op,  m.quantize_op};
+    if (std::any_of(std::begin(ops), std::end(ops), [&](int op) {
+          return op >= 0 && (absorbed_op_[op] || attention_at_[op] >= 0 ||
+                             silu_input_at_[op] >= 0 || weight_only_at_[op] >= 0);
+        })) {
+      continue;
+    }
+    for (int op : ops) {
+      if (op >= 0 && op != m.out_op) absorbed_op_[op] = 1;
+    }
+    for (int32_t t : m.inner) {
+      role_[t] = Role::kUnused;
+      last_read_[t] = -1;
+    }
+    last_read_[m.input] = std::max(last_read_[m.input], m.out_op);
+    inverse_rms_at_[m.out_op] = static_cast<int>(inverse_rms_.size());
+    inverse_rms_.push_back(std::move(m));
+  }
+  plan_->report.fused_inverse_rms = static_cast<int>(inverse_rms_.size());
 }
 
 }  // namespace liteq::runtime

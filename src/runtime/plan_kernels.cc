@@ -20,10 +20,10 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(
   if (weight_only_at_[i] >= 0) {
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
     const graph::Tensor& q = subgraph_->tensors[fc.weights];
-    LITEQ_ASSIGN_OR_RETURN(kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
-                                             : PrepareWeightOnlyFullyConnected(
-                                                   ctx, q, fc.block,
-                                                   interpreter_.options_.int4_int8_activations));
+    LITEQ_ASSIGN_OR_RETURN(
+        kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
+                          : PrepareWeightOnlyFullyConnected(
+                                ctx, q, fc.block, interpreter_.options_.int4_int8_activations));
     graph::Op op = ctx.op();
     op.inputs[1] = fc.weights;
     if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
@@ -88,7 +88,8 @@ Status PlanBuilder::PrepareKernels() {
   for (int i = 0; i < num_ops; ++i) {
     // Fused kernels (attention, SiLU, the integer-weight FC's absorbed DEQUANTIZE) read
     // their ops' constants as they are.
-    if (absorbed_op_[i] || attention_at_[i] >= 0 || silu_input_at_[i] >= 0) {
+    if (absorbed_op_[i] || attention_at_[i] >= 0 || silu_input_at_[i] >= 0 ||
+        inverse_rms_at_[i] >= 0) {
       MarkConstantsReadInPlace(subgraph_->ops[i]);
     }
     if (absorbed_op_[i]) continue;
@@ -122,6 +123,17 @@ Status PlanBuilder::PrepareKernels() {
       fused.inputs = {silu_input_at_[i]};
       fused.outputs = op.outputs;
       kernel->Bind(fused, *subgraph_, i, " fused with its LOGISTIC operand (SiLU)");
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
+    if (inverse_rms_at_[i] >= 0) {
+      const InverseRmsMatch& m = inverse_rms_[inverse_rms_at_[i]];
+      std::unique_ptr<Kernel> kernel = MakeFusedInverseRmsKernel(*subgraph_, m);
+      graph::Op fused;
+      fused.code = op.code;
+      fused.inputs = {m.input};
+      fused.outputs = {m.output};
+      kernel->Bind(fused, *subgraph_, i, " ending a fused RMSNorm statistic");
       plan_->kernels.push_back(std::move(kernel));
       continue;
     }

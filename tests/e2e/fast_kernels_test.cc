@@ -1,5 +1,6 @@
-// The fast integer kernels (FULLY_CONNECTED int8/hybrid, BATCH_MATMUL int8) inside a
-// whole quantized model: gemma3-tiny exported with static_int8 and dynamic_int8 gives
+// The fast integer kernels (FULLY_CONNECTED int8/hybrid, BATCH_MATMUL int8, the fused
+// RMSNorm statistic) inside a whole quantized model: gemma3-tiny exported with
+// static_int8 and dynamic_int8 gives
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
 // decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
@@ -19,10 +20,11 @@ namespace liteq::e2e {
 namespace {
 
 // reused_inputs: set to the hybrid FCs' reuses of the previous FC's quantized input
-// (ExecutionCounters::hybrid_inputs_reused) over every signature.
+// (ExecutionCounters::hybrid_inputs_reused) over every signature; fused_norms: to the
+// RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms).
 std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOptions options,
-                             const std::vector<int32_t>& tokens,
-                             uint64_t* reused_inputs = nullptr) {
+                             const std::vector<int32_t>& tokens, uint64_t* reused_inputs = nullptr,
+                             int* fused_norms = nullptr) {
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
   if (!interpreter.ok()) return {};
@@ -37,12 +39,11 @@ std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOption
     const Status step = (*session)->Feed(std::span(tokens).subspan(i, 1), &logits);
     EXPECT_TRUE(step.ok()) << step.ToString();
   }
-  if (reused_inputs != nullptr) {
-    *reused_inputs = 0;
-    for (const std::string& key : (*interpreter)->SignatureKeys()) {
-      auto runner = (*interpreter)->GetSignature(key);
-      if (runner.ok()) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
-    }
+  for (const std::string& key : (*interpreter)->SignatureKeys()) {
+    auto runner = (*interpreter)->GetSignature(key);
+    if (!runner.ok()) continue;
+    if (reused_inputs != nullptr) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
+    if (fused_norms != nullptr) *fused_norms += (*runner)->plan_report().fused_inverse_rms;
   }
   return logits;
 }
@@ -68,7 +69,9 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;
       uint64_t reused = 0;
-      const std::vector<float> actual = RunLogits(path, fast_options, tokens, &reused);
+      int fused_norms = 0;
+      const std::vector<float> actual =
+          RunLogits(path, fast_options, tokens, &reused, &fused_norms);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
       // dynamic_int8: k and v (after q) and up (after gate) take the quantized input
@@ -78,6 +81,9 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       } else {
         EXPECT_EQ(reused, 0u);
       }
+      // The RMSNorm statistics ran fused (float in dynamic_int8, int8 in and out in
+      // static_int8), the reference run op by op: the comparison above covers them.
+      EXPECT_GT(fused_norms, 0) << "no RMSNorm statistic ran as one kernel";
     }
   }
 }

@@ -66,6 +66,15 @@ DequantizeInt8Fn BestDequantizeInt8(bool use_reference) {
   return &DequantizeInt8Scalar;
 }
 
+}  // namespace
+
+void FastDequantizeInt8(const int8_t* in, int64_t n, double scale, int64_t zp, float* out) {
+  static const DequantizeInt8Fn best = BestDequantizeInt8(false);
+  best(in, n, scale, zp, out);
+}
+
+namespace {
+
 class DequantizeKernel : public Kernel {
  public:
   DequantizeKernel(graph::DType dtype, std::vector<int64_t> dims, graph::QuantParams quant,

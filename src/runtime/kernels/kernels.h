@@ -32,7 +32,10 @@ PrepareResult PrepareEmbeddingLookup(PrepareContext& ctx);     // gather.cc
 PrepareResult PrepareDynamicUpdateSlice(PrepareContext& ctx);  // dynamic_update_slice.cc
 PrepareResult PrepareCast(PrepareContext& ctx);                // cast.cc
 PrepareResult PrepareDequantize(PrepareContext& ctx);          // dequantize.cc
-PrepareResult PrepareQuantize(PrepareContext& ctx);            // quantize.cc
+// DEQUANTIZE's per-tensor int8 arithmetic, out[i] = float(scale * double(in[i] - zp)),
+// with the fastest code for this CPU (the same bits on every path).
+void FastDequantizeInt8(const int8_t* in, int64_t n, double scale, int64_t zp, float* out);
+PrepareResult PrepareQuantize(PrepareContext& ctx);  // quantize.cc
 
 // Integer and hybrid variants, chosen by the float Prepare functions from the dtypes.
 // fully_connected_quantized.cc: int8/int16 input with int8 weights; float input with
