@@ -15,7 +15,11 @@ namespace liteq::runtime {
 //   LOGISTIC   4K: 4.7 vs 3.7;  8K: 9.3 vs 5.8;  192K: 225 vs 118
 // so cheap ops (arithmetic, NEG, SQRT...) split from 32K elements and the
 // transcendental ones (EXP, LOGISTIC, TANH, GELU: ~10x the work per element) from 8K.
-inline constexpr int64_t kParallelMinElementsCheap = 32 * 1024;
+// With the ranges handed out as threads come free (below) and TFLite's int8 rounding
+// in the elementwise ops, 16K pays: SmolLM2-135M's k RoPE (int8 MUL, MUL, ADD over
+// 24.6K elements) and cache DEQUANTIZE went from 12.0/10.3/17.3/8.4 us to
+// 7.9/7.8/10.9/5.6 us per op at 2 threads (AVX-512 machine, medians of 30 prefills).
+inline constexpr int64_t kParallelMinElementsCheap = 16 * 1024;
 inline constexpr int64_t kParallelMinElementsTranscendental = 8 * 1024;
 // Chunk starts are multiples of this (a cache line of floats, whole vectors).
 inline constexpr int64_t kParallelElementwiseAlign = 64;
