@@ -78,7 +78,6 @@ class FusedAttentionKernel : public Kernel {
                     kHiddenBelow, tokens_, seq_, live_lo_, live_n_, keys);
       token_keys_ = keys;
     }
-    keys_cut_ = 0;
     std::fill(keys_ready_.begin(), keys_ready_.end(), 0);
     const int blocks_per_head = (rows_ + kRowBlock - 1) / kRowBlock;
     const int total = kv_ * blocks_per_head;
@@ -87,6 +86,7 @@ class FusedAttentionKernel : public Kernel {
     // Heads alternate (the threads transpose different heads' keys) and each head's
     // last rows, which see the most keys, come first (fused_attention_int8.cc).
     next_block_.store(0, std::memory_order_relaxed);
+    keys_cut_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       float* scores = reinterpret_cast<float*>(ctx.scratch) +
                       static_cast<size_t>(task) * kRowBlock * static_cast<size_t>(seq_);
@@ -102,7 +102,9 @@ class FusedAttentionKernel : public Kernel {
     } else {
       for (int task = 0; task < tasks; ++task) run(task);
     }
-    if (ctx.counters != nullptr) ctx.counters->attention_keys_cut += keys_cut_;
+    if (ctx.counters != nullptr) {
+      ctx.counters->attention_keys_cut += keys_cut_.load(std::memory_order_relaxed);
+    }
     return Status::Ok();
   }
 

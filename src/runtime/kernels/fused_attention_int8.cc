@@ -148,6 +148,7 @@ class FusedAttentionInt8Kernel : public Kernel {
     // the other) and each head's last rows come first: they see the most keys, so the
     // blocks left at the end are the cheap ones.
     next_block_.store(0, std::memory_order_relaxed);
+    keys_cut_.store(0, std::memory_order_relaxed);
     auto run = [&](int task) {
       uint8_t* scratch = ctx.scratch + task_at_ + static_cast<size_t>(task) * task_bytes_;
       uint64_t cut = 0;  // rows x keys left out by this task's blocks
@@ -165,7 +166,7 @@ class FusedAttentionInt8Kernel : public Kernel {
       for (int task = 0; task < tasks; ++task) run(task);
     }
     if (ctx.counters != nullptr) {
-      ctx.counters->attention_keys_cut += keys_cut_.exchange(0, std::memory_order_relaxed);
+      ctx.counters->attention_keys_cut += keys_cut_.load(std::memory_order_relaxed);
       for (uint8_t ready : hidden_ready_) ctx.counters->attention_hidden_value_sums += ready;
       for (uint8_t ready : vnni_ready_) ctx.counters->attention_vnni_heads += ready;
     }
