@@ -120,11 +120,16 @@ class PlanBuilder {
   void PlanSiluFusion();
   // Finds RMSNorm's rsqrt(mean(x^2) + eps) chains (inverse_rms_fusion.h).
   void PlanInverseRmsFusion();
+  // Finds MUL(m, FC(x)) with the FC on integer weights and moves the FC into the MUL.
+  void PlanFcProductFusion();
   Status PrepareKernels();
   // The kernel of op i, prepared with `overrides` in place of some of its tensors (the
   // one-row versions of an output head's, row_select.h).
+  // With `product_op`, op i is an FC on integer weights run by the MUL `product_op`
+  // (PlanFcProductFusion).
   Result<std::unique_ptr<Kernel>> PrepareOpKernel(int i,
-                                                  std::span<const TensorOverride> overrides = {});
+                                                  std::span<const TensorOverride> overrides = {},
+                                                  int product_op = -1);
   // Evaluates a DEQUANTIZE of a constant once and makes its output a constant.
   Status FoldDequantize(int op_index, Kernel& kernel);
   Status BindStates();
@@ -164,6 +169,7 @@ class PlanBuilder {
   std::vector<int32_t> silu_input_at_;        // per op: x of a fused SiLU MUL, or -1
   std::vector<InverseRmsMatch> inverse_rms_;  // fused RMSNorm statistics
   std::vector<int> inverse_rms_at_;           // per op: index into inverse_rms_, or -1
+  std::vector<int> fc_product_at_;            // per MUL op: the FC op it runs, or -1
 };
 
 }  // namespace liteq::runtime

@@ -104,6 +104,7 @@ struct PlanReport {
   int fused_attention = 0;                   // attention blocks run by the fused kernel
   int integer_weight_fcs = 0;                // FCs reading int8/int4 weights directly
   int fused_inverse_rms = 0;                 // RMSNorm statistics run as one kernel
+  int fused_fc_products = 0;                 // MUL(m, FC(x)) run by the FC's kernel
 };
 
 // Counters since Create (cheap; incremented at Eval).

@@ -417,6 +417,9 @@ void PlanBuilder::PlanInPlaceElementwise() {
       }
       const int s = StorageRoot(t);
       if (role_[s] != Role::kIntermediate || storage_last_read[s] > i) continue;
+      // A fused FC (PlanFcProductFusion) reads all of its input for every output.
+      const int fc = fc_product_at_[i];
+      if (fc >= 0 && ops[fc].inputs[0] >= 0 && StorageRoot(ops[fc].inputs[0]) == s) continue;
       // The other operand must not read these bytes through another tensor (a view
       // of another shape would see elements already overwritten).
       const int32_t other = op.inputs[0] == t ? op.inputs[1] : op.inputs[0];
@@ -525,6 +528,7 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
     PlanWeightOnlyFullyConnected();
     PlanSiluFusion();
     PlanInverseRmsFusion();
+    PlanFcProductFusion();
     status = PrepareKernels();
   }
   if (status.ok()) status = BindStates();

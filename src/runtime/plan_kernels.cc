@@ -12,7 +12,7 @@
 namespace liteq::runtime {
 
 Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(
-    int i, std::span<const TensorOverride> overrides) {
+    int i, std::span<const TensorOverride> overrides, int product_op) {
   PrepareContext ctx(*subgraph_, i, constant_, interpreter_.options_.num_threads, overrides);
   ctx.set_use_reference_kernels(interpreter_.options_.use_reference_kernels);
   ctx.set_use_scalar_float_kernels(interpreter_.options_.use_scalar_float_kernels);
@@ -20,14 +20,25 @@ Result<std::unique_ptr<Kernel>> PlanBuilder::PrepareOpKernel(
   if (weight_only_at_[i] >= 0) {
     const WeightOnlyFc& fc = weight_only_[weight_only_at_[i]];
     const graph::Tensor& q = subgraph_->tensors[fc.weights];
+    const bool product = product_op >= 0;
     LITEQ_ASSIGN_OR_RETURN(
-        kernel, fc.gather ? PrepareWeightOnlyGather(ctx, q)
-                          : PrepareWeightOnlyFullyConnected(
-                                ctx, q, fc.block, interpreter_.options_.int4_int8_activations));
+        kernel, fc.gather
+                    ? PrepareWeightOnlyGather(ctx, q)
+                    : PrepareWeightOnlyFullyConnected(
+                          ctx, q, fc.block, interpreter_.options_.int4_int8_activations, product));
     graph::Op op = ctx.op();
     op.inputs[1] = fc.weights;
     if (fc.gather) op.inputs[0] = ctx.op().inputs[1];  // {indices, table}
-    kernel->Bind(op, *subgraph_, i, " on integer weights");
+    if (product) {
+      // {x, q, bias or -1, m} -> the MUL's output (the FC's own output is never written).
+      const graph::Op& mul = subgraph_->ops[product_op];
+      op.inputs.resize(3, -1);
+      op.inputs.push_back(mul.inputs[0] == ctx.op().outputs[0] ? mul.inputs[1] : mul.inputs[0]);
+      op.outputs = mul.outputs;
+      kernel->Bind(op, *subgraph_, product_op, " run with its FC on integer weights");
+    } else {
+      kernel->Bind(op, *subgraph_, i, " on integer weights");
+    }
   } else {
     PrepareFn prepare = FindPrepareFn(ctx.op().code);
     if (prepare == nullptr) return ctx.Unsupported("liteq's runtime has no kernel for this op yet");
@@ -123,6 +134,12 @@ Status PlanBuilder::PrepareKernels() {
       fused.inputs = {silu_input_at_[i]};
       fused.outputs = op.outputs;
       kernel->Bind(fused, *subgraph_, i, " fused with its LOGISTIC operand (SiLU)");
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
+    if (fc_product_at_[i] >= 0) {
+      LITEQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel,
+                             PrepareOpKernel(fc_product_at_[i], {}, i));
       plan_->kernels.push_back(std::move(kernel));
       continue;
     }

@@ -4,7 +4,9 @@
 // floats and runs the same float GEMM, so its logits are identical. Decode converts
 // the weights in registers and applies each block's scale to the block's sum
 // (kernels/weight_only_dot.h): a different rounding order, so its logits agree within
-// kDecodeLogitTolerance of the largest logit. (int4 decode runs here with float
+// kDecodeLogitTolerance of the largest logit. The MLP's up projection and its product
+// with act(gate) run as one kernel in both (the same floats as the two ops,
+// tests/runtime/fc_product_fusion_test.cc). (int4 decode runs here with float
 // activations, InterpreterOptions::int4_int8_activations off; the default int8
 // activation path is int4_int8_activations_test.cc.)
 #include <gtest/gtest.h>
@@ -40,8 +42,8 @@ TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
   quant::RecipeOptions recipe;
   recipe.recipe = c.bits == 4 ? quant::Recipe::kWeightOnlyInt4 : quant::Recipe::kWeightOnlyInt8;
   recipe.block_size = c.block;
-  const std::string path =
-      e2e::ExportQuantizedOnce(dir, model::ExportOptions{.prefill_lengths = {16}, .max_seq = 64}, recipe);
+  const std::string path = e2e::ExportQuantizedOnce(
+      dir, model::ExportOptions{.prefill_lengths = {16}, .max_seq = 64}, recipe);
   ASSERT_FALSE(path.empty());
   std::unique_ptr<runtime::Interpreter> interpreters[2];
   std::unique_ptr<generate::Session> sessions[2];
@@ -55,11 +57,13 @@ TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
     interpreters[direct] = std::move(*interpreter);
     auto runner = interpreters[direct]->GetSignature("decode");
     ASSERT_TRUE(runner.ok());
-    // Every linear layer (7 per layer, 6 layers) and the tied lm head.
-    if (direct) {
-      EXPECT_EQ((*runner)->plan_report().integer_weight_fcs, 6 * 7 + 1);
-    } else {
-      EXPECT_EQ((*runner)->plan_report().integer_weight_fcs, 0);
+    // Every linear layer (7 per layer, 6 layers) and the tied lm head; each layer's up
+    // projection runs with the MUL by act(gate) that reads it (PlanFcProductFusion).
+    auto prefill = interpreters[direct]->GetSignature("prefill");
+    ASSERT_TRUE(prefill.ok());
+    for (runtime::SignatureRunner* r : {*runner, *prefill}) {
+      EXPECT_EQ(r->plan_report().integer_weight_fcs, direct ? 6 * 7 + 1 : 0);
+      EXPECT_EQ(r->plan_report().fused_fc_products, direct ? 6 : 0);
     }
     auto session = generate::Session::Create(interpreters[direct].get());
     ASSERT_TRUE(session.ok());
@@ -90,12 +94,11 @@ TEST_P(IntegerWeightsTest, SameLogitsAsFoldedDequantize) {
   RecordProperty("worst_relative_decode_difference", std::to_string(worst));
 }
 
-INSTANTIATE_TEST_SUITE_P(Recipes, IntegerWeightsTest,
-                         ::testing::Values(Case{"int8_channel", 8, 0, 1},
-                                           Case{"int8_channel_2_threads", 8, 0, 2},
-                                           Case{"int4_channel", 4, 0, 1},
-                                           Case{"int4_block32", 4, 32, 2}),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, IntegerWeightsTest,
+    ::testing::Values(Case{"int8_channel", 8, 0, 1}, Case{"int8_channel_2_threads", 8, 0, 2},
+                      Case{"int4_channel", 4, 0, 1}, Case{"int4_block32", 4, 32, 2}),
+    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace liteq

@@ -43,14 +43,15 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
  public:
   WeightOnlyFullyConnectedKernel(size_t batch, size_t in, size_t out, bool int4, size_t block,
                                  const float* scales, bool has_bias, graph::Activation act,
-                                 int threads, Int4Activations int4_activations)
+                                 int threads, Int4Activations int4_activations, bool product)
       : batch_(batch),
         in_(in),
         out_(out),
         has_bias_(has_bias),
         act_(act),
         rows_(RowsPerChunk(in)),
-        threads_(std::max(1, threads)) {
+        threads_(std::max(1, threads)),
+        product_(product) {
     matrix_.int4 = int4;
     matrix_.rows = out;
     matrix_.depth = in;
@@ -62,16 +63,15 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
     q8_reference_ = int4_activations == Int4Activations::kInt8Reference;
   }
 
-  size_t ScratchBytes() const {
-    if (q8_) return Q8ScratchBytes(in_, batch_);
-    return batch_ < kGemmMinBatch ? 0 : threads_ * rows_ * in_ * sizeof(float);
-  }
+  size_t ScratchBytes() const { return ProductOffset() + ProductBytes(); }
 
   Status Eval(const EvalContext& ctx) override {
     WeightOnlyMatrix w = matrix_;
     w.data = In<uint8_t>(ctx, 1);
     const bool gemv = batch_ < kGemmMinBatch;
     Q8Row* q8_rows = q8_rows_.data();
+    // With product_, the FC's values go to scratch first: out may be m's storage.
+    float* fc_out = product_ && !GemmPath() ? ProductScratch(ctx, 0) : Out<float>(ctx, 0);
     if (q8_) {
       // Each activation row quantized once, before the weight rows are split.
       for (size_t b = 0; b < batch_; ++b) {
@@ -97,40 +97,77 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
         a.x = q8_rows;
         a.batches = batch_;
         a.bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
-        a.out = Out<float>(ctx, 0);
+        a.out = fc_out;
         a.ldo = out_;
         if (q8_reference_) {
           ReferenceInt4Q8Gemv(w, a, begin, end);
         } else {
           Int4Q8Gemv(w, a, begin, end);
         }
+      } else if (gemv) {
+        Gemv(ctx, w, begin, end, fc_out);
+      } else {
+        float* scratch =
+            reinterpret_cast<float*>(ctx.scratch) + static_cast<size_t>(t) * rows_ * in_;
+        for (size_t n0 = begin; n0 < end; n0 += rows_)
+          Chunk(ctx, w, n0, std::min(end, n0 + rows_), scratch, t);
         return;
       }
-      if (gemv) {
-        Gemv(ctx, w, begin, end);
-        return;
-      }
-      float* scratch = reinterpret_cast<float*>(ctx.scratch) + static_cast<size_t>(t) * rows_ * in_;
-      for (size_t n0 = begin; n0 < end; n0 += rows_)
-        Chunk(ctx, w, n0, std::min(end, n0 + rows_), scratch);
+      if (product_) MultiplyColumns(ctx, fc_out + begin, out_, begin, end);
     };
     if (tasks <= 1) {
       task(0);
     } else {
       ctx.pool->ParallelFor(tasks, task);
     }
-    ApplyActivation(Out<float>(ctx, 0), static_cast<int64_t>(batch_ * out_), act_);
+    if (!product_) ApplyActivation(Out<float>(ctx, 0), static_cast<int64_t>(batch_ * out_), act_);
     return Status::Ok();
   }
 
  private:
-  void Gemv(const EvalContext& ctx, const WeightOnlyMatrix& w, size_t begin, size_t end) const {
+  bool GemmPath() const { return !q8_ && batch_ >= kGemmMinBatch; }
+
+  // Scratch: the quantized activations (q8) or each thread's dequantized weight rows
+  // (GEMM), then with product_ the FC's values before the product: all of them
+  // (GEMV: every output row is short), or each thread's [batch, rows_] tile (GEMM).
+  size_t ProductOffset() const {
+    const size_t bytes = q8_          ? Q8ScratchBytes(in_, batch_)
+                         : GemmPath() ? threads_ * rows_ * in_ * sizeof(float)
+                                      : 0;
+    return (bytes + 63) / 64 * 64;
+  }
+  size_t ProductBytes() const {
+    if (!product_) return 0;
+    return (GemmPath() ? threads_ * batch_ * rows_ : batch_ * out_) * sizeof(float);
+  }
+  float* ProductScratch(const EvalContext& ctx, int thread) const {
+    const size_t tile = GemmPath() ? batch_ * rows_ : 0;
+    return reinterpret_cast<float*>(ctx.scratch + ProductOffset()) +
+           static_cast<size_t>(thread) * tile;
+  }
+
+  // out[b, n] = fc[b * ld_fc + n - begin] * m[b, n] for channels [begin, end): MUL's
+  // float product, m read before out (possibly the same bytes) is written.
+  void MultiplyColumns(const EvalContext& ctx, const float* fc, size_t ld_fc, size_t begin,
+                       size_t end) const {
+    const float* m = In<float>(ctx, 3);
+    float* out = Out<float>(ctx, 0);
+    for (size_t b = 0; b < batch_; ++b) {
+      const float* f = fc + b * ld_fc;
+      const float* mb = m + b * out_;
+      float* ob = out + b * out_;
+      for (size_t n = begin; n < end; ++n) ob[n] = f[n - begin] * mb[n];
+    }
+  }
+
+  void Gemv(const EvalContext& ctx, const WeightOnlyMatrix& w, size_t begin, size_t end,
+            float* out) const {
     WeightOnlyGemvArgs a;
     a.x = In<float>(ctx, 0);
     a.ldx = in_;
     a.batches = batch_;
     a.bias = has_bias_ ? In<float>(ctx, 2) : nullptr;
-    a.out = Out<float>(ctx, 0);
+    a.out = out;
     a.ldo = out_;
     WeightOnlyGemv(w, a, begin, end);
   }
@@ -138,7 +175,7 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
   // Output channels [n0, n1) for every batch row: the rows dequantized exactly as
   // DEQUANTIZE would, then the float GEMM (so the results equal the folded path).
   void Chunk(const EvalContext& ctx, const WeightOnlyMatrix& w, size_t n0, size_t n1,
-             float* scratch) const {
+             float* scratch, int thread) const {
     DequantizeWeightRows(w, n0, n1, scratch);
     MatMulArgs p;
     p.a = In<float>(ctx, 0);
@@ -146,12 +183,13 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
     p.b = scratch;
     p.ldb = in_;
     p.bias = has_bias_ ? In<float>(ctx, 2) + n0 : nullptr;
-    p.c = Out<float>(ctx, 0) + n0;
-    p.ldc = out_;
+    p.c = product_ ? ProductScratch(ctx, thread) : Out<float>(ctx, 0) + n0;
+    p.ldc = product_ ? rows_ : out_;
     p.m = batch_;
     p.n = n1 - n0;
     p.k = in_;
     FastMatMulNT(p, 0, n1 - n0);
+    if (product_) MultiplyColumns(ctx, p.c, rows_, n0, n1);
   }
 
   size_t batch_, in_, out_;
@@ -160,6 +198,7 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
   graph::Activation act_;
   size_t rows_;
   int threads_;
+  bool product_;                // out = FC(x) * input 3 (a fused MUL)
   bool q8_ = false;             // int4 weights x activations quantized per group (decode)
   bool q8_reference_ = false;   // its scalar reference
   std::vector<Q8Row> q8_rows_;  // the quantized activation rows in scratch (Eval)
@@ -170,13 +209,17 @@ class WeightOnlyFullyConnectedKernel : public Kernel {
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& ctx,
                                                                 const graph::Tensor& q,
                                                                 int64_t block,
-                                                                bool int4_int8_activations) {
+                                                                bool int4_int8_activations,
+                                                                bool product) {
   LITEQ_RETURN_IF_ERROR(ctx.CheckArity(2, 3, 1));
   graph::FullyConnectedOptions opts;
   if (const auto* o = std::get_if<graph::FullyConnectedOptions>(&ctx.op().options)) opts = *o;
   LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(0, {graph::DType::kFloat32}));
   LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kFloat32));
   LITEQ_RETURN_IF_ERROR(CheckActivation(ctx, opts.activation, graph::DType::kFloat32));
+  if (product && opts.activation != graph::Activation::kNone) {
+    return ctx.Error("a fused product needs an FC without fused activation");
+  }
   const bool has_bias = ctx.has_input(2);
   if (has_bias) LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(2, {graph::DType::kFloat32}));
   LITEQ_ASSIGN_OR_RETURN(quantized::FullyConnectedShape shape,
@@ -198,7 +241,8 @@ Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& 
       q.quant.scale.data(), has_bias, opts.activation, ctx.num_threads(),
       !int4_int8_activations        ? Int4Activations::kFloat
       : ctx.use_reference_kernels() ? Int4Activations::kInt8Reference
-                                    : Int4Activations::kInt8);
+                                    : Int4Activations::kInt8,
+      product);
   ctx.RequestScratch(kernel->ScratchBytes());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }

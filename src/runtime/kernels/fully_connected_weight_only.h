@@ -21,10 +21,17 @@ namespace liteq::runtime {
 // `ctx` is the FULLY_CONNECTED op (inputs x, float weights, optional bias); `q` the
 // integer constant its weights dequantize from, `block` weights per scale along the
 // input dimension. The kernel must be bound to the op with input 1 replaced by q.
+//
+// With `product`, the kernel also runs the float MUL that is the FC output's only
+// reader (the gated MLP's act(gate) * up, PlanBuilder::PlanFcProductFusion; the FC has no
+// fused activation): it is bound to inputs {x, q, bias or -1, m} and the MUL's output,
+// and writes out = FC(x) * m, the same floats as the two ops. Each element of m is
+// read before the element of out with its index is written, so out may overwrite m.
 Result<std::unique_ptr<Kernel>> PrepareWeightOnlyFullyConnected(PrepareContext& ctx,
                                                                 const graph::Tensor& q,
                                                                 int64_t block,
-                                                                bool int4_int8_activations);
+                                                                bool int4_int8_activations,
+                                                                bool product = false);
 
 }  // namespace liteq::runtime
 
