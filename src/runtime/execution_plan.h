@@ -14,6 +14,7 @@
 #include "runtime/interpreter.h"
 #include "runtime/inverse_rms_fusion.h"
 #include "runtime/kernels/kernel.h"
+#include "runtime/rope_fusion.h"
 #include "runtime/silu_fusion.h"
 #include "runtime/thread_pool.h"
 #include "runtime/weight_only_fusion.h"
@@ -120,6 +121,8 @@ class PlanBuilder {
   void PlanSiluFusion();
   // Finds RMSNorm's rsqrt(mean(x^2) + eps) chains (inverse_rms_fusion.h).
   void PlanInverseRmsFusion();
+  // Finds int8 RoPE (slices, CONCAT, MUL, MUL, ADD[, MUL]: rope_fusion.h).
+  void PlanRopeFusion();
   // Finds MUL(m, FC(x)) with the FC on integer weights and moves the FC into the MUL.
   void PlanFcProductFusion();
   Status PrepareKernels();
@@ -170,6 +173,8 @@ class PlanBuilder {
   std::vector<InverseRmsMatch> inverse_rms_;  // fused RMSNorm statistics
   std::vector<int> inverse_rms_at_;           // per op: index into inverse_rms_, or -1
   std::vector<int> fc_product_at_;            // per MUL op: the FC op it runs, or -1
+  std::vector<RopeInt8Match> rope_;           // fused int8 RoPE
+  std::vector<int> rope_at_;                  // per op: index into rope_, or -1
 };
 
 }  // namespace liteq::runtime

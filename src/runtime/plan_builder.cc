@@ -401,7 +401,9 @@ void PlanBuilder::PlanInPlaceElementwise() {
   }
   for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
     const graph::Op& op = ops[i];
-    if (absorbed_op_[i] || attention_at_[i] >= 0 || weight_only_at_[i] >= 0) continue;
+    if (absorbed_op_[i] || attention_at_[i] >= 0 || weight_only_at_[i] >= 0 || rope_at_[i] >= 0) {
+      continue;
+    }
     if (!IsElementwiseBinary(op.code) || op.inputs.size() != 2 || op.outputs.size() != 1) {
       continue;
     }
@@ -528,6 +530,7 @@ Result<std::unique_ptr<SignatureRunner>> PlanBuilder::Build() {
     PlanWeightOnlyFullyConnected();
     PlanSiluFusion();
     PlanInverseRmsFusion();
+    PlanRopeFusion();
     PlanFcProductFusion();
     status = PrepareKernels();
   }

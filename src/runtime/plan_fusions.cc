@@ -1,12 +1,13 @@
 // PlanBuilder: the fusions planned before kernels are made (which ops a fused kernel
 // absorbs and how long its operands live): attention blocks over the live cache rows,
 // FULLY_CONNECTED on integer weights and the MUL that reads it, SiLU, RMSNorm's
-// statistic.
+// statistic, int8 RoPE.
 #include <algorithm>
 
 #include "runtime/attention_fusion.h"
 #include "runtime/execution_plan.h"
 #include "runtime/kernels/fused_attention_int8.h"
+#include "runtime/rope_fusion.h"
 #include "runtime/silu_fusion.h"
 #include "runtime/weight_only_fusion.h"
 
@@ -183,6 +184,41 @@ void PlanBuilder::PlanFcProductFusion() {
       break;
     }
   }
+}
+
+void PlanBuilder::PlanRopeFusion() {
+  rope_at_.assign(subgraph_->ops.size(), -1);
+  const InterpreterOptions& options = interpreter_.options_;
+  // TFLite's int8 arithmetic with the fast rows; the reference kernels run the ops one
+  // by one (the tests compare the two), XNNPACK's arithmetic keeps its own kernels.
+  if (options.preserve_all_tensors || options.use_reference_kernels ||
+      options.int8_arithmetic != Int8Arithmetic::kTfliteReference) {
+    return;
+  }
+  std::vector<bool> plain(role_.size());
+  for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
+  for (RopeInt8Match& m : FindRopeInt8Patterns(*subgraph_, plain, constant_)) {
+    const int ops[] = {m.x1_op, m.x2_op, m.concat_op, m.cos_op, m.sin_op, m.add_op, m.scale_op};
+    if (std::any_of(std::begin(ops), std::end(ops), [&](int op) {
+          return op >= 0 &&
+                 (absorbed_op_[op] || attention_at_[op] >= 0 || silu_input_at_[op] >= 0 ||
+                  weight_only_at_[op] >= 0 || inverse_rms_at_[op] >= 0);
+        })) {
+      continue;
+    }
+    if (!MakeFusedRopeInt8Kernel(*subgraph_, m, constant_, options.num_threads).ok()) continue;
+    for (int op : ops) {
+      if (op >= 0 && op != m.out_op) absorbed_op_[op] = 1;
+    }
+    for (int32_t t : m.inner) {
+      role_[t] = Role::kUnused;
+      last_read_[t] = -1;
+    }
+    for (int32_t t : {m.x, m.cos, m.sin}) last_read_[t] = std::max(last_read_[t], m.out_op);
+    rope_at_[m.out_op] = static_cast<int>(rope_.size());
+    rope_.push_back(std::move(m));
+  }
+  plan_->report.fused_rope = static_cast<int>(rope_.size());
 }
 
 }  // namespace liteq::runtime

@@ -100,7 +100,7 @@ Status PlanBuilder::PrepareKernels() {
     // Fused kernels (attention, SiLU, the integer-weight FC's absorbed DEQUANTIZE) read
     // their ops' constants as they are.
     if (absorbed_op_[i] || attention_at_[i] >= 0 || silu_input_at_[i] >= 0 ||
-        inverse_rms_at_[i] >= 0) {
+        inverse_rms_at_[i] >= 0 || rope_at_[i] >= 0) {
       MarkConstantsReadInPlace(subgraph_->ops[i]);
     }
     if (absorbed_op_[i]) continue;
@@ -134,6 +134,19 @@ Status PlanBuilder::PrepareKernels() {
       fused.inputs = {silu_input_at_[i]};
       fused.outputs = op.outputs;
       kernel->Bind(fused, *subgraph_, i, " fused with its LOGISTIC operand (SiLU)");
+      plan_->kernels.push_back(std::move(kernel));
+      continue;
+    }
+    if (rope_at_[i] >= 0) {
+      const RopeInt8Match& m = rope_[rope_at_[i]];
+      LITEQ_ASSIGN_OR_RETURN(
+          std::unique_ptr<Kernel> kernel,
+          MakeFusedRopeInt8Kernel(*subgraph_, m, constant_, interpreter_.options_.num_threads));
+      graph::Op fused;
+      fused.code = op.code;
+      fused.inputs = {m.x, m.cos, m.sin};
+      fused.outputs = {m.output};
+      kernel->Bind(fused, *subgraph_, i, " ending a fused int8 RoPE");
       plan_->kernels.push_back(std::move(kernel));
       continue;
     }

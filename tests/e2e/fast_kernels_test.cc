@@ -1,5 +1,5 @@
 // The fast integer kernels (FULLY_CONNECTED int8/hybrid, BATCH_MATMUL int8, the fused
-// RMSNorm statistic) inside a whole quantized model: gemma3-tiny exported with
+// RMSNorm statistic and int8 RoPE) inside a whole quantized model: gemma3-tiny exported with
 // static_int8 and dynamic_int8 gives
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
@@ -21,10 +21,11 @@ namespace {
 
 // reused_inputs: set to the hybrid FCs' reuses of the previous FC's quantized input
 // (ExecutionCounters::hybrid_inputs_reused) over every signature; fused_norms: to the
-// RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms).
+// RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms); fused_ropes: to
+// the int8 RoPE blocks run as one kernel (PlanReport::fused_rope).
 std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOptions options,
                              const std::vector<int32_t>& tokens, uint64_t* reused_inputs = nullptr,
-                             int* fused_norms = nullptr) {
+                             int* fused_norms = nullptr, int* fused_ropes = nullptr) {
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
   if (!interpreter.ok()) return {};
@@ -44,6 +45,7 @@ std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOption
     if (!runner.ok()) continue;
     if (reused_inputs != nullptr) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
     if (fused_norms != nullptr) *fused_norms += (*runner)->plan_report().fused_inverse_rms;
+    if (fused_ropes != nullptr) *fused_ropes += (*runner)->plan_report().fused_rope;
   }
   return logits;
 }
@@ -69,9 +71,9 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;
       uint64_t reused = 0;
-      int fused_norms = 0;
+      int fused_norms = 0, fused_ropes = 0;
       const std::vector<float> actual =
-          RunLogits(path, fast_options, tokens, &reused, &fused_norms);
+          RunLogits(path, fast_options, tokens, &reused, &fused_norms, &fused_ropes);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
       // dynamic_int8: k and v (after q) and up (after gate) take the quantized input
@@ -84,6 +86,9 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       // The RMSNorm statistics ran fused (float in dynamic_int8, int8 in and out in
       // static_int8), the reference run op by op: the comparison above covers them.
       EXPECT_GT(fused_norms, 0) << "no RMSNorm statistic ran as one kernel";
+      // static_int8's RoPE on q (with attention's q scale) and k ran fused in each of the
+      // 6 layers of both signatures; dynamic_int8's RoPE is float.
+      EXPECT_EQ(fused_ropes, recipe == quant::Recipe::kStaticInt8 ? 2 * 6 * 2 : 0);
     }
   }
 }

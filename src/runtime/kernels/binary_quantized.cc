@@ -92,36 +92,79 @@ PrepareResult MakeKernel(graph::DType t, Params params, quantized::BroadcastPlan
 
 }  // namespace
 
+namespace {
+
+// What every integer ADD/SUB/MUL kernel is made from: the operands' and output's
+// parameters, the fused activation and the broadcast, checked against the op.
+struct ArithmeticOperands {
+  graph::DType dtype;
+  quant::QuantParams a, b, out;
+  quantized::FusedActivation activation;
+  quantized::BroadcastPlan plan;
+};
+
+Result<ArithmeticOperands> PrepareArithmeticOperands(PrepareContext& ctx) {
+  ArithmeticOperands o;
+  o.dtype = ctx.input(0).dtype;
+  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {o.dtype}));
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, o.dtype));
+  graph::Activation act = graph::Activation::kNone;
+  if (const auto* opts = std::get_if<graph::BinaryOptions>(&ctx.op().options)) {
+    act = opts->activation;
+  }
+  LITEQ_ASSIGN_OR_RETURN(o.activation, ToFusedActivation(ctx, act));
+  LITEQ_ASSIGN_OR_RETURN(o.a, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(o.b, InputParams(ctx, 1));
+  LITEQ_ASSIGN_OR_RETURN(o.out, OutputParams(ctx, 0));
+  Result<quantized::BroadcastPlan> plan =
+      quantized::MakeBroadcastPlan(Dims64(ctx.input(0).shape), Dims64(ctx.input(1).shape));
+  if (!plan.ok()) return WithOpLabel(ctx, plan.status());
+  LITEQ_RETURN_IF_ERROR(
+      ctx.CheckOutputShape(0, Shape(plan->output_shape.begin(), plan->output_shape.end())));
+  o.plan = std::move(*plan);
+  return o;
+}
+
+}  // namespace
+
+Result<quantized::MulParams> PrepareIntegerMulParams(PrepareContext& ctx) {
+  if (ctx.op().code != graph::OpCode::kMul) return ctx.Unsupported("not a MUL");
+  LITEQ_ASSIGN_OR_RETURN(ArithmeticOperands o, PrepareArithmeticOperands(ctx));
+  Result<quantized::MulParams> p =
+      quantized::PrepareMul(ToIntType(o.dtype), o.a, o.b, o.out, o.activation);
+  if (!p.ok()) return WithOpLabel(ctx, p.status());
+  return *p;
+}
+
+Result<quantized::AddSubParams> PrepareIntegerAddSubParams(PrepareContext& ctx) {
+  const graph::OpCode code = ctx.op().code;
+  if (code != graph::OpCode::kAdd && code != graph::OpCode::kSub) {
+    return ctx.Unsupported("not an ADD or SUB");
+  }
+  LITEQ_ASSIGN_OR_RETURN(ArithmeticOperands o, PrepareArithmeticOperands(ctx));
+  Result<quantized::AddSubParams> p = quantized::PrepareAddSub(
+      ToIntType(o.dtype), o.a, o.b, o.out, o.activation, code == graph::OpCode::kSub);
+  if (!p.ok()) return WithOpLabel(ctx, p.status());
+  return *p;
+}
+
 PrepareResult PrepareArithmeticInteger(PrepareContext& ctx) {
   const graph::DType t = ctx.input(0).dtype;
   const graph::OpCode code = ctx.op().code;
   if (code != graph::OpCode::kAdd && code != graph::OpCode::kSub && code != graph::OpCode::kMul) {
     return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) + " kernel for this op");
   }
-  LITEQ_RETURN_IF_ERROR(ctx.CheckInputDType(1, {t}));
-  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, t));
-  graph::Activation act = graph::Activation::kNone;
-  if (const auto* opts = std::get_if<graph::BinaryOptions>(&ctx.op().options)) {
-    act = opts->activation;
-  }
-  LITEQ_ASSIGN_OR_RETURN(quantized::FusedActivation fused, ToFusedActivation(ctx, act));
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams a_q, InputParams(ctx, 0));
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams b_q, InputParams(ctx, 1));
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
-  Result<quantized::BroadcastPlan> plan =
-      quantized::MakeBroadcastPlan(Dims64(ctx.input(0).shape), Dims64(ctx.input(1).shape));
-  if (!plan.ok()) return WithOpLabel(ctx, plan.status());
-  LITEQ_RETURN_IF_ERROR(
-      ctx.CheckOutputShape(0, Shape(plan->output_shape.begin(), plan->output_shape.end())));
+  LITEQ_ASSIGN_OR_RETURN(ArithmeticOperands o, PrepareArithmeticOperands(ctx));
   if (code == graph::OpCode::kMul) {
-    Result<quantized::MulParams> p = quantized::PrepareMul(ToIntType(t), a_q, b_q, out_q, fused);
+    Result<quantized::MulParams> p =
+        quantized::PrepareMul(ToIntType(t), o.a, o.b, o.out, o.activation);
     if (!p.ok()) return WithOpLabel(ctx, p.status());
-    return MakeKernel<true>(t, *p, std::move(*plan), ctx.use_reference_kernels());
+    return MakeKernel<true>(t, *p, std::move(o.plan), ctx.use_reference_kernels());
   }
-  Result<quantized::AddSubParams> p =
-      quantized::PrepareAddSub(ToIntType(t), a_q, b_q, out_q, fused, code == graph::OpCode::kSub);
+  Result<quantized::AddSubParams> p = quantized::PrepareAddSub(
+      ToIntType(t), o.a, o.b, o.out, o.activation, code == graph::OpCode::kSub);
   if (!p.ok()) return WithOpLabel(ctx, p.status());
-  return MakeKernel<false>(t, *p, std::move(*plan), ctx.use_reference_kernels());
+  return MakeKernel<false>(t, *p, std::move(o.plan), ctx.use_reference_kernels());
 }
 
 }  // namespace liteq::runtime

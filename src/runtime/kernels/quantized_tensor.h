@@ -53,6 +53,12 @@ Result<std::span<const float>> SymmetricWeightScales(const PrepareContext& ctx, 
 Result<quantized::FusedActivation> ToFusedActivation(const PrepareContext& ctx,
                                                      graph::Activation act);
 
+// The parameters an integer MUL / ADD or SUB op's kernel computes with (after the
+// checks PrepareArithmeticInteger makes), for fused kernels that run the op's
+// arithmetic on rows of their own (binary_quantized.cc).
+Result<quantized::MulParams> PrepareIntegerMulParams(PrepareContext& ctx);
+Result<quantized::AddSubParams> PrepareIntegerAddSubParams(PrepareContext& ctx);
+
 // A failed reference Prepare (its message names the op family, not the tensors)
 // becomes an error with this op's label.
 inline Status WithOpLabel(const PrepareContext& ctx, const Status& s) {
