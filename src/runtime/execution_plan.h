@@ -170,6 +170,7 @@ class PlanBuilder {
   std::vector<WeightOnlyFc> weight_only_;     // FCs on integer weights
   std::vector<int> weight_only_at_;           // per op: index into weight_only_, or -1
   std::vector<int32_t> silu_input_at_;        // per op: x of a fused SiLU MUL, or -1
+  std::vector<int> silu_int8_logistic_at_;    // per op: an int8 SiLU MUL's LOGISTIC, or -1
   std::vector<InverseRmsMatch> inverse_rms_;  // fused RMSNorm statistics
   std::vector<int> inverse_rms_at_;           // per op: index into inverse_rms_, or -1
   std::vector<int> fc_product_at_;            // per MUL op: the FC op it runs, or -1

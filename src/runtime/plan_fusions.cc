@@ -73,20 +73,32 @@ void PlanBuilder::PlanWeightOnlyFullyConnected() {
 
 void PlanBuilder::PlanSiluFusion() {
   silu_input_at_.assign(subgraph_->ops.size(), -1);
+  silu_int8_logistic_at_.assign(subgraph_->ops.size(), -1);
   const InterpreterOptions& options = interpreter_.options_;
-  // The fused kernel is the SIMD one; the scalar float kernels stay unfused.
-  if (options.preserve_all_tensors || options.use_scalar_float_kernels) return;
+  if (options.preserve_all_tensors) return;
+  // The float kernel is the SIMD one: the scalar float kernels stay unfused. The int8
+  // table holds TFLite's arithmetic as the fast rows compute it; the reference kernels
+  // run the ops one by one (the tests compare the two).
+  const bool float_silu = !options.use_scalar_float_kernels;
+  const bool int8_silu =
+      !options.use_reference_kernels && options.int8_arithmetic == Int8Arithmetic::kTfliteReference;
   std::vector<bool> plain(role_.size());
   for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
   for (const SiluMatch& m : FindSiluPatterns(*subgraph_, plain)) {
     if (absorbed_op_[m.logistic_op] || absorbed_op_[m.mul_op] ||
-        attention_at_[m.logistic_op] >= 0 || attention_at_[m.mul_op] >= 0) {
+        attention_at_[m.logistic_op] >= 0 || attention_at_[m.mul_op] >= 0 ||
+        !(m.int8 ? int8_silu : float_silu)) {
       continue;
+    }
+    if (m.int8) {
+      if (!MakeFusedSiluInt8Kernel(*subgraph_, m, constant_, options.num_threads).ok()) continue;
+      silu_int8_logistic_at_[m.mul_op] = m.logistic_op;
     }
     absorbed_op_[m.logistic_op] = 1;
     silu_input_at_[m.mul_op] = m.x;
     role_[m.sigmoid] = Role::kUnused;
     last_read_[m.sigmoid] = -1;
+    ++plan_->report.fused_silu;
   }
 }
 

@@ -127,8 +127,15 @@ Status PlanBuilder::PrepareKernels() {
     }
     const graph::Op& op = subgraph_->ops[i];
     if (silu_input_at_[i] >= 0) {
-      std::unique_ptr<Kernel> kernel =
-          MakeFusedSiluKernel(NumElements(subgraph_->tensors[op.outputs[0]].shape));
+      std::unique_ptr<Kernel> kernel;
+      if (const int logistic = silu_int8_logistic_at_[i]; logistic >= 0) {
+        const SiluMatch m{logistic, i, silu_input_at_[i], subgraph_->ops[logistic].outputs[0],
+                          /*int8=*/true};
+        LITEQ_ASSIGN_OR_RETURN(kernel, MakeFusedSiluInt8Kernel(*subgraph_, m, constant_,
+                                                               interpreter_.options_.num_threads));
+      } else {
+        kernel = MakeFusedSiluKernel(NumElements(subgraph_->tensors[op.outputs[0]].shape));
+      }
       graph::Op fused;
       fused.code = graph::OpCode::kMul;
       fused.inputs = {silu_input_at_[i]};

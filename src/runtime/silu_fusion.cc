@@ -1,10 +1,13 @@
 #include "runtime/silu_fusion.h"
 
 #include <algorithm>
+#include <array>
 #include <variant>
 
 #include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/float_math_simd.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
+#include "runtime/kernels/quantized_tensor.h"
 
 namespace liteq::runtime {
 namespace {
@@ -36,7 +39,12 @@ class FusedSiluKernel : public Kernel {
   int64_t count_;
 };
 
-bool IsFloat(const graph::Tensor& t) { return t.dtype == graph::DType::kFloat32; }
+bool IsFloat(const graph::Tensor& t) {
+  return t.dtype == graph::DType::kFloat32 && t.quant.empty();
+}
+bool IsInt8(const graph::Tensor& t) {
+  return t.dtype == graph::DType::kInt8 && t.quant.scale.size() == 1;
+}
 
 }  // namespace
 
@@ -73,11 +81,12 @@ std::vector<SiluMatch> FindSiluPatterns(const graph::Subgraph& sg, const std::ve
         continue;
       }
       const graph::Tensor &tx = sg.tensors[x], &ts = sg.tensors[s], &to = sg.tensors[out];
-      if (!IsFloat(tx) || !IsFloat(ts) || !IsFloat(to) || !tx.quant.empty() ||
-          tx.shape != ts.shape || tx.shape != to.shape) {
+      const bool int8 = IsInt8(tx) && IsInt8(ts) && IsInt8(to);
+      if (!(int8 || (IsFloat(tx) && IsFloat(ts) && IsFloat(to))) || tx.shape != ts.shape ||
+          tx.shape != to.shape) {
         continue;
       }
-      found.push_back({p, static_cast<int>(i), x, s});
+      found.push_back({p, static_cast<int>(i), x, s, int8});
       break;
     }
   }
@@ -86,6 +95,27 @@ std::vector<SiluMatch> FindSiluPatterns(const graph::Subgraph& sg, const std::ve
 
 std::unique_ptr<Kernel> MakeFusedSiluKernel(int64_t count) {
   return std::make_unique<FusedSiluKernel>(count);
+}
+
+Result<std::unique_ptr<Kernel>> MakeFusedSiluInt8Kernel(const graph::Subgraph& sg,
+                                                        const SiluMatch& m,
+                                                        std::span<const uint8_t* const> constants,
+                                                        int num_threads) {
+  PrepareContext logistic(sg, m.logistic_op, constants, num_threads);
+  LITEQ_ASSIGN_OR_RETURN(quantized::Int8Lut sigmoid, PrepareInt8LutOfOp(logistic));
+  PrepareContext mul(sg, m.mul_op, constants, num_threads);
+  LITEQ_ASSIGN_OR_RETURN(quantized::MulParams params, PrepareIntegerMulParams(mul));
+  // Entry uint8(q) of every table is for the int8 value q.
+  std::array<int8_t, 256> x;
+  for (int i = 0; i < 256; ++i) x[i] = static_cast<int8_t>(static_cast<uint8_t>(i));
+  quantized::Int8Lut silu;
+  const quantized::MulInt8RowFn row = quantized::BestMulInt8Row();
+  if (sg.ops[m.mul_op].inputs[0] == m.x) {
+    row(params, x.data(), 1, sigmoid.data(), 1, silu.data(), 256);
+  } else {
+    row(params, sigmoid.data(), 1, x.data(), 1, silu.data(), 256);
+  }
+  return MakeInt8LutKernel(silu, static_cast<size_t>(sg.tensors[m.x].num_elements()));
 }
 
 }  // namespace liteq::runtime

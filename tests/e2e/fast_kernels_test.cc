@@ -1,6 +1,6 @@
 // The fast integer kernels (FULLY_CONNECTED int8/hybrid, BATCH_MATMUL int8, the fused
-// RMSNorm statistic and int8 RoPE) inside a whole quantized model: gemma3-tiny exported with
-// static_int8 and dynamic_int8 gives
+// RMSNorm statistic, int8 RoPE and SiLU) inside a whole quantized model: gemma3-tiny
+// (GELU) and llama-tiny (SiLU) exported with static_int8 and dynamic_int8 give
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
 // decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
@@ -21,11 +21,14 @@ namespace {
 
 // reused_inputs: set to the hybrid FCs' reuses of the previous FC's quantized input
 // (ExecutionCounters::hybrid_inputs_reused) over every signature; fused_norms: to the
-// RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms); fused_ropes: to
-// the int8 RoPE blocks run as one kernel (PlanReport::fused_rope).
+// RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms); fused: to the
+// int8 RoPE blocks and the SiLUs run as one kernel (PlanReport::fused_rope, fused_silu).
+struct Fused {
+  int norms = 0, ropes = 0, silus = 0;
+};
 std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOptions options,
                              const std::vector<int32_t>& tokens, uint64_t* reused_inputs = nullptr,
-                             int* fused_norms = nullptr, int* fused_ropes = nullptr) {
+                             Fused* fused = nullptr) {
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
   if (!interpreter.ok()) return {};
@@ -44,14 +47,27 @@ std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOption
     auto runner = (*interpreter)->GetSignature(key);
     if (!runner.ok()) continue;
     if (reused_inputs != nullptr) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
-    if (fused_norms != nullptr) *fused_norms += (*runner)->plan_report().fused_inverse_rms;
-    if (fused_ropes != nullptr) *fused_ropes += (*runner)->plan_report().fused_rope;
+    if (fused != nullptr) {
+      fused->norms += (*runner)->plan_report().fused_inverse_rms;
+      fused->ropes += (*runner)->plan_report().fused_rope;
+      fused->silus += (*runner)->plan_report().fused_silu;
+    }
   }
   return logits;
 }
 
-TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
-  const std::string dir = ModelDir("gemma3-tiny");
+struct FastKernelsModel {
+  const char* name;  // the test's
+  const char* dir;   // under models/
+  int layers;
+  bool silu;  // else GELU
+};
+
+class FastKernelsModelsTest : public ::testing::TestWithParam<FastKernelsModel> {};
+
+TEST_P(FastKernelsModelsTest, QuantizedLogitsIdenticalToReferenceKernels) {
+  const FastKernelsModel model = GetParam();
+  const std::string dir = ModelDir(model.dir);
   auto ref = OpenReference(dir);
   std::vector<int32_t> tokens = ReadEvalWindows(*ref).at(0);
   tokens.resize(46);
@@ -62,8 +78,13 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
     SCOPED_TRACE(path);
     runtime::InterpreterOptions reference_options;
     reference_options.use_reference_kernels = true;
-    const std::vector<float> expected = RunLogits(path, reference_options, tokens);
+    Fused reference_fused;
+    const std::vector<float> expected =
+        RunLogits(path, reference_options, tokens, nullptr, &reference_fused);
     ASSERT_FALSE(expected.empty());
+    // The reference kernels run every int8 op by itself (the float SiLU of dynamic_int8
+    // is not an integer kernel: it stays fused).
+    EXPECT_EQ(reference_fused.norms + reference_fused.ropes, 0);
     // 3 threads: FC channel tasks in multiples of the thread count, the fused int8
     // attention's single-row blocks and its live rows prepared in parts.
     for (int threads : {1, 2, 3}) {
@@ -71,9 +92,8 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;
       uint64_t reused = 0;
-      int fused_norms = 0, fused_ropes = 0;
-      const std::vector<float> actual =
-          RunLogits(path, fast_options, tokens, &reused, &fused_norms, &fused_ropes);
+      Fused fused;
+      const std::vector<float> actual = RunLogits(path, fast_options, tokens, &reused, &fused);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
       // dynamic_int8: k and v (after q) and up (after gate) take the quantized input
@@ -85,13 +105,23 @@ TEST(FastKernelsModelTest, QuantizedLogitsIdenticalToReferenceKernels) {
       }
       // The RMSNorm statistics ran fused (float in dynamic_int8, int8 in and out in
       // static_int8), the reference run op by op: the comparison above covers them.
-      EXPECT_GT(fused_norms, 0) << "no RMSNorm statistic ran as one kernel";
-      // static_int8's RoPE on q (with attention's q scale) and k ran fused in each of the
-      // 6 layers of both signatures; dynamic_int8's RoPE is float.
-      EXPECT_EQ(fused_ropes, recipe == quant::Recipe::kStaticInt8 ? 2 * 6 * 2 : 0);
+      EXPECT_GT(fused.norms, 0) << "no RMSNorm statistic ran as one kernel";
+      // static_int8's RoPE on q (with attention's q scale) and k ran fused in every
+      // layer of both signatures, and so did its int8 SiLU table; dynamic_int8's RoPE
+      // and SiLU are float (the SiLU fused as well).
+      const bool static_int8 = recipe == quant::Recipe::kStaticInt8;
+      EXPECT_EQ(fused.ropes, static_int8 ? 2 * model.layers * 2 : 0);
+      EXPECT_EQ(fused.silus, model.silu ? model.layers * 2 : 0);
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, FastKernelsModelsTest,
+                         ::testing::Values(FastKernelsModel{"gemma3_tiny", "gemma3-tiny", 6, false},
+                                           FastKernelsModel{"llama_tiny", "llama-tiny", 4, true}),
+                         [](const ::testing::TestParamInfo<FastKernelsModel>& info) {
+                           return std::string(info.param.name);
+                         });
 
 // A session without all_logits computes only the last prompt row of the output head.
 constexpr float kOneRowWeightOnlyTolerance = 2e-5f;

@@ -5,6 +5,7 @@
 #define LITEQ_RUNTIME_KERNELS_QUANTIZED_TENSOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/quantized/broadcast.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
+#include "runtime/kernels/quantized/lut_int.h"
 #include "runtime/kernels/quantized/quantized_common.h"
 
 namespace liteq::runtime {
@@ -58,6 +60,11 @@ Result<quantized::FusedActivation> ToFusedActivation(const PrepareContext& ctx,
 // arithmetic on rows of their own (binary_quantized.cc).
 Result<quantized::MulParams> PrepareIntegerMulParams(PrepareContext& ctx);
 Result<quantized::AddSubParams> PrepareIntegerAddSubParams(PrepareContext& ctx);
+
+// The 256-entry table an int8 LOGISTIC / TANH / GELU op's kernel looks values up in,
+// and a kernel looking `count` elements up in a table (unary_quantized.cc).
+Result<quantized::Int8Lut> PrepareInt8LutOfOp(PrepareContext& ctx);
+std::unique_ptr<Kernel> MakeInt8LutKernel(const quantized::Int8Lut& lut, size_t count);
 
 // A failed reference Prepare (its message names the op family, not the tensors)
 // becomes an error with this op's label.

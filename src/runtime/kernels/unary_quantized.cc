@@ -100,32 +100,57 @@ PrepareResult PrepareInt16Sigmoid(PrepareContext& ctx, bool tanh) {
 
 }  // namespace
 
-PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
-  const graph::DType t = ctx.input(0).dtype;
+namespace {
+
+// The table function of an int8/int16 LOGISTIC, TANH, RSQRT or GELU op.
+Result<quantized::LutFunction> LutFunctionOf(PrepareContext& ctx) {
   using graph::OpCode;
-  quantized::LutFunction function;
   switch (ctx.op().code) {
     case OpCode::kLogistic:
-      function = quantized::LutFunction::kLogistic;
-      break;
+      return quantized::LutFunction::kLogistic;
     case OpCode::kTanh:
-      function = quantized::LutFunction::kTanh;
-      break;
+      return quantized::LutFunction::kTanh;
     case OpCode::kRsqrt:
-      function = quantized::LutFunction::kRsqrt;
-      break;
+      return quantized::LutFunction::kRsqrt;
     case OpCode::kGelu: {
       bool approximate = false;
       if (const auto* o = std::get_if<graph::GeluOptions>(&ctx.op().options)) {
         approximate = o->approximate;
       }
-      function =
-          approximate ? quantized::LutFunction::kGeluApproximate : quantized::LutFunction::kGelu;
-      break;
+      return approximate ? quantized::LutFunction::kGeluApproximate : quantized::LutFunction::kGelu;
     }
     default:
-      return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) + " kernel for this op");
+      return ctx.Unsupported(std::string("no ") + graph::DTypeName(ctx.input(0).dtype) +
+                             " kernel for this op");
   }
+}
+
+Result<quantized::Int8Lut> PrepareInt8Lut(PrepareContext& ctx, quantized::LutFunction function) {
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
+  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
+  Result<quantized::Int8Lut> lut = quantized::PrepareInt8Lut(function, in_q, out_q);
+  if (!lut.ok()) return WithOpLabel(ctx, lut.status());
+  return *lut;
+}
+
+}  // namespace
+
+Result<quantized::Int8Lut> PrepareInt8LutOfOp(PrepareContext& ctx) {
+  LITEQ_ASSIGN_OR_RETURN(quantized::LutFunction function, LutFunctionOf(ctx));
+  if (ctx.input(0).dtype != graph::DType::kInt8 || function == quantized::LutFunction::kRsqrt) {
+    return ctx.Unsupported("not an int8 table op");
+  }
+  LITEQ_RETURN_IF_ERROR(ctx.CheckOutputDType(0, graph::DType::kInt8));
+  return PrepareInt8Lut(ctx, function);
+}
+
+std::unique_ptr<Kernel> MakeInt8LutKernel(const quantized::Int8Lut& lut, size_t count) {
+  return std::make_unique<Int8LutKernel>(lut, count);
+}
+
+PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
+  const graph::DType t = ctx.input(0).dtype;
+  LITEQ_ASSIGN_OR_RETURN(quantized::LutFunction function, LutFunctionOf(ctx));
   if (t == graph::DType::kInt16 && (function == quantized::LutFunction::kLogistic ||
                                     function == quantized::LutFunction::kTanh)) {
     return PrepareInt16Sigmoid(ctx, function == quantized::LutFunction::kTanh);
@@ -134,17 +159,16 @@ PrepareResult PrepareUnaryInteger(PrepareContext& ctx) {
     return ctx.Unsupported(std::string("no ") + graph::DTypeName(t) +
                            " kernel for this op (liteq has the int8 one)");
   }
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
-  LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
   const auto count = static_cast<size_t>(NumElements(ctx.input(0).shape));
   if (function == quantized::LutFunction::kRsqrt) {
+    LITEQ_ASSIGN_OR_RETURN(quant::QuantParams in_q, InputParams(ctx, 0));
+    LITEQ_ASSIGN_OR_RETURN(quant::QuantParams out_q, OutputParams(ctx, 0));
     Result<quantized::RsqrtInt8Table> table = quantized::PrepareRsqrtInt8(in_q, out_q);
     if (!table.ok()) return WithOpLabel(ctx, table.status());
     return PrepareResult(std::make_unique<RsqrtInt8Kernel>(*table, count));
   }
-  Result<quantized::Int8Lut> lut = quantized::PrepareInt8Lut(function, in_q, out_q);
-  if (!lut.ok()) return WithOpLabel(ctx, lut.status());
-  return PrepareResult(std::make_unique<Int8LutKernel>(*lut, count));
+  LITEQ_ASSIGN_OR_RETURN(quantized::Int8Lut lut, PrepareInt8Lut(ctx, function));
+  return PrepareResult(std::make_unique<Int8LutKernel>(lut, count));
 }
 
 }  // namespace liteq::runtime
