@@ -58,6 +58,42 @@ LITEQ_AVX512 inline __m512i ApplyMultiplier16(__m512i x, __m512i multiplier, __m
   return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
 }
 
+// ApplyMultiplier16<false> when every lane's total shift t is at least 33 (multipliers
+// below 1/4: FULLY_CONNECTED, MUL and ADD outputs in practice). With p = x * multiplier,
+//   floor((p + 2^(t-1)) / 2^t) = (floor(p / 2^(t-1)) + 1) >> 1     (floor of a half)
+//   floor(p / 2^(t-1)) = floor(p / 2^32) >> (t - 33)              (nested floors)
+// and |p| < 2^62 bounds floor(p / 2^(t-1)) by 2^30: after taking each product's high
+// half the rest is exact in 32-bit lanes, with no 64-bit shift or rounding constant.
+LITEQ_AVX512 inline __m512i ApplyMultiplierHigh16(__m512i x, __m512i multiplier,
+                                                  __m512i shift_minus_33) {
+  const __m512i even = _mm512_mul_epi32(x, multiplier);
+  const __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(multiplier, 32));
+  // Lane 2j: dword 2j + 1 of `even` (its product's high half); lane 2j + 1: of `odd`.
+  const __m512i high_halves =
+      _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
+  const __m512i high = _mm512_permutex2var_epi32(even, high_halves, odd);
+  const __m512i q = _mm512_srav_epi32(high, shift_minus_33);
+  return _mm512_srai_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(1)), 1);
+}
+
+// One multiplier for all lanes (MUL, ADD/SUB), applied without saturation by the
+// cheaper form when its total shift allows.
+struct Multiplier16 {
+  __m512i multiplier, total_shift, shift_minus_33;
+  bool high;  // total shift >= 33: ApplyMultiplierHigh16
+};
+
+LITEQ_AVX512 inline Multiplier16 MakeMultiplier16(quant::QuantizedMultiplier m) {
+  const int total = 31 - m.shift;
+  return {_mm512_set1_epi32(m.multiplier), _mm512_set1_epi32(total), _mm512_set1_epi32(total - 33),
+          total >= 33};
+}
+
+LITEQ_AVX512 inline __m512i ApplyMultiplier16(__m512i x, const Multiplier16& m) {
+  return m.high ? ApplyMultiplierHigh16(x, m.multiplier, m.shift_minus_33)
+                : ApplyMultiplier16<false>(x, m.multiplier, m.total_shift);
+}
+
 template <bool kSaturate>
 LITEQ_AVX512 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out) {
   const __m512i offset = _mm512_set1_epi32(args.output_offset);
@@ -67,9 +103,15 @@ LITEQ_AVX512 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size
     const __mmask16 mask = LaneMask(n - i);
     const __m512i acc = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, dots + i),
                                          _mm512_maskz_loadu_epi32(mask, args.bias + i));
-    const __m512i scaled =
-        ApplyMultiplier16<kSaturate>(acc, _mm512_maskz_loadu_epi32(mask, args.multiplier + i),
-                                     LoadInt8x16(mask, args.total_shift + i));
+    const __m512i multiplier = _mm512_maskz_loadu_epi32(mask, args.multiplier + i);
+    const __m512i total_shift = LoadInt8x16(mask, args.total_shift + i);
+    __m512i scaled;
+    if (!kSaturate && _mm512_mask_cmplt_epi32_mask(mask, total_shift, _mm512_set1_epi32(33)) == 0) {
+      scaled = ApplyMultiplierHigh16(acc, multiplier,
+                                     _mm512_sub_epi32(total_shift, _mm512_set1_epi32(33)));
+    } else {
+      scaled = ApplyMultiplier16<kSaturate>(acc, multiplier, total_shift);
+    }
     OffsetClampStore(scaled, offset, lo, hi, mask, out + i);
   }
 }
@@ -77,8 +119,7 @@ LITEQ_AVX512 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size
 template <bool kSaturate>
 LITEQ_AVX512 void MulRow(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                          size_t b_step, int8_t* out, size_t n) {
-  const __m512i multiplier = _mm512_set1_epi32(p.output.multiplier);
-  const __m512i total_shift = _mm512_set1_epi32(31 - p.output.shift);
+  const Multiplier16 multiplier = MakeMultiplier16(p.output);
   const __m512i offset1 = _mm512_set1_epi32(p.input1_offset);
   const __m512i offset2 = _mm512_set1_epi32(p.input2_offset);
   const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
@@ -92,8 +133,10 @@ LITEQ_AVX512 void MulRow(const MulParams& p, const int8_t* a, size_t a_step, con
     // |(a + offset) * (b + offset)| <= 255 * 255: vpmulld is exact.
     const __m512i va = a_step == 0 ? a_fixed : _mm512_add_epi32(LoadInt8x16(mask, a + i), offset1);
     const __m512i vb = b_step == 0 ? b_fixed : _mm512_add_epi32(LoadInt8x16(mask, b + i), offset2);
+    const __m512i product = _mm512_mullo_epi32(va, vb);
     const __m512i scaled =
-        ApplyMultiplier16<kSaturate>(_mm512_mullo_epi32(va, vb), multiplier, total_shift);
+        kSaturate ? ApplyMultiplier16<true>(product, multiplier.multiplier, multiplier.total_shift)
+                  : ApplyMultiplier16(product, multiplier);
     OffsetClampStore(scaled, out_offset, lo, hi, mask, out + i);
   }
 }
@@ -101,19 +144,19 @@ LITEQ_AVX512 void MulRow(const MulParams& p, const int8_t* a, size_t a_step, con
 // The input at the common scale: ApplyMultiplier((x + offset) << left_shift) (the
 // shifts of AddSubParams are <= 0 here, so nothing saturates).
 LITEQ_AVX512 inline __m512i ScaleInput(__mmask16 mask, const int8_t* x, __m512i offset,
-                                       __m128i left_shift, quant::QuantizedMultiplier m) {
+                                       __m128i left_shift, const Multiplier16& m) {
   const __m512i shifted =
       _mm512_sll_epi32(_mm512_add_epi32(LoadInt8x16(mask, x), offset), left_shift);
-  return ApplyMultiplier16<false>(shifted, _mm512_set1_epi32(m.multiplier),
-                                  _mm512_set1_epi32(31 - m.shift));
+  return ApplyMultiplier16(shifted, m);
 }
 
 LITEQ_AVX512 void AddSubRow(const AddSubParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                             size_t b_step, int8_t* out, size_t n) {
   const __m512i offset1 = _mm512_set1_epi32(p.input1_offset);
   const __m512i offset2 = _mm512_set1_epi32(p.input2_offset);
-  const __m512i out_multiplier = _mm512_set1_epi32(p.output.multiplier);
-  const __m512i out_shift = _mm512_set1_epi32(31 - p.output.shift);
+  const Multiplier16 input1 = MakeMultiplier16(p.input1);
+  const Multiplier16 input2 = MakeMultiplier16(p.input2);
+  const Multiplier16 output = MakeMultiplier16(p.output);
   const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
   const __m512i lo = _mm512_set1_epi32(p.activation.min);
   const __m512i hi = _mm512_set1_epi32(p.activation.max);
@@ -124,14 +167,11 @@ LITEQ_AVX512 void AddSubRow(const AddSubParams& p, const int8_t* a, size_t a_ste
   const __m512i b_fixed = _mm512_set1_epi32(AddSubScaledInput2(p, b[0]));
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 mask = LaneMask(n - i);
-    const __m512i sa =
-        a_step == 0 ? a_fixed : ScaleInput(mask, a + i, offset1, left_shift, p.input1);
-    const __m512i sb =
-        b_step == 0 ? b_fixed : ScaleInput(mask, b + i, offset2, left_shift, p.input2);
+    const __m512i sa = a_step == 0 ? a_fixed : ScaleInput(mask, a + i, offset1, left_shift, input1);
+    const __m512i sb = b_step == 0 ? b_fixed : ScaleInput(mask, b + i, offset2, left_shift, input2);
     // |sa|, |sb| < 2^28: the int32 sum is exact.
     const __m512i raw = p.subtract ? _mm512_sub_epi32(sa, sb) : _mm512_add_epi32(sa, sb);
-    OffsetClampStore(ApplyMultiplier16<false>(raw, out_multiplier, out_shift), out_offset, lo, hi,
-                     mask, out + i);
+    OffsetClampStore(ApplyMultiplier16(raw, output), out_offset, lo, hi, mask, out + i);
   }
 }
 
