@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "runtime/kernels/quantized/attention_mask_int8.h"
 #include "runtime/kernels/quantized/attention_vnni.h"
 #include "runtime/kernels/quantized/batch_matmul_int.h"
 #include "runtime/kernels/quantized/elementwise_int.h"
@@ -56,7 +57,8 @@ struct Int8AttentionParams {
   q8::BatchMatMulInt8Params scores, context;
   q8::AddSubParams add;  // masked = ADD(scores, mask)
   q8::SoftmaxInt8Params softmax;
-  int hidden_mask_max = -129;  // mask values <= this hide a key (saturate the ADD)
+  int hidden_mask_max = -129;   // mask values <= this hide a key (saturate the ADD)
+  q8::MaskAddTable mask_table;  // the ADD for rows of visible and hidden keys
   bool from_positions = false;
   int64_t window = 0;
 };
@@ -369,7 +371,10 @@ class FusedAttentionInt8Kernel : public Kernel {
       s.output_offset = p.scores.output_offset;
       requantize_fn_(s, dots + static_cast<size_t>(r) * ld, n, row);
       const int token = (row0 + r) % p.tokens;
-      add_fn_(p.add, row, 1, mask + static_cast<size_t>(token) * seq + live_lo_, 1, row, n);
+      const int8_t* mask_row = mask + static_cast<size_t>(token) * seq + live_lo_;
+      if (!q8::ApplyMaskAddTable(p.mask_table, mask_row, row, n)) {
+        add_fn_(p.add, row, 1, mask_row, 1, row, n);
+      }
     }
     // Probabilities, up to kSoftmaxRows rows together (their in-order float sums
     // interleave instead of waiting on each other's additions).
@@ -570,6 +575,9 @@ Result<std::unique_ptr<Kernel>> MakeFusedAttentionInt8Kernel(
   if (p->hidden_mask_max < -128) {
     return ctx.Unsupported("no int8 mask value saturates the attention mask ADD");
   }
+  // A visible key's mask value is the quantized 0.0.
+  p->mask_table = q8::MakeMaskAddTable(
+      p->add, static_cast<int8_t>(std::clamp(mask.zero_point, -128, 127)), p->hidden_mask_max);
   p->from_positions = m.positions >= 0 && m.mask_hidden_value.has_value() &&
                       *m.mask_hidden_value <= p->hidden_mask_max;
   auto kernel = std::make_unique<FusedAttentionInt8Kernel>(std::move(p), num_threads);
