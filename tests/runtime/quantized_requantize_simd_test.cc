@@ -149,6 +149,47 @@ void CheckFcRows(FcRequantizeFn fast) {
   }
 }
 
+// The block form (one tile of dots, several rows, the channels' parameters loaded
+// once) against the portable row per row: every shift, mixed per-channel shifts, tails,
+// strides wider than the rows.
+TEST(RequantizeRowsTest, FcBlocksMatchPortableRows) {
+  std::vector<std::pair<std::string, FcRequantizeBlockFn>> blocks = {
+      {"portable", &FcRequantizeBlockPortable}};
+  if (Int8DotsAvx2Supported()) blocks.emplace_back("avx2", &FcRequantizeBlockAvx2);
+  if (RequantizeAvx512Supported()) blocks.emplace_back("avx512", &FcRequantizeBlockAvx512);
+  std::mt19937 rng(5);
+  for (const auto& [name, block] : blocks) {
+    SCOPED_TRACE(name);
+    for (int shift = -31; shift <= 30; ++shift) {
+      for (const auto& [rows, n] :
+           {std::pair<size_t, size_t>{1, 16}, {5, 29}, {64, 32}, {3, 203}}) {
+        const size_t ld_dots = n + 3, ld_out = n + 11;
+        const std::vector<int32_t> dots = Int32Inputs(rows * ld_dots, rng);
+        const std::vector<int32_t> bias = Int32Inputs(n, rng);
+        std::vector<int32_t> mult(n);
+        std::vector<int8_t> total(n);
+        const bool mixed = (rng() & 1) != 0;
+        bool saturate = false;
+        for (size_t i = 0; i < n; ++i) {
+          mult[i] = RandomMultiplier(rng);
+          // Mixed: shifts around the 33 where the AVX-512 rows change form.
+          const int s = mixed ? -static_cast<int>(rng() % 6) : shift;
+          total[i] = static_cast<int8_t>(31 - s);
+          saturate = saturate || s > 0;
+        }
+        const FcRequantizeArgs args{bias.data(), mult.data(), total.data(), -5,
+                                    -128,        127,         saturate};
+        std::vector<int8_t> expected(rows * ld_out, 0), actual(rows * ld_out, 0);
+        for (size_t r = 0; r < rows; ++r) {
+          FcRequantizePortable(args, dots.data() + r * ld_dots, n, expected.data() + r * ld_out);
+        }
+        block(args, dots.data(), ld_dots, rows, n, actual.data(), ld_out);
+        ASSERT_EQ(actual, expected) << "shift " << shift << " rows " << rows << " n " << n;
+      }
+    }
+  }
+}
+
 TEST(RequantizeRowsTest, BatchMatMulPortableIsMultiplyByQuantizedMultiplier) {
   std::mt19937 rng(3);
   const std::vector<int32_t> dots = Int32Inputs(300, rng);

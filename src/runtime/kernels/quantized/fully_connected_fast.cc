@@ -49,7 +49,7 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
   fast.folded_bias.resize(rows);
   fast.multiplier.resize(rows);
   fast.total_shift.resize(rows);
-  fast.requantize = BestFcRequantize();
+  fast.requantize = BestFcRequantizeBlock();
   for (size_t r = 0; r < rows; ++r) {
     // Modulo 2^32 like the reference accumulator: sum((x + off) * w) + bias
     //   = sum(x * w) + off * sum(w) + bias.
@@ -68,25 +68,26 @@ FastFullyConnectedInt8Params PrepareFastFullyConnectedInt8(const FullyConnectedI
 void FastFullyConnectedInt8Rows(const FastFullyConnectedInt8Params& params,
                                 const FullyConnectedShape& shape, const int8_t* input,
                                 const PackedInt8Weights& weights, int8_t* output, int64_t row_begin,
-                                int64_t row_end, PackedInt8DotsFn dots,
-                                const uint8_t* prepared) {
+                                int64_t row_end, PackedInt8DotsFn dots, const uint8_t* prepared) {
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
   LITEQ_CHECK(params.requantize != nullptr);
-  BlockedPackedInt8Dots(weights, input, static_cast<size_t>(shape.batches),
-                        static_cast<size_t>(row_begin), static_cast<size_t>(row_end), dots,
-                        [&](size_t b, size_t r0, size_t count, const int32_t* dot) {
-                          FcRequantizeArgs args;
-                          args.bias = params.folded_bias.data() + r0;
-                          args.multiplier = params.multiplier.data() + r0;
-                          args.total_shift = params.total_shift.data() + r0;
-                          args.output_offset = params.output_offset;
-                          args.min = params.activation.min;
-                          args.max = params.activation.max;
-                          args.saturate = params.saturate;
-                          params.requantize(args, dot, count, output + b * out_channels + r0);
-                        },
-                        prepared);
+  BlockedPackedInt8Dots(
+      weights, input, static_cast<size_t>(shape.batches), static_cast<size_t>(row_begin),
+      static_cast<size_t>(row_end), dots,
+      [&](size_t b0, size_t rows, size_t r0, size_t count, const int32_t* dot, size_t ld) {
+        FcRequantizeArgs args;
+        args.bias = params.folded_bias.data() + r0;
+        args.multiplier = params.multiplier.data() + r0;
+        args.total_shift = params.total_shift.data() + r0;
+        args.output_offset = params.output_offset;
+        args.min = params.activation.min;
+        args.max = params.activation.max;
+        args.saturate = params.saturate;
+        params.requantize(args, dot, ld, rows, count, output + b0 * out_channels + r0,
+                          out_channels);
+      },
+      prepared);
 }
 
 void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyConnectedShape& shape,
@@ -187,24 +188,25 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
   static const HybridRowFn row_fn = BestHybridRow();
-  BlockedPackedInt8Dots(weights, quantized, static_cast<size_t>(shape.batches),
-                        static_cast<size_t>(row_begin), static_cast<size_t>(row_end), dots,
-                        [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
-                          HybridRowArgs a;
-                          a.raw = raw;
-                          a.row_sums = row_sums.data() + r0;
-                          a.zero_point = static_cast<uint32_t>(row_params[b].zero_point);
-                          a.row_scale = row_params[b].scale;
-                          a.weight_scales = params.weight_scales.data() + (per_channel ? r0 : 0);
-                          a.per_channel = per_channel;
-                          a.bias = bias == nullptr ? nullptr : bias + r0;
-                          a.lo = params.activation_min;
-                          a.hi = params.activation_max;
-                          a.out = output + b * out_channels + r0;
-                          a.count = count;
-                          row_fn(a);
-                        },
-                        prepared);
+  BlockedPackedInt8Dots(
+      weights, quantized, static_cast<size_t>(shape.batches), static_cast<size_t>(row_begin),
+      static_cast<size_t>(row_end), dots,
+      [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
+        HybridRowArgs a;
+        a.raw = raw;
+        a.row_sums = row_sums.data() + r0;
+        a.zero_point = static_cast<uint32_t>(row_params[b].zero_point);
+        a.row_scale = row_params[b].scale;
+        a.weight_scales = params.weight_scales.data() + (per_channel ? r0 : 0);
+        a.per_channel = per_channel;
+        a.bias = bias == nullptr ? nullptr : bias + r0;
+        a.lo = params.activation_min;
+        a.hi = params.activation_max;
+        a.out = output + b * out_channels + r0;
+        a.count = count;
+        row_fn(a);
+      },
+      prepared);
 }
 
 }  // namespace liteq::runtime::quantized

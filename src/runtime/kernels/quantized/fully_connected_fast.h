@@ -51,7 +51,7 @@ struct FastFullyConnectedInt8Params {
   int32_t output_offset = 0;
   ActivationRange activation;
   // The epilogue (dots -> int8), BestFcRequantize() unless a test picks one.
-  FcRequantizeFn requantize = nullptr;
+  FcRequantizeBlockFn requantize = nullptr;
 };
 
 // weights: [out_channels, depth] packed; bias empty or [out_channels].

@@ -39,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "common/file_pages.h"
@@ -234,7 +235,9 @@ PackedInt8DotsFn PackedInt8DotsFor(PackedInt8Layout layout);
 PackedInt8Layout PackedInt8LayoutFor(PackedInt8DotsFn dots);
 
 // Calls epilogue(b, r0, count, dots) with dots[i] = the dot of activation row b and
-// weight row r0 + i, i < count, covering every b in [0, batches) of the dense
+// weight row r0 + i, i < count (or, for an epilogue taking a block, epilogue(b0, nb,
+// r0, count, dots, ld) with the dots of rows b0 + j at dots + j * ld, j < nb),
+// covering every b in [0, batches) of the dense
 // x [batches, depth] and r in [r_begin, r_end) once, in blocks whose dots go
 // through a stack buffer. Weight rows are the outer loop so the weights stream from
 // memory once; a 16-row block (32 rows, two panels, for kPanels16x4; a few KB) stays
@@ -277,8 +280,14 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
         dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, row_block);
       }
       const size_t first = r0 < r_begin ? r_begin : r0;
-      for (size_t b = 0; b < nb; ++b) {
-        epilogue(b0 + b, first, r1 - first, buffer + b * row_block + (first - r0));
+      if constexpr (std::is_invocable_v<Epilogue, size_t, size_t, size_t, size_t, const int32_t*,
+                                        size_t>) {
+        // A block epilogue takes the tile's rows at once.
+        epilogue(b0, nb, first, r1 - first, buffer + (first - r0), row_block);
+      } else {
+        for (size_t b = 0; b < nb; ++b) {
+          epilogue(b0 + b, first, r1 - first, buffer + b * row_block + (first - r0));
+        }
       }
     }
   }

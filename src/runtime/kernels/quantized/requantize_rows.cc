@@ -9,6 +9,17 @@ void FcRequantizePortable(const FcRequantizeArgs& args, const int32_t* dots, siz
   for (size_t i = 0; i < n; ++i) out[i] = FcRequantizeOne(args, dots[i], i);
 }
 
+void FcRequantizeBlockPortable(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                               size_t rows, size_t n, int8_t* out, size_t ld_out) {
+  for (size_t r = 0; r < rows; ++r)
+    FcRequantizePortable(args, dots + r * ld_dots, n, out + r * ld_out);
+}
+
+void FcRequantizeBlockAvx2(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                           size_t rows, size_t n, int8_t* out, size_t ld_out) {
+  for (size_t r = 0; r < rows; ++r) FcRequantizeAvx2(args, dots + r * ld_dots, n, out + r * ld_out);
+}
+
 void BatchMatMulRequantizePortable(const BatchMatMulRequantizeArgs& args, const int32_t* dots,
                                    size_t n, int8_t* out) {
   for (size_t i = 0; i < n; ++i) out[i] = BatchMatMulRequantizeOne(args, dots[i], i);
@@ -32,6 +43,12 @@ FcRequantizeFn BestFcRequantize() {
   return RequantizeAvx512Supported() ? &FcRequantizeAvx512
          : Int8DotsAvx2Supported()   ? &FcRequantizeAvx2
                                      : &FcRequantizePortable;
+}
+
+FcRequantizeBlockFn BestFcRequantizeBlock() {
+  return RequantizeAvx512Supported() ? &FcRequantizeBlockAvx512
+         : Int8DotsAvx2Supported()   ? &FcRequantizeBlockAvx2
+                                     : &FcRequantizeBlockPortable;
 }
 
 BatchMatMulRequantizeFn BestBatchMatMulRequantize() {

@@ -51,6 +51,19 @@ void FcRequantizeAvx2(const FcRequantizeArgs& args, const int32_t* dots, size_t 
 // Only callable when RequantizeAvx512Supported().
 void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out);
 FcRequantizeFn BestFcRequantize();
+// The same over a block of `rows` rows of the FC's output (dots[r * ld_dots + i] ->
+// out[r * ld_out + i], i < n, every row with the channels of `args`): one tile of dots,
+// whose channels' parameters the AVX-512 version loads once for all the rows.
+using FcRequantizeBlockFn = void (*)(const FcRequantizeArgs& args, const int32_t* dots,
+                                     size_t ld_dots, size_t rows, size_t n, int8_t* out,
+                                     size_t ld_out);
+void FcRequantizeBlockPortable(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                               size_t rows, size_t n, int8_t* out, size_t ld_out);
+void FcRequantizeBlockAvx2(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                           size_t rows, size_t n, int8_t* out, size_t ld_out);
+void FcRequantizeBlockAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                             size_t rows, size_t n, int8_t* out, size_t ld_out);
+FcRequantizeBlockFn BestFcRequantizeBlock();
 
 // BATCH_MATMUL, one output row m over columns n:
 //   acc = dots[i] + row_term + lhs_offset * col_sums[i]   (modulo 2^32)

@@ -116,6 +116,31 @@ LITEQ_AVX512 void FcRows(const FcRequantizeArgs& args, const int32_t* dots, size
   }
 }
 
+// FcRows over a block of rows: each 16 channels' bias, multiplier and shift loaded once.
+template <bool kSaturate>
+LITEQ_AVX512 void FcBlock(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                          size_t rows, size_t n, int8_t* out, size_t ld_out) {
+  const __m512i offset = _mm512_set1_epi32(args.output_offset);
+  const __m512i lo = _mm512_set1_epi32(args.min);
+  const __m512i hi = _mm512_set1_epi32(args.max);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = LaneMask(n - i);
+    const __m512i bias = _mm512_maskz_loadu_epi32(mask, args.bias + i);
+    const __m512i multiplier = _mm512_maskz_loadu_epi32(mask, args.multiplier + i);
+    const __m512i total_shift = LoadInt8x16(mask, args.total_shift + i);
+    const __m512i shift_minus_33 = _mm512_sub_epi32(total_shift, _mm512_set1_epi32(33));
+    const bool high =
+        !kSaturate && _mm512_mask_cmplt_epi32_mask(mask, total_shift, _mm512_set1_epi32(33)) == 0;
+    for (size_t r = 0; r < rows; ++r) {
+      const __m512i acc =
+          _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, dots + r * ld_dots + i), bias);
+      const __m512i scaled = high ? ApplyMultiplierHigh16(acc, multiplier, shift_minus_33)
+                                  : ApplyMultiplier16<kSaturate>(acc, multiplier, total_shift);
+      OffsetClampStore(scaled, offset, lo, hi, mask, out + r * ld_out + i);
+    }
+  }
+}
+
 template <bool kSaturate>
 LITEQ_AVX512 void MulRow(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                          size_t b_step, int8_t* out, size_t n) {
@@ -260,6 +285,15 @@ void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_
   }
 }
 
+void FcRequantizeBlockAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                             size_t rows, size_t n, int8_t* out, size_t ld_out) {
+  if (args.saturate) {
+    FcBlock<true>(args, dots, ld_dots, rows, n, out, ld_out);
+  } else {
+    FcBlock<false>(args, dots, ld_dots, rows, n, out, ld_out);
+  }
+}
+
 void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                       size_t b_step, int8_t* out, size_t n) {
   if (n == 0) return;
@@ -291,6 +325,10 @@ namespace liteq::runtime::quantized {
 bool RequantizeAvx512Supported() { return false; }
 void FcRequantizeAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t n, int8_t* out) {
   FcRequantizePortable(args, dots, n, out);
+}
+void FcRequantizeBlockAvx512(const FcRequantizeArgs& args, const int32_t* dots, size_t ld_dots,
+                             size_t rows, size_t n, int8_t* out, size_t ld_out) {
+  FcRequantizeBlockPortable(args, dots, ld_dots, rows, n, out, ld_out);
 }
 void MulInt8RowAvx512(const MulParams& p, const int8_t* a, size_t a_step, const int8_t* b,
                       size_t b_step, int8_t* out, size_t n) {
