@@ -9,6 +9,7 @@
 #include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/quantized/quantize_fast.h"
+#include "runtime/tensor_uses.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
@@ -95,27 +96,9 @@ bool ConstantScalar(const graph::Subgraph& sg, std::span<const uint8_t* const> c
 std::vector<InverseRmsMatch> FindInverseRmsPatterns(const graph::Subgraph& sg,
                                                     const std::vector<bool>& plain,
                                                     std::span<const uint8_t* const> constants) {
-  const size_t n = sg.tensors.size();
-  std::vector<int> producer(n, -1), reader(n, -1), readers(n, 0);
-  for (size_t i = 0; i < sg.ops.size(); ++i) {
-    std::vector<int32_t> seen;
-    for (int32_t t : sg.ops[i].inputs) {
-      if (t < 0 || static_cast<size_t>(t) >= n ||
-          std::find(seen.begin(), seen.end(), t) != seen.end()) {
-        continue;
-      }
-      seen.push_back(t);
-      ++readers[t];
-      reader[t] = static_cast<int>(i);
-    }
-    for (int32_t t : sg.ops[i].outputs) {
-      if (t >= 0 && static_cast<size_t>(t) < n) producer[t] = static_cast<int>(i);
-    }
-  }
-  // The op producing `t` when `t` is a plain intermediate read by exactly one op.
-  const auto inner_producer = [&](int32_t t) {
-    return t >= 0 && static_cast<size_t>(t) < n && plain[t] && readers[t] == 1 ? producer[t] : -1;
-  };
+  const TensorUses uses = FindTensorUses(sg);
+  const std::vector<int>&reader = uses.reader, &readers = uses.readers;
+  const auto inner_producer = [&](int32_t t) { return uses.InnerProducer(t, plain); };
   const auto is_float = [&](int32_t t) {
     return sg.tensors[t].dtype == DType::kFloat32 && sg.tensors[t].quant.empty();
   };

@@ -7,6 +7,7 @@
 #include "runtime/kernels/elementwise_parallel.h"
 #include "runtime/kernels/quantized/requantize_rows.h"
 #include "runtime/kernels/quantized_tensor.h"
+#include "runtime/tensor_uses.h"
 #include "runtime/thread_pool.h"
 
 namespace liteq::runtime {
@@ -152,21 +153,8 @@ bool SlicesHalf(const graph::Subgraph& sg, std::span<const uint8_t* const> const
 std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
                                                 const std::vector<bool>& plain,
                                                 std::span<const uint8_t* const> constants) {
-  const size_t n = sg.tensors.size();
-  std::vector<int> producer(n, -1), reader(n, -1), readers(n, 0);
-  for (size_t i = 0; i < sg.ops.size(); ++i) {
-    for (int32_t t : sg.ops[i].inputs) {
-      if (t < 0 || static_cast<size_t>(t) >= n) continue;
-      ++readers[t];  // an op reading t twice counts twice: never an inner tensor then
-      reader[t] = static_cast<int>(i);
-    }
-    for (int32_t t : sg.ops[i].outputs) {
-      if (t >= 0 && static_cast<size_t>(t) < n) producer[t] = static_cast<int>(i);
-    }
-  }
-  const auto inner_producer = [&](int32_t t) {
-    return t >= 0 && static_cast<size_t>(t) < n && plain[t] && readers[t] == 1 ? producer[t] : -1;
-  };
+  const TensorUses uses = FindTensorUses(sg);
+  const auto inner_producer = [&](int32_t t) { return uses.InnerProducer(t, plain); };
   const auto int8 = [&](int32_t t) {
     return t >= 0 && sg.tensors[t].dtype == DType::kInt8 && sg.tensors[t].quant.scale.size() == 1;
   };
@@ -244,7 +232,7 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
       m.output = add.outputs[0];
       m.out_op = m.add_op;
       // Attention's q scale: MUL(rotated, scalar int8 constant) as the only reader.
-      if (const int s = inner_producer(m.output) >= 0 ? reader[m.output] : -1;
+      if (const int s = inner_producer(m.output) >= 0 ? uses.reader[m.output] : -1;
           s >= 0 && binary(s, OpCode::kMul)) {
         const graph::Op& scale = sg.ops[s];
         const int32_t c = scale.inputs[0] == m.output ? scale.inputs[1] : scale.inputs[0];

@@ -8,6 +8,7 @@
 #include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/quantized/requantize_rows.h"
 #include "runtime/kernels/quantized_tensor.h"
+#include "runtime/tensor_uses.h"
 
 namespace liteq::runtime {
 namespace {
@@ -49,16 +50,7 @@ bool IsInt8(const graph::Tensor& t) {
 }  // namespace
 
 std::vector<SiluMatch> FindSiluPatterns(const graph::Subgraph& sg, const std::vector<bool>& plain) {
-  const size_t n = sg.tensors.size();
-  std::vector<int> producer(n, -1), readers(n, 0);
-  for (size_t i = 0; i < sg.ops.size(); ++i) {
-    for (int32_t t : sg.ops[i].inputs) {
-      if (t >= 0 && static_cast<size_t>(t) < n) ++readers[t];
-    }
-    for (int32_t t : sg.ops[i].outputs) {
-      if (t >= 0 && static_cast<size_t>(t) < n) producer[t] = static_cast<int>(i);
-    }
-  }
+  const TensorUses uses = FindTensorUses(sg);
   std::vector<SiluMatch> found;
   for (size_t i = 0; i < sg.ops.size(); ++i) {
     const graph::Op& mul = sg.ops[i];
@@ -72,8 +64,8 @@ std::vector<SiluMatch> FindSiluPatterns(const graph::Subgraph& sg, const std::ve
     const int32_t out = mul.outputs[0];
     for (int k = 0; k < 2; ++k) {
       const int32_t s = mul.inputs[k], x = mul.inputs[1 - k];
-      if (s < 0 || x < 0 || s == x || !plain[s] || readers[s] != 1) continue;
-      const int p = producer[s];
+      if (s < 0 || x < 0 || s == x) continue;
+      const int p = uses.InnerProducer(s, plain);
       if (p < 0) continue;
       const graph::Op& logistic = sg.ops[p];
       if (logistic.code != graph::OpCode::kLogistic || logistic.inputs.size() != 1 ||

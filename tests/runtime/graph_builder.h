@@ -57,6 +57,16 @@ class GraphBuilder {
     sg().inputs.push_back(t);
     return t;
   }
+  // An int8 tensor quantized per tensor (an intermediate, or with `input` a signature
+  // input).
+  int Int8(const std::string& name, Shape shape, float scale, int64_t zero_point,
+           bool input = false) {
+    const int t = input ? Input(name, graph::DType::kInt8, std::move(shape))
+                        : Tensor(name, graph::DType::kInt8, std::move(shape));
+    sg().tensors[t].quant.scale = {scale};
+    sg().tensors[t].quant.zero_point = {zero_point};
+    return t;
+  }
   void Output(const std::string& name, int tensor) {
     sig().outputs.emplace_back(name, tensor);
     sg().outputs.push_back(tensor);

@@ -27,46 +27,37 @@ struct Case {
   int threads;
 };
 
-int Int8Tensor(GraphBuilder& g, const std::string& name, Shape shape, float scale, int64_t zp,
-               bool input = false) {
-  const int t = input ? g.Input(name, DType::kInt8, shape) : g.Tensor(name, DType::kInt8, shape);
-  graph::QuantParams& q = g.sg().tensors[t].quant;
-  q.scale = {scale};
-  q.zero_point = {zp};
-  return t;
-}
-
 // `x2_begin` moves the second slice (the half it takes when D / 2).
 std::shared_ptr<graph::Model> RopeModel(const Case& c, int x2_begin) {
   GraphBuilder g;
   g.BeginSignature("run");
   const int t = c.tokens, h = c.heads, d = c.depth, half = d / 2;
-  const int x = Int8Tensor(g, "x", {1, t, h, d}, 0.015f, 1, /*input=*/true);
-  const int cos = Int8Tensor(g, "cos", {1, t, 1, d}, 1.0f / 127, 0, true);
-  const int sin = Int8Tensor(g, "sin", {1, t, 1, d}, 1.0f / 127, 0, true);
-  const int x1 = Int8Tensor(g, "x1", {1, t, h, half}, 0.015f, 1);
+  const int x = g.Int8("x", {1, t, h, d}, 0.015f, 1, /*input=*/true);
+  const int cos = g.Int8("cos", {1, t, 1, d}, 1.0f / 127, 0, true);
+  const int sin = g.Int8("sin", {1, t, 1, d}, 1.0f / 127, 0, true);
+  const int x1 = g.Int8("x1", {1, t, h, half}, 0.015f, 1);
   g.Op(OpCode::kSlice,
        {x, g.ConstI("b1", {4}, {0, 0, 0, 0}), g.ConstI("s1", {4}, {-1, -1, -1, half})}, {x1});
-  const int x2 = Int8Tensor(g, "x2", {1, t, h, half}, 0.015f, 1);
+  const int x2 = g.Int8("x2", {1, t, h, half}, 0.015f, 1);
   g.Op(OpCode::kSlice,
        {x, g.ConstI("b2", {4}, {0, 0, 0, x2_begin}), g.ConstI("s2", {4}, {1, t, h, half})}, {x2});
-  const int swapped = Int8Tensor(g, "swapped", {1, t, h, d}, 0.015f, 1);
+  const int swapped = g.Int8("swapped", {1, t, h, d}, 0.015f, 1);
   g.Op(OpCode::kConcatenation, {x2, x1}, {swapped}, graph::ConcatenationOptions{.axis = -1});
   auto ordered = [&](int main, int other) {
     return c.swap_operands ? std::vector<int>{other, main} : std::vector<int>{main, other};
   };
-  const int x_cos = Int8Tensor(g, "x_cos", {1, t, h, d}, 0.0149f, 3);
+  const int x_cos = g.Int8("x_cos", {1, t, h, d}, 0.0149f, 3);
   g.Op(OpCode::kMul, ordered(x, cos), {x_cos}, graph::BinaryOptions{});
-  const int swapped_sin = Int8Tensor(g, "swapped_sin", {1, t, h, d}, 0.0131f, -2);
+  const int swapped_sin = g.Int8("swapped_sin", {1, t, h, d}, 0.0131f, -2);
   g.Op(OpCode::kMul, ordered(swapped, sin), {swapped_sin}, graph::BinaryOptions{});
-  const int sum = Int8Tensor(g, "sum", {1, t, h, d}, 0.0152f, 1);
+  const int sum = g.Int8("sum", {1, t, h, d}, 0.0152f, 1);
   g.Op(OpCode::kAdd, ordered(x_cos, swapped_sin), {sum}, graph::BinaryOptions{});
   int out = sum;
   if (c.scaled) {
     const int k = g.Const("q_scale", DType::kInt8, {}, std::vector<int8_t>{101});
     g.sg().tensors[k].quant.scale = {0.125f / 101};
     g.sg().tensors[k].quant.zero_point = {0};
-    out = Int8Tensor(g, "scaled", {1, t, h, d}, 0.0023f, -3);
+    out = g.Int8("scaled", {1, t, h, d}, 0.0023f, -3);
     g.Op(OpCode::kMul, ordered(sum, k), {out}, graph::BinaryOptions{});
   }
   g.Output("out", out);

@@ -14,24 +14,15 @@ namespace {
 using graph::DType;
 using graph::OpCode;
 
-int Int8Tensor(GraphBuilder& g, const std::string& name, Shape shape, float scale, int64_t zp,
-               bool input = false) {
-  const int t = input ? g.Input(name, DType::kInt8, shape) : g.Tensor(name, DType::kInt8, shape);
-  graph::QuantParams& q = g.sg().tensors[t].quant;
-  q.scale = {scale};
-  q.zero_point = {zp};
-  return t;
-}
-
 // rows x 256: every row holds every int8 value (shifted by the row).
 std::shared_ptr<graph::Model> SiluModel(int rows, bool sigmoid_first) {
   GraphBuilder g;
   g.BeginSignature("run");
-  const int x = Int8Tensor(g, "x", {rows, 256}, 0.043f, -7, /*input=*/true);
+  const int x = g.Int8("x", {rows, 256}, 0.043f, -7, /*input=*/true);
   // TFLite's int8 LOGISTIC output parameters.
-  const int s = Int8Tensor(g, "sigmoid", {rows, 256}, 1.0f / 256, -128);
+  const int s = g.Int8("sigmoid", {rows, 256}, 1.0f / 256, -128);
   g.Op(OpCode::kLogistic, {x}, {s});
-  const int out = Int8Tensor(g, "silu", {rows, 256}, 0.031f, -120);
+  const int out = g.Int8("silu", {rows, 256}, 0.031f, -120);
   g.Op(OpCode::kMul, sigmoid_first ? std::vector<int>{s, x} : std::vector<int>{x, s}, {out},
        graph::BinaryOptions{});
   g.Output("out", out);
