@@ -12,8 +12,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An empty directory of this process: one left by an earlier process with the same
+// pid (the tests do not remove theirs) would hold "out.bin" before the commit.
 fs::path TempDir() {
   fs::path dir = fs::temp_directory_path() / ("liteq_atomic_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
 }
