@@ -73,11 +73,6 @@ class FusedInverseRmsKernel : public Kernel {
   quant::QuantParams output_;
 };
 
-bool NoActivation(const graph::Op& op) {
-  const auto* o = std::get_if<graph::BinaryOptions>(&op.options);
-  return o == nullptr || o->activation == graph::Activation::kNone;
-}
-
 bool PerTensor(const graph::Tensor& t) { return t.quant.scale.size() == 1; }
 
 // One float32 element of a constant tensor.
@@ -129,7 +124,7 @@ std::vector<InverseRmsMatch> FindInverseRmsPatterns(const graph::Subgraph& sg,
     m.add_op = inner_producer(sum);
     if (m.add_op < 0 || !is_float(sum)) continue;
     const graph::Op& add = sg.ops[m.add_op];
-    if (add.code != OpCode::kAdd || add.inputs.size() != 2 || !NoActivation(add)) continue;
+    if (add.code != OpCode::kAdd || add.inputs.size() != 2 || !NoFusedActivation(add)) continue;
     int32_t mean = -1;
     for (int k = 0; k < 2; ++k) {
       if (ConstantScalar(sg, constants, add.inputs[1 - k], &m.epsilon)) mean = add.inputs[k];
@@ -151,7 +146,7 @@ std::vector<InverseRmsMatch> FindInverseRmsPatterns(const graph::Subgraph& sg,
     if (m.square_op < 0 || !is_float(squares)) continue;
     const graph::Op& square = sg.ops[m.square_op];
     if (square.code != OpCode::kMul || square.inputs.size() != 2 ||
-        square.inputs[0] != square.inputs[1] || !NoActivation(square)) {
+        square.inputs[0] != square.inputs[1] || !NoFusedActivation(square)) {
       continue;
     }
     const int32_t x = square.inputs[0];

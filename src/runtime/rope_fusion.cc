@@ -99,11 +99,6 @@ class FusedRopeInt8Kernel : public Kernel {
   quantized::AddSubInt8RowFn add_row_ = quantized::BestAddSubInt8Row();
 };
 
-bool NoActivation(const graph::Op& op) {
-  const auto* o = std::get_if<graph::BinaryOptions>(&op.options);
-  return o == nullptr || o->activation == graph::Activation::kNone;
-}
-
 // Values of a constant int32/int64 vector.
 bool ConstantInts(const graph::Subgraph& sg, std::span<const uint8_t* const> constants, int32_t t,
                   std::vector<int64_t>* values) {
@@ -160,7 +155,7 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
   };
   const auto binary = [&](int op, OpCode code) {
     return op >= 0 && sg.ops[op].code == code && sg.ops[op].inputs.size() == 2 &&
-           sg.ops[op].outputs.size() == 1 && NoActivation(sg.ops[op]);
+           sg.ops[op].outputs.size() == 1 && NoFusedActivation(sg.ops[op]);
   };
   std::vector<RopeInt8Match> found;
   for (size_t i = 0; i < sg.ops.size(); ++i) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <variant>
 #include <vector>
 
 #include "graph/graph.h"
@@ -24,6 +25,12 @@ struct TensorUses {
                : -1;
   }
 };
+
+// The op has no fused activation (BinaryOptions' is none, or it has no such options).
+inline bool NoFusedActivation(const graph::Op& op) {
+  const auto* o = std::get_if<graph::BinaryOptions>(&op.options);
+  return o == nullptr || o->activation == graph::Activation::kNone;
+}
 
 inline TensorUses FindTensorUses(const graph::Subgraph& sg) {
   const size_t n = sg.tensors.size();

@@ -106,6 +106,25 @@ std::vector<std::pair<const char*, Fn>> FastRows(Fn avx2, Fn avx512) {
   return rows;
 }
 
+// Per-channel FC requantization parameters: random multipliers and the shift each
+// channel gets from `shift_of` (called once per channel, after its multiplier).
+struct FcChannels {
+  std::vector<int32_t> multiplier;
+  std::vector<int8_t> total_shift;
+  bool saturate = false;  // some shift > 0
+};
+template <typename ShiftOf>
+FcChannels RandomFcChannels(size_t n, std::mt19937& rng, ShiftOf shift_of) {
+  FcChannels c{std::vector<int32_t>(n), std::vector<int8_t>(n)};
+  for (size_t i = 0; i < n; ++i) {
+    c.multiplier[i] = RandomMultiplier(rng);
+    const int s = shift_of();
+    c.total_shift[i] = static_cast<int8_t>(31 - s);
+    c.saturate = c.saturate || s > 0;
+  }
+  return c;
+}
+
 void CheckFcRows(FcRequantizeFn fast);
 
 TEST(RequantizeRowsTest, FcSimdMatchesPortable) {
@@ -123,17 +142,13 @@ void CheckFcRows(FcRequantizeFn fast) {
                      size_t{203}}) {
       const std::vector<int32_t> dots = Int32Inputs(n, rng);
       const std::vector<int32_t> bias = Int32Inputs(n, rng);
-      std::vector<int32_t> mult(n);
-      std::vector<int8_t> total(n);
       // Per channel: this shift everywhere, or a mix of random shifts.
       const bool mixed = (rng() & 1) != 0;
-      bool saturate = false;
-      for (size_t i = 0; i < n; ++i) {
-        mult[i] = RandomMultiplier(rng);
-        const int s = mixed ? static_cast<int>(rng() % 62) - 31 : shift;
-        total[i] = static_cast<int8_t>(31 - s);
-        saturate = saturate || s > 0;
-      }
+      const FcChannels c = RandomFcChannels(
+          n, rng, [&] { return mixed ? static_cast<int>(rng() % 62) - 31 : shift; });
+      const std::vector<int32_t>& mult = c.multiplier;
+      const std::vector<int8_t>& total = c.total_shift;
+      const bool saturate = c.saturate;
       for (int32_t zp : {-128, 0, 127}) {
         FcRequantizeArgs args{bias.data(), mult.data(), total.data(), zp, -128, 127, saturate};
         if (zp == 0) args.min = -3, args.max = 90;  // an activation clamp
@@ -166,19 +181,12 @@ TEST(RequantizeRowsTest, FcBlocksMatchPortableRows) {
         const size_t ld_dots = n + 3, ld_out = n + 11;
         const std::vector<int32_t> dots = Int32Inputs(rows * ld_dots, rng);
         const std::vector<int32_t> bias = Int32Inputs(n, rng);
-        std::vector<int32_t> mult(n);
-        std::vector<int8_t> total(n);
+        // Mixed: shifts around the 33 where the AVX-512 rows change form.
         const bool mixed = (rng() & 1) != 0;
-        bool saturate = false;
-        for (size_t i = 0; i < n; ++i) {
-          mult[i] = RandomMultiplier(rng);
-          // Mixed: shifts around the 33 where the AVX-512 rows change form.
-          const int s = mixed ? -static_cast<int>(rng() % 6) : shift;
-          total[i] = static_cast<int8_t>(31 - s);
-          saturate = saturate || s > 0;
-        }
-        const FcRequantizeArgs args{bias.data(), mult.data(), total.data(), -5,
-                                    -128,        127,         saturate};
+        const FcChannels c =
+            RandomFcChannels(n, rng, [&] { return mixed ? -static_cast<int>(rng() % 6) : shift; });
+        const FcRequantizeArgs args{
+            bias.data(), c.multiplier.data(), c.total_shift.data(), -5, -128, 127, c.saturate};
         std::vector<int8_t> expected(rows * ld_out, 0), actual(rows * ld_out, 0);
         for (size_t r = 0; r < rows; ++r) {
           FcRequantizePortable(args, dots.data() + r * ld_dots, n, expected.data() + r * ld_out);
