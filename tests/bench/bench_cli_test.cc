@@ -28,6 +28,7 @@ std::string TempDir() {
   static const std::string dir = [] {
     auto d =
         std::filesystem::temp_directory_path() / ("liteq_bench_cli_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(d);  // a stale directory of an earlier process with this pid
     std::filesystem::create_directories(d);
     return d.string();
   }();

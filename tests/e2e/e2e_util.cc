@@ -29,11 +29,14 @@ namespace {
 
 // One scratch directory per test process, removed when the process exits: ctest runs
 // every test case in its own process, so leaving them behind filled /tmp with tens of GB.
+// It starts empty: a killed earlier process with the same pid may have left files whose
+// presence would change what a test sees (an output "not written" on error, say).
 class ProcessScratchDir {
  public:
   ProcessScratchDir()
       : path_(std::filesystem::temp_directory_path() /
               ("liteq_e2e_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
   ~ProcessScratchDir() {
