@@ -143,11 +143,14 @@ TEST(PackedInt8Test, DotsMatchNaiveSums) {
 }
 
 // Many activation rows go through 16-row blocks; a single one (a decode GEMV) through
-// blocks of 1024 rows, so its ranges cross those blocks' edges too.
+// blocks of 1024 rows, so its ranges cross those blocks' edges too. With 8 or more
+// activation rows and weight blocks past the first, the VNNI kernel's first tile of
+// rows also prefetches the next block (another tile function); a depth over 768 bytes
+// runs it in depth slices.
 void CheckBlockedDotsVisitEveryRowOnce(size_t batches, size_t rows,
-                                       std::vector<std::pair<size_t, size_t>> ranges) {
+                                       std::vector<std::pair<size_t, size_t>> ranges,
+                                       size_t depth = 45) {
   std::mt19937 rng(13);
-  const size_t depth = 45;
   const auto x = RandomInt8(batches * depth, rng, -128, 127);
   const auto w = RandomInt8(rows * depth, rng, -127, 127);
   // Both layouts (their blocks are 16 and 32 rows, 1024 and 2048 for one row).
@@ -185,6 +188,8 @@ TEST(PackedInt8Test, BlockedDotsVisitEveryRowOfTheRangeOnce) {
   CheckBlockedDotsVisitEveryRowOnce(1, 2403, {{0, 2403}, {3, 1030}, {1021, 2049}, {2402, 2403}});
   CheckBlockedDotsVisitEveryRowOnce(1, 4100, {{0, 4100}, {2040, 2060}, {4093, 4100}});
   CheckBlockedDotsVisitEveryRowOnce(2, 1030, {{0, 1030}, {7, 1029}});
+  CheckBlockedDotsVisitEveryRowOnce(70, 133, {{0, 133}, {5, 100}, {64, 96}, {96, 133}});
+  CheckBlockedDotsVisitEveryRowOnce(9, 100, {{0, 100}, {31, 97}}, 1543);
 }
 
 // The AVX2 kernel (both its tiles: 4 x 2 pairs of activation rows and the single

@@ -32,23 +32,21 @@ void ForChannelRanges(const EvalContext& ctx, const FullyConnectedShape& shape, 
   const size_t macs_per_row = std::max<size_t>(1, static_cast<size_t>(shape.batches * shape.depth));
   const size_t min_rows =
       std::max<size_t>(16, (kMinTaskMacs / macs_per_row + align - 1) / align * align);
-  const size_t max_tasks = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
-  size_t tasks = std::min(max_tasks, (rows + min_rows - 1) / min_rows);
-  // Equal tasks in a count that is a multiple of the threads: 5 tasks on 2 threads
-  // run as 3 + 2, so the op took 3/5 of its one-thread time instead of 1/2 (SmolLM2's
-  // 576 x 576 q and o projections in decode); 6 run as 3 + 3. Rounded up, so a busy
-  // core still leaves as many tasks to the others.
-  const auto per_round = static_cast<size_t>(std::max(threads, 1));
-  if (tasks > 1) tasks = std::min(max_tasks, (tasks + per_round - 1) / per_round * per_round);
+  const size_t max_tasks =
+      threads <= 1 ? 1
+                   : std::min(static_cast<size_t>(threads) * 4, (rows + min_rows - 1) / min_rows);
+  const size_t units = (rows + align - 1) / align;  // whole tiles of `align` channels
+  const size_t tasks =
+      BalancedTaskCount(units, static_cast<size_t>(std::max(threads, 1)), max_tasks);
   if (tasks <= 1) {
     f(int64_t{0}, static_cast<int64_t>(rows));
     return;
   }
-  // Multiples of `align` channels keep the SIMD tiles full.
-  const size_t chunk = ((rows + tasks - 1) / tasks + align - 1) / align * align;
+  // Task t takes units [t * units / tasks, (t + 1) * units / tasks): sizes differ by
+  // at most one unit.
   auto task = [&](int t) {
-    const size_t begin = std::min(rows, static_cast<size_t>(t) * chunk);
-    const size_t end = std::min(rows, begin + chunk);
+    const size_t begin = std::min(rows, static_cast<size_t>(t) * units / tasks * align);
+    const size_t end = std::min(rows, (static_cast<size_t>(t) + 1) * units / tasks * align);
     if (begin < end) f(static_cast<int64_t>(begin), static_cast<int64_t>(end));
   };
   ctx.pool->ParallelFor(static_cast<int>(tasks), task);

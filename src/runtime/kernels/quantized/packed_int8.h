@@ -182,8 +182,11 @@ bool Int8DotsAvx512VnniSupported();
 // dots of those rows, equal to PackedInt8DotsAvx512Vnni's. Same preconditions.
 size_t UnsignedRowStride(size_t depth);
 void ShiftRowsToUnsigned(const int8_t* x, size_t ldx, size_t rows, size_t depth, uint8_t* out);
+// prefetch_next: also bring the next call's weights (the as many panels past these)
+// into L2 while these are multiplied; for callers that walk the blocks in order.
 void PackedUint8DotsAvx512Vnni(const PackedInt8Weights& w, const uint8_t* u, size_t batches,
-                               size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots);
+                               size_t block_begin, size_t block_end, int32_t* dots, size_t ld_dots,
+                               bool prefetch_next);
 // Activation rows prepared once per op for the kernel `dots`, so that the row ranges
 // of a thread split (each a BlockedPackedInt8Dots call) do not each prepare all of
 // them again: the VNNI kernel's rows shifted to uint8, batches x
@@ -275,7 +278,7 @@ void BlockedPackedInt8Dots(const PackedInt8Weights& w, const int8_t* x, size_t b
       const size_t nb = batches - b0 < kBatchBlock ? batches - b0 : kBatchBlock;
       if (prepared_bytes != 0) {
         PackedUint8DotsAvx512Vnni(w, prepared + b0 * stride, nb, block_begin, block_end, buffer,
-                                  row_block);
+                                  row_block, /*prefetch_next=*/b0 == 0);
       } else {
         dots(w, x + b0 * w.depth(), w.depth(), nb, block_begin, block_end, buffer, row_block);
       }
