@@ -59,13 +59,15 @@ LITEQ_VNNI void ToUnsigned(const int8_t* x, size_t ldx, size_t rows, size_t dept
 // 16 N weight row sums) when kFirst, else added to what is there (the later depth
 // slices). The stores stay plain: with a masked edge case here GCC kept the
 // accumulators on the stack.
-// With kPrefetch, each quad also asks for the same quad of the N panels at `next`
-// (PREFETCHT1, into L2): the next weight block, which then arrives while this one is
-// multiplied (SmolLM2's matrices streamed cold: 390-410 GOPS against 660-680 from L2).
+// With kPrefetch, every kPrefetchEvery-th quad also asks for one quad of each of the
+// N panels at `next` (PREFETCHT1, into L2), quads [0, next_quads) in order: a share of
+// the next weight block, which then arrives while this one is multiplied. SmolLM2's
+// matrices streamed cold ran at 390-410 GOPS against 660-680 from L2.
+constexpr size_t kPrefetchEvery = 8;
 template <size_t M, size_t N, bool kFirst, bool kPrefetch = false>
 LITEQ_VNNI void Tile(const int8_t* pw, size_t quads, size_t panel_bytes, const uint8_t* u,
                      size_t ldu, const int32_t* sums, int32_t* out, size_t ld_out,
-                     const int8_t* next = nullptr) {
+                     const int8_t* next = nullptr, size_t next_quads = 0) {
   __m512i acc[M][N];
 #pragma GCC unroll 8
   for (size_t m = 0; m < M; ++m) {
@@ -77,10 +79,12 @@ LITEQ_VNNI void Tile(const int8_t* pw, size_t quads, size_t panel_bytes, const u
 #pragma GCC unroll 4
     for (size_t n = 0; n < N; ++n) w[n] = Load64(pw + n * panel_bytes + q * kPanelQuadBytes);
     if constexpr (kPrefetch) {
+      if (q % kPrefetchEvery == 0) {
+        const size_t at = std::min(q / kPrefetchEvery, next_quads - 1) * kPanelQuadBytes;
 #pragma GCC unroll 4
-      for (size_t n = 0; n < N; ++n) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + n * panel_bytes + q * kPanelQuadBytes),
-                     _MM_HINT_T1);
+        for (size_t n = 0; n < N; ++n) {
+          _mm_prefetch(reinterpret_cast<const char*>(next + n * panel_bytes + at), _MM_HINT_T1);
+        }
       }
     }
 #pragma GCC unroll 8
@@ -108,7 +112,7 @@ LITEQ_VNNI void Tile(const int8_t* pw, size_t quads, size_t panel_bytes, const u
 }
 
 using TileFn = void (*)(const int8_t*, size_t, size_t, const uint8_t*, size_t, const int32_t*,
-                        int32_t*, size_t, const int8_t*);
+                        int32_t*, size_t, const int8_t*, size_t);
 // [first slice][M]: M activation rows x 1 panel, x 2 panels.
 template <size_t N, bool kFirst>
 constexpr TileFn kTilesOf[kTileRows + 1] = {nullptr,
@@ -122,7 +126,8 @@ constexpr TileFn kTilesOf[kTileRows + 1] = {nullptr,
                                             &Tile<8, N, kFirst>};
 constexpr const TileFn* kTiles1[2] = {kTilesOf<1, false>, kTilesOf<1, true>};
 constexpr const TileFn* kTiles2[2] = {kTilesOf<2, false>, kTilesOf<2, true>};
-// [first slice][panels - 1]: a full tile of rows that also prefetches the next panels.
+// [first slice][panels - 1]: a full tile of rows that also prefetches its share of the
+// next panels.
 constexpr TileFn kPrefetchingTiles[2][2] = {
     {&Tile<kTileRows, 1, false, true>, &Tile<kTileRows, 2, false, true>},
     {&Tile<kTileRows, 1, true, true>, &Tile<kTileRows, 2, true, true>}};
@@ -188,27 +193,31 @@ LITEQ_VNNI void PackedUint8DotsAvx512Vnni(const PackedInt8Weights& w, const uint
   // prefetch them (prefetch_next) and they exist.
   const size_t next_offset = panel_end - panel_begin;
   const auto run = [&](const TileFn* tiles, size_t m, size_t n, size_t p, const uint8_t* rows,
-                       int32_t* out, size_t q0, bool first_tile) {
+                       int32_t* out, size_t q0, size_t row_tile) {
     const ptrdiff_t c0 = col(p);
     const auto tile_width = static_cast<ptrdiff_t>(n * kPanelRows);
     const size_t nq = std::min(slice_quads, quads - q0);  // q0 < quads, or both 0
     if (c0 >= 0 && c0 + tile_width <= width) {
       TileFn tile = tiles[m];
       const int8_t* next = nullptr;
-      // The first full tile of rows streams this call's panels from memory; it also
-      // asks for the next call's, one quad of each panel per quad it multiplies.
-      if (prefetch_next && first_tile && m == kTileRows && n <= 2 &&
+      size_t next_quads = 0;
+      // Full tiles of rows ask for the next call's panels, each for its share of this
+      // slice's quads (kTileRows shares: 64 rows in tiles of 8), spread over its loop
+      // so that the requests trickle out at about the rate memory serves them.
+      const size_t share = (nq + kTileRows - 1) / kTileRows;
+      if (prefetch_next && m == kTileRows && n <= 2 && row_tile * share < nq &&
           p + next_offset + n <= w.panels()) {
         tile = kPrefetchingTiles[q0 == 0][n - 1];
-        next = w.panel(p + next_offset) + q0 * kPanelQuadBytes;
+        next = w.panel(p + next_offset) + (q0 + row_tile * share) * kPanelQuadBytes;
+        next_quads = std::min(share, nq - row_tile * share);
       }
       tile(w.panel(p) + q0 * kPanelQuadBytes, nq, panel_bytes, rows + q0 * kPanelDepth, stride,
-           sums_at(p), out + c0, ld_dots, next);
+           sums_at(p), out + c0, ld_dots, next, next_quads);
       return;
     }
     if (q0 != 0) return;  // done over the whole depth with the first slice
     tiles[m](w.panel(p), quads, panel_bytes, rows, stride, sums_at(p), edge, n * kPanelRows,
-             nullptr);
+             nullptr, 0);
     const ptrdiff_t lo = std::max<ptrdiff_t>(0, -c0);
     const ptrdiff_t hi = std::min(tile_width, width - c0);
     for (size_t r = 0; r < m; ++r) {
@@ -233,12 +242,12 @@ LITEQ_VNNI void PackedUint8DotsAvx512Vnni(const PackedInt8Weights& w, const uint
       size_t p = panel_begin;
       // A single row (decode) runs 4 panels at once for 4 independent chains.
       for (; m == 1 && p + 4 <= std::min(panel_end, full_panels); p += 4) {
-        run(kGemv[first], m, 4, p, tile_rows, out, q0, false);
+        run(kGemv[first], m, 4, p, tile_rows, out, q0, 0);
       }
       for (; p + 2 <= std::min(panel_end, full_panels); p += 2) {
-        run(kTiles2[first], m, 2, p, tile_rows, out, q0, b == 0);
+        run(kTiles2[first], m, 2, p, tile_rows, out, q0, b / kTileRows);
       }
-      for (; p < panel_end; ++p) run(kTiles1[first], m, 1, p, tile_rows, out, q0, b == 0);
+      for (; p < panel_end; ++p) run(kTiles1[first], m, 1, p, tile_rows, out, q0, b / kTileRows);
     }
   }
 }
