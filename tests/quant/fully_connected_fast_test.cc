@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 namespace liteq::runtime::quantized {
 namespace {
@@ -262,6 +263,58 @@ TEST(FastHybridFullyConnectedTest, BitIdenticalToReference) {
       }
     }
   }
+}
+
+// The hybrid epilogue's AVX-512 block equals the portable one bit for bit: channel
+// counts around the 16 lanes, 1 to 9 rows, strides wider than the block, zero points
+// whose products with the row sums wrap, per-channel and per-tensor scales, with and
+// without bias, and clamps that bite at both ends.
+TEST(FastHybridFullyConnectedTest, Avx512BlockEqualsPortable) {
+  if (!RequantizeAvx512Supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int32_t> any_int(std::numeric_limits<int32_t>::min(),
+                                                 std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> zero_point(-128, 127);
+  std::uniform_real_distribution<float> scale(1e-4f, 0.05f), value(-50.0f, 50.0f);
+  size_t cases = 0;
+  for (size_t count : {1, 15, 16, 17, 31, 32, 33}) {
+    for (size_t rows : {1, 2, 9}) {
+      for (bool per_channel : {true, false}) {
+        for (bool with_bias : {true, false}) {
+          const size_t ld_raw = count + 3, ld_out = count + 5;
+          std::vector<int32_t> raw(rows * ld_raw), row_sums(count);
+          for (int32_t& v : raw) v = any_int(rng) / (rows == 2 ? 1 : 4096);
+          for (int32_t& v : row_sums) v = any_int(rng) / 65536;
+          std::vector<quant::QuantParams> row_params(rows);
+          for (auto& p : row_params) p = {scale(rng), zero_point(rng)};
+          std::vector<float> weight_scales(per_channel ? count : 1), bias(count);
+          for (float& v : weight_scales) v = scale(rng);
+          for (float& v : bias) v = value(rng);
+          std::vector<float> want(rows * ld_out, -7.0f), got(rows * ld_out, -7.0f);
+          HybridBlockArgs a{raw.data(),
+                            ld_raw,
+                            rows,
+                            count,
+                            row_params.data(),
+                            row_sums.data(),
+                            weight_scales.data(),
+                            per_channel,
+                            with_bias ? bias.data() : nullptr,
+                            -2000.0f,
+                            1500.0f,
+                            want.data(),
+                            ld_out};
+          HybridBlockPortable(a);
+          a.out = got.data();
+          HybridBlockAvx512(a);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+              << count << " channels, " << rows << " rows";
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 7u * 3 * 2 * 2);
 }
 
 }  // namespace

@@ -99,33 +99,17 @@ void QuantizeHybridRows(const HybridFullyConnectedParams& params, const FullyCon
   }
 }
 
-namespace {
-
-// One activation row's outputs [0, count) of the hybrid FC from its raw dots (the
-// pointers at the row block's first channel): the reference's float operations in
-// its order (HybridFullyConnected), the same IEEE operations per lane in every
-// version (separate multiply and add: no FMA contraction).
-struct HybridRowArgs {
-  const int32_t* raw;
-  const int32_t* row_sums;
-  uint32_t zero_point;
-  float row_scale;
-  const float* weight_scales;  // per channel, or one for all when !per_channel
-  bool per_channel;
-  const float* bias;  // or nullptr
-  float lo, hi;
-  float* out;
-  size_t count;
-};
-
-void HybridRowPortable(const HybridRowArgs& a) {
-  for (size_t i = 0; i < a.count; ++i) {
-    const auto dot = static_cast<int32_t>(static_cast<uint32_t>(a.raw[i]) -
-                                          static_cast<uint32_t>(a.row_sums[i]) * a.zero_point);
-    const float scale = a.row_scale * a.weight_scales[a.per_channel ? i : 0];
-    float acc = a.bias == nullptr ? 0.0f : a.bias[i];
-    acc += static_cast<float>(dot) * scale;
-    a.out[i] = std::clamp(acc, a.lo, a.hi);
+void HybridBlockPortable(const HybridBlockArgs& a) {
+  for (size_t r = 0; r < a.rows; ++r) {
+    const auto zero_point = static_cast<uint32_t>(a.row_params[r].zero_point);
+    for (size_t i = 0; i < a.count; ++i) {
+      const auto dot = static_cast<int32_t>(static_cast<uint32_t>(a.raw[r * a.ld_raw + i]) -
+                                            static_cast<uint32_t>(a.row_sums[i]) * zero_point);
+      const float scale = a.row_params[r].scale * a.weight_scales[a.per_channel ? i : 0];
+      float acc = a.bias == nullptr ? 0.0f : a.bias[i];
+      acc += static_cast<float>(dot) * scale;
+      a.out[r * a.ld_out + i] = std::clamp(acc, a.lo, a.hi);
+    }
   }
 }
 
@@ -139,39 +123,47 @@ void HybridRowPortable(const HybridRowArgs& a) {
 // the add below into one rounding where the reference rounds twice.
 #define LITEQ_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl"), optimize("fp-contract=off")))
-LITEQ_AVX512 void HybridRowAvx512(const HybridRowArgs& a) {
-  const __m512i zero_point = _mm512_set1_epi32(static_cast<int32_t>(a.zero_point));
-  const __m512 row_scale = _mm512_set1_ps(a.row_scale);
+// Each 16 channels' row sums, weight scales and bias are loaded once for all the
+// block's rows (per row and 32 channels at a time it cost ~0.6 ns per output, a fifth
+// of SmolLM2's 576 x 1536 FC in a 128-token prefill).
+LITEQ_AVX512 void HybridBlockAvx512(const HybridBlockArgs& a) {
   const __m512 lo = _mm512_set1_ps(a.lo), hi = _mm512_set1_ps(a.hi);
   for (size_t i = 0; i < a.count; i += 16) {
     const auto mask =
         static_cast<__mmask16>(a.count - i >= 16 ? 0xFFFF : (1u << (a.count - i)) - 1);
-    const __m512i dot = _mm512_sub_epi32(
-        _mm512_maskz_loadu_epi32(mask, a.raw + i),
-        _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mask, a.row_sums + i), zero_point));
+    const __m512i row_sums = _mm512_maskz_loadu_epi32(mask, a.row_sums + i);
     const __m512 weight_scale = a.per_channel ? _mm512_maskz_loadu_ps(mask, a.weight_scales + i)
                                               : _mm512_set1_ps(a.weight_scales[0]);
-    const __m512 scale = _mm512_mul_ps(row_scale, weight_scale);
     const __m512 bias =
         a.bias == nullptr ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, a.bias + i);
-    __m512 acc = _mm512_add_ps(bias, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
-    // std::clamp: acc < lo ? lo : (hi < acc ? hi : acc).
-    acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(acc, lo, _CMP_LT_OQ), acc, lo);
-    acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, acc, _CMP_LT_OQ), acc, hi);
-    _mm512_mask_storeu_ps(a.out + i, mask, acc);
+    for (size_t r = 0; r < a.rows; ++r) {
+      const __m512i dot = _mm512_sub_epi32(
+          _mm512_maskz_loadu_epi32(mask, a.raw + r * a.ld_raw + i),
+          _mm512_mullo_epi32(row_sums, _mm512_set1_epi32(a.row_params[r].zero_point)));
+      const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a.row_params[r].scale), weight_scale);
+      __m512 acc = _mm512_add_ps(bias, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+      // std::clamp: acc < lo ? lo : (hi < acc ? hi : acc).
+      acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(acc, lo, _CMP_LT_OQ), acc, lo);
+      acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, acc, _CMP_LT_OQ), acc, hi);
+      _mm512_mask_storeu_ps(a.out + r * a.ld_out + i, mask, acc);
+    }
   }
 }
 #undef LITEQ_AVX512
 #pragma GCC diagnostic pop
+#else
+void HybridBlockAvx512(const HybridBlockArgs& a) { HybridBlockPortable(a); }  // never picked
 #endif
 
-using HybridRowFn = void (*)(const HybridRowArgs&);
+namespace {
 
-HybridRowFn BestHybridRow() {
+using HybridBlockFn = void (*)(const HybridBlockArgs&);
+
+HybridBlockFn BestHybridBlock() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (RequantizeAvx512Supported()) return &HybridRowAvx512;
+  if (RequantizeAvx512Supported()) return &HybridBlockAvx512;
 #endif
-  return &HybridRowPortable;
+  return &HybridBlockPortable;
 }
 
 }  // namespace
@@ -187,24 +179,26 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
   const bool per_channel = params.weight_scales.size() > 1;
   const auto out_channels = static_cast<size_t>(shape.out_channels);
   CheckRowRange(shape, weights, row_begin, row_end);
-  static const HybridRowFn row_fn = BestHybridRow();
+  static const HybridBlockFn block_fn = BestHybridBlock();
   BlockedPackedInt8Dots(
       weights, quantized, static_cast<size_t>(shape.batches), static_cast<size_t>(row_begin),
       static_cast<size_t>(row_end), dots,
-      [&](size_t b, size_t r0, size_t count, const int32_t* raw) {
-        HybridRowArgs a;
+      [&](size_t b0, size_t rows, size_t r0, size_t count, const int32_t* raw, size_t ld) {
+        HybridBlockArgs a;
         a.raw = raw;
+        a.ld_raw = ld;
+        a.rows = rows;
+        a.count = count;
+        a.row_params = row_params + b0;
         a.row_sums = row_sums.data() + r0;
-        a.zero_point = static_cast<uint32_t>(row_params[b].zero_point);
-        a.row_scale = row_params[b].scale;
         a.weight_scales = params.weight_scales.data() + (per_channel ? r0 : 0);
         a.per_channel = per_channel;
         a.bias = bias == nullptr ? nullptr : bias + r0;
         a.lo = params.activation_min;
         a.hi = params.activation_max;
-        a.out = output + b * out_channels + r0;
-        a.count = count;
-        row_fn(a);
+        a.out = output + b0 * out_channels + r0;
+        a.ld_out = out_channels;
+        block_fn(a);
       },
       prepared);
 }

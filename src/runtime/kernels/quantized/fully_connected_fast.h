@@ -80,6 +80,28 @@ void FastHybridFullyConnectedRows(const HybridFullyConnectedParams& params,
                                   float* output, int64_t row_begin, int64_t row_end,
                                   PackedInt8DotsFn dots, const uint8_t* prepared = nullptr);
 
+// The hybrid FC's epilogue on a block of outputs, rows [0, rows) x channels [0, count),
+// from its raw dots (raw + r * ld_raw; the pointers at the block's first activation row
+// and channel): the reference's float operations in its order (HybridFullyConnected),
+// the same IEEE operations per lane in every version (separate multiply and add: no
+// FMA contraction). FastHybridFullyConnectedRows runs the AVX-512 one where the CPU
+// has it (RequantizeAvx512Supported), else the portable one; both are here for tests.
+struct HybridBlockArgs {
+  const int32_t* raw;
+  size_t ld_raw;
+  size_t rows, count;
+  const quant::QuantParams* row_params;  // per activation row
+  const int32_t* row_sums;               // per channel
+  const float* weight_scales;            // per channel, or one for all when !per_channel
+  bool per_channel;
+  const float* bias;  // or nullptr
+  float lo, hi;
+  float* out;
+  size_t ld_out;
+};
+void HybridBlockPortable(const HybridBlockArgs& a);
+void HybridBlockAvx512(const HybridBlockArgs& a);
+
 }  // namespace liteq::runtime::quantized
 
 #endif  // LITEQ_RUNTIME_KERNELS_QUANTIZED_FULLY_CONNECTED_FAST_H_
