@@ -126,6 +126,9 @@ struct ExecutionCounters {
   // A hybrid FULLY_CONNECTED used the quantized rows the FC before it left in the
   // scratch (the same input: q/k/v, gate/up; ScratchContents in kernel.h).
   uint64_t hybrid_inputs_reused = 0;
+  // An int8 FULLY_CONNECTED used the input rows the FC before it left prepared for the
+  // VNNI dots in the scratch (shifted to uint8; the same input: q/k/v, gate/up).
+  uint64_t int8_inputs_reused = 0;
 };
 
 class Interpreter;

@@ -4,8 +4,9 @@
 // bit-identical logits with InterpreterOptions::use_reference_kernels (the scalar
 // references) and with the fast kernels on 1, 2 and 3 threads, through prefill chunks and
 // decode steps. Generation's last-row logits (SignatureRunner::SelectOutputRow) equal
-// the last row of the full prefill logits for every recipe. dynamic_int8's FCs that read
-// the input of the FC before them reuse its quantized rows.
+// the last row of the full prefill logits for every recipe. FCs that read the input of
+// the FC before them reuse its quantized rows (dynamic_int8) or its rows prepared for the
+// VNNI dots (static_int8, on CPUs with AVX-512 VNNI).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,19 +16,24 @@
 #include <vector>
 
 #include "e2e_util.h"
+#include "runtime/kernels/quantized/packed_int8.h"
 
 namespace liteq::e2e {
 namespace {
 
-// reused_inputs: set to the hybrid FCs' reuses of the previous FC's quantized input
-// (ExecutionCounters::hybrid_inputs_reused) over every signature; fused_norms: to the
+// reused_inputs: set to the FCs' reuses of the previous FC's quantized or prepared input
+// (ExecutionCounters::hybrid_inputs_reused, int8_inputs_reused) over every signature;
+// fused_norms: to the
 // RMSNorm statistics run as one kernel (PlanReport::fused_inverse_rms); fused: to the
 // int8 RoPE blocks and the SiLUs run as one kernel (PlanReport::fused_rope, fused_silu).
 struct Fused {
   int norms = 0, ropes = 0, silus = 0;
 };
+struct Reused {
+  uint64_t hybrid = 0, int8 = 0;
+};
 std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOptions options,
-                             const std::vector<int32_t>& tokens, uint64_t* reused_inputs = nullptr,
+                             const std::vector<int32_t>& tokens, Reused* reused_inputs = nullptr,
                              Fused* fused = nullptr) {
   auto interpreter = runtime::Interpreter::Load(path, options);
   EXPECT_TRUE(interpreter.ok()) << interpreter.status().ToString();
@@ -46,7 +52,10 @@ std::vector<float> RunLogits(const std::string& path, runtime::InterpreterOption
   for (const std::string& key : (*interpreter)->SignatureKeys()) {
     auto runner = (*interpreter)->GetSignature(key);
     if (!runner.ok()) continue;
-    if (reused_inputs != nullptr) *reused_inputs += (*runner)->counters().hybrid_inputs_reused;
+    if (reused_inputs != nullptr) {
+      reused_inputs->hybrid += (*runner)->counters().hybrid_inputs_reused;
+      reused_inputs->int8 += (*runner)->counters().int8_inputs_reused;
+    }
     if (fused != nullptr) {
       fused->norms += (*runner)->plan_report().fused_inverse_rms;
       fused->ropes += (*runner)->plan_report().fused_rope;
@@ -91,17 +100,22 @@ TEST_P(FastKernelsModelsTest, QuantizedLogitsIdenticalToReferenceKernels) {
       SCOPED_TRACE("threads " + std::to_string(threads));
       runtime::InterpreterOptions fast_options;
       fast_options.num_threads = threads;
-      uint64_t reused = 0;
+      Reused reused;
       Fused fused;
       const std::vector<float> actual = RunLogits(path, fast_options, tokens, &reused, &fused);
       ASSERT_EQ(actual.size(), expected.size());
       EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
-      // dynamic_int8: k and v (after q) and up (after gate) take the quantized input
-      // the FC before them left, so the comparison above covers the reuse.
+      // k and v (after q) and up (after gate) take the quantized (dynamic_int8) or
+      // VNNI-prepared (static_int8) input the FC before them left, so the comparison
+      // above covers the reuse.
       if (recipe == quant::Recipe::kDynamicInt8) {
-        EXPECT_GT(reused, 0u) << "no hybrid FC reused its predecessor's quantized input";
+        EXPECT_GT(reused.hybrid, 0u) << "no hybrid FC reused its predecessor's quantized input";
+        EXPECT_EQ(reused.int8, 0u);
       } else {
-        EXPECT_EQ(reused, 0u);
+        EXPECT_EQ(reused.hybrid, 0u);
+        if (runtime::quantized::Int8DotsAvx512VnniSupported()) {
+          EXPECT_GT(reused.int8, 0u) << "no int8 FC reused its predecessor's prepared input";
+        }
       }
       // The RMSNorm statistics ran fused (float in dynamic_int8, int8 in and out in
       // static_int8), the reference run op by op: the comparison above covers them.

@@ -124,7 +124,11 @@ class FastFullyConnectedInt8Kernel : public Kernel {
       : weights_(std::move(weights)),
         params_(SharedParams(weights_.get(), std::move(params))),
         shape_(shape),
-        dots_(quantized::PackedInt8DotsFor(weights_->layout())) {}
+        dots_(quantized::PackedInt8DotsFor(weights_->layout())),
+        // ScratchContents::form: batches rows of depth prepared for the dots kernel
+        // (the third word tells it from the hybrid FC's forms, whose is 0 or 1).
+        form_{static_cast<uint64_t>(shape_.batches), static_cast<uint64_t>(shape_.depth), 2,
+              ScratchBytes()} {}
 
   // Scratch: the input prepared for the dots kernel (none for most kernels).
   size_t ScratchBytes() const { return PreparedBytes(*weights_, dots_, shape_); }
@@ -132,14 +136,22 @@ class FastFullyConnectedInt8Kernel : public Kernel {
   Status Eval(const EvalContext& ctx) override {
     const int8_t* input = In<int8_t>(ctx, 0);
     int8_t* output = Out<int8_t>(ctx, 0);
-    // Prepared once here, not by every channel range below.
+    // Prepared once here, not by every channel range below, or taken from the FC
+    // before this one when it read the same input.
     uint8_t* prepared = nullptr;
     if (ScratchBytes() != 0) {
       prepared = reinterpret_cast<uint8_t*>(ctx.scratch);
-      ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
-        quantized::PrepareActivations(*weights_, input, static_cast<size_t>(b0),
-                                      static_cast<size_t>(b1), prepared);
-      });
+      ScratchContents* contents = ctx.scratch_contents;
+      if (contents != nullptr && contents->step == ctx.step - 1 && contents->source == input &&
+          contents->form == form_) {
+        if (ctx.counters != nullptr) ++ctx.counters->int8_inputs_reused;
+      } else {
+        ForActivationRows(ctx, shape_, [&](int64_t b0, int64_t b1) {
+          quantized::PrepareActivations(*weights_, input, static_cast<size_t>(b0),
+                                        static_cast<size_t>(b1), prepared);
+        });
+      }
+      if (contents != nullptr) *contents = {ctx.step, input, form_};
     }
     ForChannelRanges(ctx, shape_, RangeAlignment(*weights_, shape_),
                      [&](int64_t begin, int64_t end) {
@@ -154,6 +166,7 @@ class FastFullyConnectedInt8Kernel : public Kernel {
   std::shared_ptr<const quantized::FastFullyConnectedInt8Params> params_;
   FullyConnectedShape shape_;
   quantized::PackedInt8DotsFn dots_;
+  std::array<uint64_t, 4> form_;
 };
 
 class FastHybridFullyConnectedKernel : public Kernel {

@@ -28,11 +28,12 @@ namespace liteq::runtime {
 class ThreadPool;
 
 // What the scratch holds after a kernel that left a derived form of its input there
-// (the hybrid FC's quantized rows): the kernel's step in the Invoke, the input's data
-// and a description of the form. The kernel run right after, reading the same input
-// and wanting the same form, may use it instead of deriving it again (the q/k/v and
-// gate/up projections of a dynamic_int8 model quantize one input once). Any kernel in
-// between breaks the chain: `step` must be the previous one.
+// (the hybrid FC's quantized rows, the int8 FC's rows prepared for the VNNI dots): the
+// kernel's step in the Invoke, the input's data and a description of the form. The
+// kernel run right after, reading the same input and wanting the same form, may use it
+// instead of deriving it again (the q/k/v and gate/up projections quantize or prepare
+// one input once). Any kernel in between breaks the chain: `step` must be the previous
+// one.
 struct ScratchContents {
   int step = -2;
   const void* source = nullptr;
