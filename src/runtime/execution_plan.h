@@ -174,7 +174,7 @@ class PlanBuilder {
   std::vector<InverseRmsMatch> inverse_rms_;  // fused RMSNorm statistics
   std::vector<int> inverse_rms_at_;           // per op: index into inverse_rms_, or -1
   std::vector<int> fc_product_at_;            // per MUL op: the FC op it runs, or -1
-  std::vector<RopeInt8Match> rope_;           // fused int8 RoPE
+  std::vector<RopeMatch> rope_;               // fused RoPE (int8 or float)
   std::vector<int> rope_at_;                  // per op: index into rope_, or -1
 };
 

@@ -105,7 +105,7 @@ struct PlanReport {
   int integer_weight_fcs = 0;                // FCs reading int8/int4 weights directly
   int fused_inverse_rms = 0;                 // RMSNorm statistics run as one kernel
   int fused_fc_products = 0;                 // MUL(m, FC(x)) run by the FC's kernel
-  int fused_rope = 0;                        // int8 RoPE blocks run as one kernel
+  int fused_rope = 0;                        // RoPE blocks (int8, float) run as one kernel
   int fused_silu = 0;                        // MUL(x, LOGISTIC(x)) run as one kernel
 };
 

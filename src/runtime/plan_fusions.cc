@@ -201,15 +201,16 @@ void PlanBuilder::PlanFcProductFusion() {
 void PlanBuilder::PlanRopeFusion() {
   rope_at_.assign(subgraph_->ops.size(), -1);
   const InterpreterOptions& options = interpreter_.options_;
-  // TFLite's int8 arithmetic with the fast rows; the reference kernels run the ops one
-  // by one (the tests compare the two), XNNPACK's arithmetic keeps its own kernels.
-  if (options.preserve_all_tensors || options.use_reference_kernels ||
-      options.int8_arithmetic != Int8Arithmetic::kTfliteReference) {
-    return;
-  }
+  // The reference kernels run the ops one by one (the tests compare the two). int8:
+  // TFLite's int8 arithmetic with the fast rows (XNNPACK's arithmetic keeps its own
+  // kernels); float: the SIMD rows, not the scalar float kernels.
+  if (options.preserve_all_tensors || options.use_reference_kernels) return;
+  const bool int8 = options.int8_arithmetic == Int8Arithmetic::kTfliteReference;
+  const bool float32 = !options.use_scalar_float_kernels;
   std::vector<bool> plain(role_.size());
   for (size_t t = 0; t < role_.size(); ++t) plain[t] = role_[t] == Role::kIntermediate;
-  for (RopeInt8Match& m : FindRopeInt8Patterns(*subgraph_, plain, constant_)) {
+  for (RopeMatch& m : FindRopePatterns(*subgraph_, plain, constant_)) {
+    if (m.float32 ? !float32 : !int8) continue;
     const int ops[] = {m.x1_op, m.x2_op, m.concat_op, m.cos_op, m.sin_op, m.add_op, m.scale_op};
     if (std::any_of(std::begin(ops), std::end(ops), [&](int op) {
           return op >= 0 &&
@@ -218,7 +219,7 @@ void PlanBuilder::PlanRopeFusion() {
         })) {
       continue;
     }
-    if (!MakeFusedRopeInt8Kernel(*subgraph_, m, constant_, options.num_threads).ok()) continue;
+    if (!MakeFusedRopeKernel(*subgraph_, m, constant_, options.num_threads).ok()) continue;
     for (int op : ops) {
       if (op >= 0 && op != m.out_op) absorbed_op_[op] = 1;
     }

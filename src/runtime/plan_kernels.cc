@@ -145,15 +145,16 @@ Status PlanBuilder::PrepareKernels() {
       continue;
     }
     if (rope_at_[i] >= 0) {
-      const RopeInt8Match& m = rope_[rope_at_[i]];
+      const RopeMatch& m = rope_[rope_at_[i]];
       LITEQ_ASSIGN_OR_RETURN(
           std::unique_ptr<Kernel> kernel,
-          MakeFusedRopeInt8Kernel(*subgraph_, m, constant_, interpreter_.options_.num_threads));
+          MakeFusedRopeKernel(*subgraph_, m, constant_, interpreter_.options_.num_threads));
       graph::Op fused;
       fused.code = op.code;
       fused.inputs = {m.x, m.cos, m.sin};
       fused.outputs = {m.output};
-      kernel->Bind(fused, *subgraph_, i, " ending a fused int8 RoPE");
+      kernel->Bind(fused, *subgraph_, i,
+                   m.float32 ? " ending a fused RoPE" : " ending a fused int8 RoPE");
       plan_->kernels.push_back(std::move(kernel));
       continue;
     }

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "runtime/kernels/elementwise_parallel.h"
+#include "runtime/kernels/float_math_simd.h"
 #include "runtime/kernels/quantized/requantize_rows.h"
 #include "runtime/kernels/quantized_tensor.h"
 #include "runtime/tensor_uses.h"
@@ -25,7 +26,7 @@ struct RowOp {
 
 class FusedRopeInt8Kernel : public Kernel {
  public:
-  FusedRopeInt8Kernel(const RopeInt8Match& m, RowOp<quantized::MulParams> cos,
+  FusedRopeInt8Kernel(const RopeMatch& m, RowOp<quantized::MulParams> cos,
                       RowOp<quantized::MulParams> sin, RowOp<quantized::AddSubParams> add,
                       bool scaled, RowOp<quantized::MulParams> scale, int8_t scale_value)
       : tokens_(m.tokens),
@@ -99,6 +100,54 @@ class FusedRopeInt8Kernel : public Kernel {
   quantized::AddSubInt8RowFn add_row_ = quantized::BestAddSubInt8Row();
 };
 
+// The float pattern: the unfused ops' SIMD rows on the same floats.
+class FusedRopeFloatKernel : public Kernel {
+ public:
+  FusedRopeFloatKernel(const RopeMatch& m, bool scaled, float scale)
+      : tokens_(m.tokens), heads_(m.heads), depth_(m.depth), scaled_(scaled), scale_(scale) {}
+
+  Status Eval(const EvalContext& ctx) override {
+    const int64_t row = heads_ * depth_;
+    ParallelElementwise(ctx.pool, tokens_ * row, kParallelMinElementsCheap,
+                        [&](int64_t begin, int64_t end) {
+                          thread_local std::vector<float> buffer;
+                          buffer.resize(static_cast<size_t>(4 * row));
+                          for (int64_t t = (begin + row - 1) / row; t < (end + row - 1) / row; ++t)
+                            Token(ctx, t, buffer.data());
+                        });
+    return Status::Ok();
+  }
+
+ private:
+  void Token(const EvalContext& ctx, int64_t t, float* buffer) const {
+    using enum FloatBinaryOp;
+    const auto d = static_cast<size_t>(depth_), half = d / 2;
+    const auto n = static_cast<size_t>(heads_) * d;
+    const float* x = In<float>(ctx, 0) + t * static_cast<int64_t>(n);
+    const float* cos = In<float>(ctx, 1) + t * depth_;
+    const float* sin = In<float>(ctx, 2) + t * depth_;
+    float* cos_rows = buffer;  // cos and sin repeated per head
+    float* sin_rows = buffer + n;
+    float* swapped = buffer + 2 * n;
+    float* x_cos = buffer + 3 * n;
+    for (size_t h = 0; h < static_cast<size_t>(heads_); ++h) {
+      std::memcpy(cos_rows + h * d, cos, d * sizeof(float));
+      std::memcpy(sin_rows + h * d, sin, d * sizeof(float));
+      std::memcpy(swapped + h * d, x + h * d + half, (d - half) * sizeof(float));
+      std::memcpy(swapped + h * d + (d - half), x + h * d, half * sizeof(float));
+    }
+    float* out = Out<float>(ctx, 0) + t * static_cast<int64_t>(n);
+    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, x, cos_rows, x_cos, n);
+    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, swapped, sin_rows, swapped, n);
+    SimdFloatBinary(kAdd, BinaryOperands::kVectorVector, x_cos, swapped, out, n);
+    if (scaled_) SimdFloatBinary(kMul, BinaryOperands::kVectorScalar, out, &scale_, out, n);
+  }
+
+  int64_t tokens_, heads_, depth_;
+  bool scaled_;
+  float scale_;
+};
+
 // Values of a constant int32/int64 vector.
 bool ConstantInts(const graph::Subgraph& sg, std::span<const uint8_t* const> constants, int32_t t,
                   std::vector<int64_t>* values) {
@@ -145,24 +194,27 @@ bool SlicesHalf(const graph::Subgraph& sg, std::span<const uint8_t* const> const
 
 }  // namespace
 
-std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
-                                                const std::vector<bool>& plain,
-                                                std::span<const uint8_t* const> constants) {
+std::vector<RopeMatch> FindRopePatterns(const graph::Subgraph& sg, const std::vector<bool>& plain,
+                                        std::span<const uint8_t* const> constants) {
   const TensorUses uses = FindTensorUses(sg);
   const auto inner_producer = [&](int32_t t) { return uses.InnerProducer(t, plain); };
-  const auto int8 = [&](int32_t t) {
-    return t >= 0 && sg.tensors[t].dtype == DType::kInt8 && sg.tensors[t].quant.scale.size() == 1;
+  // The pattern's tensors: x's type, int8 quantized per tensor or float32.
+  const auto of_type = [&](int32_t t, bool float32) {
+    if (t < 0) return false;
+    const graph::Tensor& tensor = sg.tensors[t];
+    return float32 ? tensor.dtype == DType::kFloat32
+                   : tensor.dtype == DType::kInt8 && tensor.quant.scale.size() == 1;
   };
   const auto binary = [&](int op, OpCode code) {
     return op >= 0 && sg.ops[op].code == code && sg.ops[op].inputs.size() == 2 &&
            sg.ops[op].outputs.size() == 1 && NoFusedActivation(sg.ops[op]);
   };
-  std::vector<RopeInt8Match> found;
+  std::vector<RopeMatch> found;
   for (size_t i = 0; i < sg.ops.size(); ++i) {
     if (!binary(static_cast<int>(i), OpCode::kAdd)) continue;
     const graph::Op& add = sg.ops[i];
     for (int k = 0; k < 2; ++k) {
-      RopeInt8Match m;
+      RopeMatch m;
       m.add_op = static_cast<int>(i);
       const int32_t x_cos = add.inputs[k], swapped_sin = add.inputs[1 - k];
       m.cos_op = inner_producer(x_cos);
@@ -194,7 +246,10 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
       m.x1_op = inner_producer(x1);
       if (m.x1_op < 0 || m.x2_op < 0 || x1 == x2) continue;
       m.x = sg.ops[m.x1_op].inputs.empty() ? -1 : sg.ops[m.x1_op].inputs[0];
-      if (m.x < 0 || !int8(m.x)) continue;
+      if (m.x < 0) continue;
+      m.float32 = sg.tensors[m.x].dtype == DType::kFloat32;
+      const auto typed = [&](int32_t t) { return of_type(t, m.float32); };
+      if (!typed(m.x)) continue;
       const std::vector<int32_t>& shape = sg.tensors[m.x].shape;
       const int32_t axis = concat_options->axis < 0
                                ? concat_options->axis + static_cast<int32_t>(shape.size())
@@ -217,7 +272,7 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
       bool ok = m.cos >= 0 && m.sin >= 0 && m.cos != m.x && m.sin != swapped &&
                 sg.tensors[m.cos].shape == table_shape && sg.tensors[m.sin].shape == table_shape;
       for (int32_t t : {m.x, m.cos, m.sin, x1, x2, swapped, x_cos, swapped_sin, add.outputs[0]}) {
-        ok = ok && int8(t);
+        ok = ok && typed(t);
       }
       for (int32_t t : {swapped, x_cos, swapped_sin, add.outputs[0]}) {
         ok = ok && sg.tensors[t].shape == shape;
@@ -231,8 +286,8 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
           s >= 0 && binary(s, OpCode::kMul)) {
         const graph::Op& scale = sg.ops[s];
         const int32_t c = scale.inputs[0] == m.output ? scale.inputs[1] : scale.inputs[0];
-        if (c >= 0 && c != m.output && constants[c] != nullptr && int8(c) &&
-            sg.tensors[c].num_elements() == 1 && int8(scale.outputs[0]) &&
+        if (c >= 0 && c != m.output && constants[c] != nullptr && typed(c) &&
+            sg.tensors[c].num_elements() == 1 && typed(scale.outputs[0]) &&
             sg.tensors[scale.outputs[0]].shape == shape) {
           m.inner.push_back(m.output);
           m.scale_op = s;
@@ -251,10 +306,15 @@ std::vector<RopeInt8Match> FindRopeInt8Patterns(const graph::Subgraph& sg,
   return found;
 }
 
-Result<std::unique_ptr<Kernel>> MakeFusedRopeInt8Kernel(const graph::Subgraph& sg,
-                                                        const RopeInt8Match& m,
-                                                        std::span<const uint8_t* const> constants,
-                                                        int num_threads) {
+Result<std::unique_ptr<Kernel>> MakeFusedRopeKernel(const graph::Subgraph& sg, const RopeMatch& m,
+                                                    std::span<const uint8_t* const> constants,
+                                                    int num_threads) {
+  if (m.float32) {
+    float scale = 1.0f;
+    if (m.scale_op >= 0) std::memcpy(&scale, constants[m.scale], sizeof(scale));
+    return std::unique_ptr<Kernel>(
+        std::make_unique<FusedRopeFloatKernel>(m, m.scale_op >= 0, scale));
+  }
   auto mul = [&](int op, int32_t main) -> Result<RowOp<quantized::MulParams>> {
     PrepareContext ctx(sg, op, constants, num_threads);
     LITEQ_ASSIGN_OR_RETURN(quantized::MulParams p, PrepareIntegerMulParams(ctx));

@@ -120,11 +120,10 @@ TEST_P(FastKernelsModelsTest, QuantizedLogitsIdenticalToReferenceKernels) {
       // The RMSNorm statistics ran fused (float in dynamic_int8, int8 in and out in
       // static_int8), the reference run op by op: the comparison above covers them.
       EXPECT_GT(fused.norms, 0) << "no RMSNorm statistic ran as one kernel";
-      // static_int8's RoPE on q (with attention's q scale) and k ran fused in every
-      // layer of both signatures, and so did its int8 SiLU table; dynamic_int8's RoPE
-      // and SiLU are float (the SiLU fused as well).
-      const bool static_int8 = recipe == quant::Recipe::kStaticInt8;
-      EXPECT_EQ(fused.ropes, static_int8 ? 2 * model.layers * 2 : 0);
+      // The RoPE on q (with attention's q scale) and k ran fused in every layer of both
+      // signatures (int8 in static_int8, float in dynamic_int8), and so did the SiLU
+      // (static_int8's int8 table, dynamic_int8's float SiLU).
+      EXPECT_EQ(fused.ropes, 2 * model.layers * 2);
       EXPECT_EQ(fused.silus, model.silu ? model.layers * 2 : 0);
     }
   }
