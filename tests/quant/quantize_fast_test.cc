@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
@@ -101,18 +103,35 @@ std::vector<std::vector<float>> HybridRows(std::mt19937& rng) {
   return rows;
 }
 
+// Every instruction set the CPU has (AVX-512 and AVX2 on the x86 CI machines), and the
+// choice FastQuantizeHybridRow makes.
 TEST(FastQuantizeHybridRowTest, EqualsQuantizeHybridRow) {
+  std::vector<std::pair<std::string, std::function<quant::QuantParams(std::span<const float>, bool,
+                                                                      std::span<int8_t>)>>>
+      impls = {{"best", &FastQuantizeHybridRow}};
+  for (auto [name, isa] :
+       {std::pair{"portable", QuantizeIsa::kPortable}, std::pair{"avx2", QuantizeIsa::kAvx2},
+        std::pair{"avx512", QuantizeIsa::kAvx512}}) {
+    if (!QuantizeIsaSupported(isa)) continue;
+    impls.emplace_back(name,
+                       [isa](std::span<const float> row, bool asymmetric, std::span<int8_t> out) {
+                         return FastQuantizeHybridRowOn(isa, row, asymmetric, out);
+                       });
+  }
   std::mt19937 rng(22);
   for (const std::vector<float>& row : HybridRows(rng)) {
     for (bool asymmetric : {false, true}) {
-      SCOPED_TRACE(std::to_string(row.size()) + (asymmetric ? " asymmetric" : " symmetric"));
-      std::vector<int8_t> expected(row.size(), 3), actual(row.size(), 4);
-      const quant::QuantParams e = QuantizeHybridRow(row, asymmetric, expected);
-      const quant::QuantParams a = FastQuantizeHybridRow(row, asymmetric, actual);
-      ASSERT_EQ(std::memcmp(&a.scale, &e.scale, sizeof(float)), 0) << a.scale << " " << e.scale;
-      ASSERT_EQ(a.zero_point, e.zero_point);
-      for (size_t i = 0; i < row.size(); ++i) {
-        ASSERT_EQ(actual[i], expected[i]) << "x " << row[i] << " index " << i;
+      for (const auto& [name, quantize] : impls) {
+        SCOPED_TRACE(name + " " + std::to_string(row.size()) +
+                     (asymmetric ? " asymmetric" : " symmetric"));
+        std::vector<int8_t> expected(row.size(), 3), actual(row.size(), 4);
+        const quant::QuantParams e = QuantizeHybridRow(row, asymmetric, expected);
+        const quant::QuantParams a = quantize(row, asymmetric, actual);
+        ASSERT_EQ(std::memcmp(&a.scale, &e.scale, sizeof(float)), 0) << a.scale << " " << e.scale;
+        ASSERT_EQ(a.zero_point, e.zero_point);
+        for (size_t i = 0; i < row.size(); ++i) {
+          ASSERT_EQ(actual[i], expected[i]) << "x " << row[i] << " index " << i;
+        }
       }
     }
   }

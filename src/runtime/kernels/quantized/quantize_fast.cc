@@ -127,14 +127,138 @@ LITEQ_AVX2 size_t QuantizeRowAvx2(const float* x, size_t n, float inverse, float
   return i;
 }
 
+// GCC 12's AVX-512 headers start some intrinsics from undefined vectors, which
+// -Wuninitialized reports at every call (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// fp-contract=off: AVX-512 implies FMA; the reference rounds the product and the sum
+// separately.
+#define LITEQ_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl"), optimize("fp-contract=off")))
+
+// Bitwise float operations in integer lanes (their _ps forms need AVX-512 DQ).
+LITEQ_AVX512 inline __m512 And(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+LITEQ_AVX512 inline __m512 AndNot(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+LITEQ_AVX512 inline __m512 Or(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
+LITEQ_AVX512 inline __mmask16 TailMask(size_t remaining) {
+  return remaining >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << remaining) - 1);
+}
+
+// RowRange on 16 lanes, the tail masked (masked lanes keep the running value).
+LITEQ_AVX512 void RowRangeAvx512(const float* x, size_t n, bool asymmetric, float* lo, float* hi) {
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = TailMask(n - i);
+    __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
+    if (!asymmetric) v = And(v, abs_mask);
+    vhi = _mm512_mask_max_ps(vhi, mask, v, vhi);
+    vlo = _mm512_mask_min_ps(vlo, mask, v, vlo);
+  }
+  *lo = _mm512_reduce_min_ps(vlo);
+  *hi = _mm512_reduce_max_ps(vhi);
+}
+
+// QuantizeRowAvx2 on 16 lanes, the tail masked: all n done.
+LITEQ_AVX512 void QuantizeRowAvx512(const float* x, size_t n, float inverse, float offset,
+                                    float qmin, int8_t* q) {
+  const __m512 inv = _mm512_set1_ps(inverse);
+  const __m512 off = _mm512_set1_ps(offset);
+  const __m512 lo = _mm512_set1_ps(qmin);
+  const __m512 hi = _mm512_set1_ps(127.0f);
+  const __m512 sign_mask = _mm512_set1_ps(-0.0f);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = TailMask(n - i);
+    const __m512 v = _mm512_add_ps(off, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv));
+    // Half away from zero: trunc(v) + sign(v) * (|v - trunc(v)| >= 0.5), v - trunc(v) exact.
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __mmask16 away =
+        _mm512_cmp_ps_mask(AndNot(sign_mask, _mm512_sub_ps(v, t)), half, _CMP_GE_OQ);
+    const __m512 r = _mm512_mask_add_ps(t, away, t, Or(And(v, sign_mask), one));
+    const __mmask16 number = _mm512_cmp_ps_mask(r, r, _CMP_ORD_Q);  // NaN -> 0
+    const __m512 clamped = _mm512_maskz_mov_ps(number, _mm512_min_ps(_mm512_max_ps(r, lo), hi));
+    _mm_mask_storeu_epi8(q + i, mask, _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(clamped)));
+  }
+}
+
+#undef LITEQ_AVX512
+#pragma GCC diagnostic pop
+
 #endif
+
+// The hybrid row's parameters from its range, as QuantizeHybridRow: {scale, zero
+// point}, the inverse the values are multiplied by, and the lowest int8.
+struct HybridRowQuantization {
+  quant::QuantParams params;
+  float inverse, qmin;
+};
+HybridRowQuantization HybridRowParams(float lo, float hi, bool asymmetric) {
+  if (asymmetric) {
+    const quant::QuantParams params = AsymmetricHybridRowParams(lo, hi);
+    return {params, 1.0f / params.scale, -128.0f};
+  }
+  return {{hi / 127.0f, 0}, 127.0f / hi, -127.0f};
+}
 
 }  // namespace
 
+bool QuantizeIsaSupported(QuantizeIsa isa) {
+  switch (isa) {
+    case QuantizeIsa::kPortable:
+      return true;
+#if defined(__x86_64__) || defined(__i386__)
+    case QuantizeIsa::kAvx2:
+      return Int8DotsAvx2Supported();
+    case QuantizeIsa::kAvx512: {
+      static const bool supported = __builtin_cpu_supports("avx512f") != 0 &&
+                                    __builtin_cpu_supports("avx512bw") != 0 &&
+                                    __builtin_cpu_supports("avx512vl") != 0;
+      return supported;
+    }
+#endif
+    default:
+      return false;
+  }
+}
+
 quant::QuantParams FastQuantizeHybridRow(std::span<const float> row, bool asymmetric,
                                          std::span<int8_t> quantized) {
+  static const QuantizeIsa best = QuantizeIsaSupported(QuantizeIsa::kAvx512) ? QuantizeIsa::kAvx512
+                                  : QuantizeIsaSupported(QuantizeIsa::kAvx2)
+                                      ? QuantizeIsa::kAvx2
+                                      : QuantizeIsa::kPortable;
+  return FastQuantizeHybridRowOn(best, row, asymmetric, quantized);
+}
+
+quant::QuantParams FastQuantizeHybridRowOn(QuantizeIsa isa, std::span<const float> row,
+                                           bool asymmetric, std::span<int8_t> quantized) {
+  LITEQ_CHECK(QuantizeIsaSupported(isa));
 #if defined(__x86_64__) || defined(__i386__)
-  if (!Int8DotsAvx2Supported()) return QuantizeHybridRow(row, asymmetric, quantized);
+  if (isa == QuantizeIsa::kAvx512) {
+    LITEQ_CHECK(quantized.size() >= row.size());
+    float lo = 0.0f, hi = 0.0f;
+    RowRangeAvx512(row.data(), row.size(), asymmetric, &lo, &hi);
+    if (lo == hi) {  // symmetric: lo stays 0, so this is range == 0
+      std::fill(quantized.begin(), quantized.begin() + static_cast<ptrdiff_t>(row.size()),
+                int8_t{0});
+      return {1.0f, 0};
+    }
+    const HybridRowQuantization h = HybridRowParams(lo, hi, asymmetric);
+    QuantizeRowAvx512(row.data(), row.size(), h.inverse, static_cast<float>(h.params.zero_point),
+                      h.qmin, quantized.data());
+    return h.params;
+  }
+  if (isa != QuantizeIsa::kAvx2) return QuantizeHybridRow(row, asymmetric, quantized);
   LITEQ_CHECK(quantized.size() >= row.size());
   float lo = 0.0f, hi = 0.0f;
   RowRange(row.data(), row.size(), asymmetric, &lo, &hi);
@@ -142,21 +266,14 @@ quant::QuantParams FastQuantizeHybridRow(std::span<const float> row, bool asymme
     std::fill(quantized.begin(), quantized.begin() + static_cast<ptrdiff_t>(row.size()), int8_t{0});
     return {1.0f, 0};
   }
-  quant::QuantParams params{hi / 127.0f, 0};
-  float inverse = 127.0f / hi;
-  float qmin = -127.0f;
-  if (asymmetric) {
-    params = AsymmetricHybridRowParams(lo, hi);
-    inverse = 1.0f / params.scale;
-    qmin = -128.0f;
-  }
-  const auto offset = static_cast<float>(params.zero_point);
-  size_t i = QuantizeRowAvx2(row.data(), row.size(), inverse, offset, qmin, quantized.data());
+  const HybridRowQuantization h = HybridRowParams(lo, hi, asymmetric);
+  const auto offset = static_cast<float>(h.params.zero_point);
+  size_t i = QuantizeRowAvx2(row.data(), row.size(), h.inverse, offset, h.qmin, quantized.data());
   for (; i < row.size(); ++i) {
-    const float r = std::round(offset + row[i] * inverse);
-    quantized[i] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, qmin, 127.0f));
+    const float r = std::round(offset + row[i] * h.inverse);
+    quantized[i] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, h.qmin, 127.0f));
   }
-  return params;
+  return h.params;
 #else
   return QuantizeHybridRow(row, asymmetric, quantized);
 #endif

