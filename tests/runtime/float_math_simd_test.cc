@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -160,6 +161,44 @@ TEST(FloatMathSimd, SumToDoubleMatchesSequentialSum) {
   }
 }
 
+// SimdMax against the kernels' sequential m = x[0]; m = x > m ? x : m: the same bits,
+// NaN first (kept) or later (skipped), except that a zero maximum present with both
+// signs may come back with either (the header's one difference).
+TEST(FloatMathSimd, MaxMatchesSequentialMax) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> dist(-30.0f, 30.0f);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  size_t checked = 0;
+  for (size_t n : {1, 2, 7, 15, 16, 17, 33, 64, 72, 129, 576}) {
+    for (int variant = 0; variant < 6; ++variant) {
+      std::vector<float> x(n);
+      for (float& v : x) v = dist(rng);
+      if (variant == 1) x[n / 2] = nan;      // a NaN past the first: skipped
+      if (variant == 2) x[0] = nan;          // a NaN first: the result
+      if (variant == 3) x[n - 1] = 1000.0f;  // the max in the tail
+      if (variant == 4) std::fill(x.begin(), x.end(), -5.0f), x[n - 1] = -1.0f;
+      if (variant == 5) {  // zeros of both signs are the max
+        for (float& v : x) v = -std::abs(v) - 1.0f;
+        x[n / 3] = -0.0f;
+        x[n - 1] = 0.0f;
+      }
+      float want = x[0];
+      for (size_t i = 1; i < n; ++i) want = x[i] > want ? x[i] : want;
+      const float got = SimdMax(x.data(), n);
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got)) << "n " << n << " variant " << variant;
+      } else if (want == 0.0f) {
+        EXPECT_EQ(got, 0.0f) << "n " << n;  // either sign
+      } else {
+        EXPECT_EQ(std::memcmp(&got, &want, sizeof(float)), 0)
+            << "n " << n << " variant " << variant << ": " << got << " vs " << want;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 11u * 6);
+}
+
 std::vector<float> RandomFloats(size_t n, float lo, float hi, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -211,7 +250,8 @@ TEST(FloatMathSimd, UnaryKernelsMatchScalarAndThreadedRuns) {
       for (float& v : in) v = std::fabs(v);
     }
     const std::vector<OutSpec> out = {{DType::kFloat32, shape}};
-    ASSERT_OK_AND_ASSIGN(auto scalar, RunOp(c.code, c.options, {F(shape, in)}, out, Threads(1, true)));
+    ASSERT_OK_AND_ASSIGN(auto scalar,
+                         RunOp(c.code, c.options, {F(shape, in)}, out, Threads(1, true)));
     ASSERT_OK_AND_ASSIGN(auto one, RunOp(c.code, c.options, {F(shape, in)}, out, Threads(1)));
     ASSERT_OK_AND_ASSIGN(auto two, RunOp(c.code, c.options, {F(shape, in)}, out, Threads(2)));
     const std::vector<float> s = scalar[0].f(), a = one[0].f(), b = two[0].f();
@@ -257,8 +297,12 @@ TEST(FloatMathSimd, BinaryKernelsBitIdenticalToScalar) {
       {{130, 577}, {130, 1}, {130, 577}},    // threaded column broadcast
       {{130, 577}, {130, 577}, {130, 577}},  // threaded, one long row
   };
-  const OpCode ops[] = {OpCode::kAdd,     OpCode::kSub,     OpCode::kMul,
-                        OpCode::kDiv,     OpCode::kMaximum, OpCode::kMinimum,
+  const OpCode ops[] = {OpCode::kAdd,
+                        OpCode::kSub,
+                        OpCode::kMul,
+                        OpCode::kDiv,
+                        OpCode::kMaximum,
+                        OpCode::kMinimum,
                         OpCode::kSquaredDifference};
   const graph::Activation acts[] = {graph::Activation::kNone, graph::Activation::kRelu,
                                     graph::Activation::kRelu6, graph::Activation::kReluN1To1};
@@ -274,11 +318,11 @@ TEST(FloatMathSimd, BinaryKernelsBitIdenticalToScalar) {
     if (a.size() > 2) a[1] = kNaN;  // NaN handling of MAXIMUM/MINIMUM must match too
     for (OpCode op : ops) {
       for (graph::Activation act : acts) {
-        const bool fused = op == OpCode::kAdd || op == OpCode::kSub || op == OpCode::kMul ||
-                           op == OpCode::kDiv;
+        const bool fused =
+            op == OpCode::kAdd || op == OpCode::kSub || op == OpCode::kMul || op == OpCode::kDiv;
         if (!fused && act != graph::Activation::kNone) continue;
-        const graph::OpOptions options =
-            fused ? graph::OpOptions(graph::BinaryOptions{act}) : graph::OpOptions(graph::NoOptions{});
+        const graph::OpOptions options = fused ? graph::OpOptions(graph::BinaryOptions{act})
+                                               : graph::OpOptions(graph::NoOptions{});
         const std::vector<Value> in = {F(c.a, a), F(c.b, b)};
         const std::vector<OutSpec> out = {{DType::kFloat32, c.out}};
         ASSERT_OK_AND_ASSIGN(auto scalar, RunOp(op, options, in, out, Threads(1, true)));
@@ -319,8 +363,8 @@ TEST(FloatMathSimd, MeanOverLastAxis) {
     out_shape.back() = 1;
     const std::vector<Value> in = {F(shape, x), CI({1}, {-1})};
     const std::vector<OutSpec> out = {{DType::kFloat32, out_shape}};
-    ASSERT_OK_AND_ASSIGN(auto ref,
-                         RunOp(OpCode::kMean, graph::ReducerOptions{true}, in, out, Threads(1, true)));
+    ASSERT_OK_AND_ASSIGN(
+        auto ref, RunOp(OpCode::kMean, graph::ReducerOptions{true}, in, out, Threads(1, true)));
     ASSERT_OK_AND_ASSIGN(auto one,
                          RunOp(OpCode::kMean, graph::ReducerOptions{true}, in, out, Threads(1)));
     ASSERT_OK_AND_ASSIGN(auto two,

@@ -3,12 +3,16 @@
 // best one the CPU supports at run time, as in matmul_fast.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/float_math_simd.cc"
+// clang-format off: foreach_target.h must come before the Highway headers it re-includes.
+#include <algorithm>
 #include <cstring>
 
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+#include "liteq/status.h"
 #include "runtime/kernels/float_math_simd.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace liteq::runtime {
@@ -104,8 +108,8 @@ HWY_INLINE V GeluErf(D d, V x) {
   const V half = hn::Set(d, 0.5f);
   // Phi(-16) < 1e-57 underflows anyway; the clamp keeps x2e finite.
   const V ax = hn::Min(hn::Abs(x), hn::Set(d, 16.0f));
-  const V t = hn::Div(hn::Set(d, 1.0f),
-                      hn::MulAdd(ax, hn::Set(d, 0.35355339059327373f), hn::Set(d, 1.0f)));
+  const V t =
+      hn::Div(hn::Set(d, 1.0f), hn::MulAdd(ax, hn::Set(d, 0.35355339059327373f), hn::Set(d, 1.0f)));
   V p = hn::Set(d, 0.17087277f);
   p = hn::MulAdd(p, t, hn::Set(d, -0.82215223f));
   p = hn::MulAdd(p, t, hn::Set(d, 1.48851587f));
@@ -172,8 +176,8 @@ void UnaryLoop(const float* in, float* out, size_t n) {
 
 void Unary(FloatUnaryOp op, const float* in, float* out, size_t n) {
   switch (op) {
-#define LITEQ_UNARY_CASE(name)                    \
-  case FloatUnaryOp::name:                        \
+#define LITEQ_UNARY_CASE(name) \
+  case FloatUnaryOp::name:     \
     return UnaryLoop<FloatUnaryOp::name>(in, out, n);
     LITEQ_UNARY_CASE(kNeg)
     LITEQ_UNARY_CASE(kAbs)
@@ -249,8 +253,8 @@ void Binary(FloatBinaryOp op, BinaryOperands form, const float* a, const float* 
             size_t n) {
   if (n == 0) return;
   switch (op) {
-#define LITEQ_BINARY_CASE(name)  \
-  case FloatBinaryOp::name:      \
+#define LITEQ_BINARY_CASE(name) \
+  case FloatBinaryOp::name:     \
     return BinaryForm<FloatBinaryOp::name>(form, a, b, out, n);
     LITEQ_BINARY_CASE(kAdd)
     LITEQ_BINARY_CASE(kSub)
@@ -278,6 +282,31 @@ double SumToDouble(const float* in, size_t n) {
   return sum;
 }
 
+// Lane l runs m = x > m ? x : m over the elements i with i % lanes == l (from in[0];
+// the tail's missing lanes hold in[0]), then the lanes are combined the same way.
+float MaxOf(const float* in, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const auto first = hn::Set(d, in[0]);
+  auto m = first;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto x = hn::LoadU(d, in + i);
+    m = hn::IfThenElse(hn::Gt(x, m), x, m);
+  }
+  HWY_ALIGN float parts[kBufferFloats];
+  if (i < n) {  // the tail, padded with in[0]
+    std::fill(parts, parts + lanes, in[0]);
+    std::memcpy(parts, in + i, (n - i) * sizeof(float));
+    const auto x = hn::Load(d, parts);
+    m = hn::IfThenElse(hn::Gt(x, m), x, m);
+  }
+  hn::Store(m, d, parts);
+  float max = parts[0];
+  for (size_t l = 1; l < lanes; ++l) max = parts[l] > max ? parts[l] : max;
+  return max;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace liteq::runtime
 HWY_AFTER_NAMESPACE();
@@ -288,6 +317,7 @@ namespace liteq::runtime {
 HWY_EXPORT(Unary);
 HWY_EXPORT(Binary);
 HWY_EXPORT(SumToDouble);
+HWY_EXPORT(MaxOf);
 
 void SimdFloatUnary(FloatUnaryOp op, const float* in, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(Unary)(op, in, out, n);
@@ -296,6 +326,11 @@ void SimdFloatUnary(FloatUnaryOp op, const float* in, float* out, size_t n) {
 void SimdFloatBinary(FloatBinaryOp op, BinaryOperands form, const float* a, const float* b,
                      float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(Binary)(op, form, a, b, out, n);
+}
+
+float SimdMax(const float* in, size_t n) {
+  LITEQ_CHECK(n > 0);
+  return HWY_DYNAMIC_DISPATCH(MaxOf)(in, n);
 }
 
 double SimdSumToDouble(const float* in, size_t n) {

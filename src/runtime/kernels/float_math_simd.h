@@ -81,6 +81,12 @@ enum class BinaryOperands : uint8_t { kVectorVector, kVectorScalar, kScalarVecto
 void SimdFloatBinary(FloatBinaryOp op, BinaryOperands form, const float* a, const float* b,
                      float* out, size_t n);
 
+// The maximum of in[0, n), n > 0, as the kernels' sequential m = in[0]; m = x > m ? x : m
+// gives it: elements after a NaN in[0] leave it NaN, later NaNs are skipped. The one
+// difference: when the maximum is a zero present with both signs, either sign may come
+// back (x - max and exp(x - max), what SOFTMAX computes from it, are the same then).
+float SimdMax(const float* in, size_t n);
+
 // Sum of in[0, n) in double: lane l of a vector of doubles accumulates the elements
 // i with i % lanes == l (the float is widened exactly), then the lanes are added in
 // order. The only rounding is that of the double additions.

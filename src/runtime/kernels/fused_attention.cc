@@ -185,15 +185,14 @@ class FusedAttentionKernel : public Kernel {
       const int token = (row0 + r) % tokens_;
       const float* mrow = mask + static_cast<size_t>(token) * seq_ + live_lo_;
       float* x = scores + static_cast<size_t>(r) * n;
-      float max = x[0] + mrow[0];
-      for (int j = 0; j < n; ++j) {
-        x[j] += mrow[j];
-        max = x[j] > max ? x[j] : max;
-      }
-      // As the SOFTMAX kernel (softmax.cc): SIMD exp(x - max), sum in order, then
-      // multiply by 1 / sum, so fused and unfused attention give the same floats.
-      for (int j = 0; j < n; ++j) x[j] -= max;
-      SimdFloatUnary(FloatUnaryOp::kExp, x, x, static_cast<size_t>(n));
+      const auto count = static_cast<size_t>(n);
+      // As the ADD and SOFTMAX kernels (softmax.cc): the same IEEE sums, the row's max
+      // (SimdMax: any zero max gives the same x - max), SIMD exp(x - max), sum in order,
+      // then multiply by 1 / sum, so fused and unfused attention give the same floats.
+      SimdFloatBinary(FloatBinaryOp::kAdd, BinaryOperands::kVectorVector, x, mrow, x, count);
+      const float max = SimdMax(x, count);
+      SimdFloatBinary(FloatBinaryOp::kSub, BinaryOperands::kVectorScalar, x, &max, x, count);
+      SimdFloatUnary(FloatUnaryOp::kExp, x, x, count);
     }
     // Each row's sum in order, up to kSumRows rows interleaved (independent chains
     // instead of one add waiting on the previous: ~4x faster, the same floats).
@@ -213,7 +212,8 @@ class FusedAttentionKernel : public Kernel {
       for (int r = 0; r < rows; ++r) {
         const float inv = 1.0f / sum[r];
         float* row = scores + static_cast<size_t>(r0 + r) * n;
-        for (int j = 0; j < n; ++j) row[j] *= inv;
+        SimdFloatBinary(FloatBinaryOp::kMul, BinaryOperands::kVectorScalar, row, &inv, row,
+                        static_cast<size_t>(n));
       }
     }
     MatMulArgs c;

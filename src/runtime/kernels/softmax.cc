@@ -20,8 +20,7 @@ class SoftmaxKernel : public Kernel {
     for (int64_t r = 0; r < rows_; ++r) {
       const float* x = in + r * cols_;
       float* y = out + r * cols_;
-      float max = x[0];
-      for (int64_t c = 1; c < cols_; ++c) max = x[c] > max ? x[c] : max;
+      const float max = SimdMax(x, static_cast<size_t>(cols_));
       for (int64_t c = 0; c < cols_; ++c) y[c] = beta_ * (x[c] - max);
       SimdFloatUnary(FloatUnaryOp::kExp, y, y, static_cast<size_t>(cols_));
       float sum = 0.0f;
