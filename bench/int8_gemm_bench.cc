@@ -15,10 +15,10 @@
 // hence BestPackedInt8Dots never picks SCALAR/EMU128.
 // cold:1 runs cycle through 64 MB of copies of the weights, so each matrix streams from
 // L3/DRAM as in a model (the warm runs read it from L2). Intel Xeon, 2026-11-29, VNNI,
-// 128 rows: warm 660-685 GOPS; cold 386-410 on SmolLM2's matrices (517-559 on the
-// others) until the kernel prefetched the next weight block (PREFETCHT1 from the first
-// tile of rows), 565-605 with it all from the first tile, 625-691 with each of the 8 tiles
-// of rows asking for its share, one request per 8 quads.
+// 128 rows, two alternating runs: warm 660-690 GOPS; cold SmolLM2 matrices 398-549 and
+// TinyLlama's 534-584 without prefetching, 414-605 when the first tile of rows asked for
+// all of the next weight block, 623-691 with each of the 8 tiles asking for its share
+// (PREFETCHT1, one request per 8 quads).
 // Counters: GOPS = 2 * rows * depth * batches / s.
 // Measured alternatives that lost to the AVX2 kernel on AMD EPYC Milan (AVX2, no VNNI;
 // 128 rows, GOPS current vs alternative): int16 vpmaddwd with 4x3 tiles 93-121 vs
