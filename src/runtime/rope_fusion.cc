@@ -24,6 +24,34 @@ struct RowOp {
   bool main_first = true;  // the pattern's running value is the op's input 0
 };
 
+// Calls token(t, buffer) for every token t, split over the pool by elements (each token
+// run by the range holding its first element), with a per-thread buffer of `rows` rows
+// of `row` T (grows once per thread, no allocation after).
+template <typename T, typename Fn>
+void ForEachToken(const EvalContext& ctx, int64_t tokens, int64_t row, int rows, Fn&& token) {
+  ParallelElementwise(ctx.pool, tokens * row, kParallelMinElementsCheap,
+                      [&](int64_t begin, int64_t end) {
+                        thread_local std::vector<T> buffer;
+                        buffer.resize(static_cast<size_t>(rows * row));
+                        for (int64_t t = (begin + row - 1) / row; t < (end + row - 1) / row; ++t)
+                          token(t, buffer.data());
+                      });
+}
+
+// One token's operands of the products: its cos and sin rows repeated per head, and
+// each head of x with its halves swapped (the SLICEs and CONCATENATION).
+template <typename T>
+void RopeOperands(const T* x, const T* cos, const T* sin, size_t heads, size_t d, T* cos_rows,
+                  T* sin_rows, T* swapped) {
+  const size_t half = d / 2;
+  for (size_t h = 0; h < heads; ++h) {
+    std::memcpy(cos_rows + h * d, cos, d * sizeof(T));
+    std::memcpy(sin_rows + h * d, sin, d * sizeof(T));
+    std::memcpy(swapped + h * d, x + h * d + half, (d - half) * sizeof(T));
+    std::memcpy(swapped + h * d + (d - half), x + h * d, half * sizeof(T));
+  }
+}
+
 class FusedRopeInt8Kernel : public Kernel {
  public:
   FusedRopeInt8Kernel(const RopeMatch& m, RowOp<quantized::MulParams> cos,
@@ -40,16 +68,8 @@ class FusedRopeInt8Kernel : public Kernel {
         scale_value_(scale_value) {}
 
   Status Eval(const EvalContext& ctx) override {
-    const int64_t row = heads_ * depth_;
-    // Ranges of elements, each token run by the range holding its first element.
-    ParallelElementwise(ctx.pool, tokens_ * row, kParallelMinElementsCheap,
-                        [&](int64_t begin, int64_t end) {
-                          // One token's rows; grows once per thread, no allocation after.
-                          thread_local std::vector<int8_t> buffer;
-                          buffer.resize(static_cast<size_t>(5 * row));
-                          for (int64_t t = (begin + row - 1) / row; t < (end + row - 1) / row; ++t)
-                            Token(ctx, t, buffer.data());
-                        });
+    ForEachToken<int8_t>(ctx, tokens_, heads_ * depth_, 5,
+                         [&](int64_t t, int8_t* buffer) { Token(ctx, t, buffer); });
     return Status::Ok();
   }
 
@@ -65,7 +85,7 @@ class FusedRopeInt8Kernel : public Kernel {
   }
 
   void Token(const EvalContext& ctx, int64_t t, int8_t* buffer) const {
-    const auto d = static_cast<size_t>(depth_), half = d / 2;
+    const auto d = static_cast<size_t>(depth_);
     const auto n = static_cast<size_t>(heads_) * d;
     const int8_t* x = In<int8_t>(ctx, 0) + t * static_cast<int64_t>(n);
     const int8_t* cos = In<int8_t>(ctx, 1) + t * depth_;
@@ -75,12 +95,7 @@ class FusedRopeInt8Kernel : public Kernel {
     int8_t* swapped = buffer + 2 * n;
     int8_t* x_cos = buffer + 3 * n;
     int8_t* swapped_sin = buffer + 4 * n;
-    for (size_t h = 0; h < static_cast<size_t>(heads_); ++h) {
-      std::memcpy(cos_rows + h * d, cos, d);
-      std::memcpy(sin_rows + h * d, sin, d);
-      std::memcpy(swapped + h * d, x + h * d + half, d - half);
-      std::memcpy(swapped + h * d + (d - half), x + h * d, half);
-    }
+    RopeOperands(x, cos, sin, static_cast<size_t>(heads_), d, cos_rows, sin_rows, swapped);
     Run(mul_row_, cos_, x, 1, cos_rows, 1, x_cos, n);
     Run(mul_row_, sin_, swapped, 1, sin_rows, 1, swapped_sin, n);
     int8_t* out = Out<int8_t>(ctx, 0) + t * static_cast<int64_t>(n);
@@ -107,21 +122,15 @@ class FusedRopeFloatKernel : public Kernel {
       : tokens_(m.tokens), heads_(m.heads), depth_(m.depth), scaled_(scaled), scale_(scale) {}
 
   Status Eval(const EvalContext& ctx) override {
-    const int64_t row = heads_ * depth_;
-    ParallelElementwise(ctx.pool, tokens_ * row, kParallelMinElementsCheap,
-                        [&](int64_t begin, int64_t end) {
-                          thread_local std::vector<float> buffer;
-                          buffer.resize(static_cast<size_t>(4 * row));
-                          for (int64_t t = (begin + row - 1) / row; t < (end + row - 1) / row; ++t)
-                            Token(ctx, t, buffer.data());
-                        });
+    ForEachToken<float>(ctx, tokens_, heads_ * depth_, 4,
+                        [&](int64_t t, float* buffer) { Token(ctx, t, buffer); });
     return Status::Ok();
   }
 
  private:
   void Token(const EvalContext& ctx, int64_t t, float* buffer) const {
     using enum FloatBinaryOp;
-    const auto d = static_cast<size_t>(depth_), half = d / 2;
+    const auto d = static_cast<size_t>(depth_);
     const auto n = static_cast<size_t>(heads_) * d;
     const float* x = In<float>(ctx, 0) + t * static_cast<int64_t>(n);
     const float* cos = In<float>(ctx, 1) + t * depth_;
@@ -130,12 +139,7 @@ class FusedRopeFloatKernel : public Kernel {
     float* sin_rows = buffer + n;
     float* swapped = buffer + 2 * n;
     float* x_cos = buffer + 3 * n;
-    for (size_t h = 0; h < static_cast<size_t>(heads_); ++h) {
-      std::memcpy(cos_rows + h * d, cos, d * sizeof(float));
-      std::memcpy(sin_rows + h * d, sin, d * sizeof(float));
-      std::memcpy(swapped + h * d, x + h * d + half, (d - half) * sizeof(float));
-      std::memcpy(swapped + h * d + (d - half), x + h * d, half * sizeof(float));
-    }
+    RopeOperands(x, cos, sin, static_cast<size_t>(heads_), d, cos_rows, sin_rows, swapped);
     float* out = Out<float>(ctx, 0) + t * static_cast<int64_t>(n);
     SimdFloatBinary(kMul, BinaryOperands::kVectorVector, x, cos_rows, x_cos, n);
     SimdFloatBinary(kMul, BinaryOperands::kVectorVector, swapped, sin_rows, swapped, n);
