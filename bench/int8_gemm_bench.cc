@@ -16,7 +16,7 @@
 // cold:1 runs cycle through 64 MB of copies of the weights, so each matrix streams from
 // L3/DRAM as in a model (the warm runs read it from L2). Intel Xeon, 2026-11-29, VNNI,
 // 128 rows, two alternating runs: warm 660-690 GOPS; cold SmolLM2 matrices 398-549 and
-// TinyLlama's 534-584 without prefetching, 414-605 when the first tile of rows asked for
+// TinyLlama's 534-584 without prefetching, SmolLM2's 414-593 when the first tile of rows asked for
 // all of the next weight block, 623-691 with each of the 8 tiles asking for its share
 // (PREFETCHT1, one request per 8 quads).
 // Counters: GOPS = 2 * rows * depth * batches / s.
