@@ -38,18 +38,31 @@ void ForEachToken(const EvalContext& ctx, int64_t tokens, int64_t row, int rows,
                       });
 }
 
-// One token's operands of the products: its cos and sin rows repeated per head, and
-// each head of x with its halves swapped (the SLICEs and CONCATENATION).
+// Token t's operands of the products (x [T, H, D], cos and sin [T, D]: the kernel's
+// inputs): its x row, and in the first 3 rows of n = H x D of `buffer` its cos and sin
+// repeated per head and each head of x with its halves swapped (the SLICEs and
+// CONCATENATION). Rows past the third are the kernel's own (`buffer + r * n`).
 template <typename T>
-void RopeOperands(const T* x, const T* cos, const T* sin, size_t heads, size_t d, T* cos_rows,
-                  T* sin_rows, T* swapped) {
-  const size_t half = d / 2;
-  for (size_t h = 0; h < heads; ++h) {
-    std::memcpy(cos_rows + h * d, cos, d * sizeof(T));
-    std::memcpy(sin_rows + h * d, sin, d * sizeof(T));
-    std::memcpy(swapped + h * d, x + h * d + half, (d - half) * sizeof(T));
-    std::memcpy(swapped + h * d + (d - half), x + h * d, half * sizeof(T));
+struct RopeToken {
+  size_t n;  // heads x depth
+  const T* x;
+  T *cos_rows, *sin_rows, *swapped;
+};
+template <typename T>
+RopeToken<T> RopeOperands(const T* x, const T* cos, const T* sin, int64_t t, int64_t heads,
+                          int64_t depth, T* buffer) {
+  const auto d = static_cast<size_t>(depth), half = d / 2;
+  const size_t n = static_cast<size_t>(heads) * d;
+  const RopeToken<T> token{n, x + t * static_cast<int64_t>(n), buffer, buffer + n, buffer + 2 * n};
+  cos += t * depth;
+  sin += t * depth;
+  for (size_t h = 0; h < static_cast<size_t>(heads); ++h) {
+    std::memcpy(token.cos_rows + h * d, cos, d * sizeof(T));
+    std::memcpy(token.sin_rows + h * d, sin, d * sizeof(T));
+    std::memcpy(token.swapped + h * d, token.x + h * d + half, (d - half) * sizeof(T));
+    std::memcpy(token.swapped + h * d + (d - half), token.x + h * d, half * sizeof(T));
   }
+  return token;
 }
 
 class FusedRopeInt8Kernel : public Kernel {
@@ -85,19 +98,14 @@ class FusedRopeInt8Kernel : public Kernel {
   }
 
   void Token(const EvalContext& ctx, int64_t t, int8_t* buffer) const {
-    const auto d = static_cast<size_t>(depth_);
-    const auto n = static_cast<size_t>(heads_) * d;
-    const int8_t* x = In<int8_t>(ctx, 0) + t * static_cast<int64_t>(n);
-    const int8_t* cos = In<int8_t>(ctx, 1) + t * depth_;
-    const int8_t* sin = In<int8_t>(ctx, 2) + t * depth_;
-    int8_t* cos_rows = buffer;  // cos and sin repeated per head
-    int8_t* sin_rows = buffer + n;
-    int8_t* swapped = buffer + 2 * n;
+    const RopeToken<int8_t> r = RopeOperands(In<int8_t>(ctx, 0), In<int8_t>(ctx, 1),
+                                             In<int8_t>(ctx, 2), t, heads_, depth_, buffer);
+    const size_t n = r.n;
+    const int8_t* x = r.x;
     int8_t* x_cos = buffer + 3 * n;
     int8_t* swapped_sin = buffer + 4 * n;
-    RopeOperands(x, cos, sin, static_cast<size_t>(heads_), d, cos_rows, sin_rows, swapped);
-    Run(mul_row_, cos_, x, 1, cos_rows, 1, x_cos, n);
-    Run(mul_row_, sin_, swapped, 1, sin_rows, 1, swapped_sin, n);
+    Run(mul_row_, cos_, x, 1, r.cos_rows, 1, x_cos, n);
+    Run(mul_row_, sin_, r.swapped, 1, r.sin_rows, 1, swapped_sin, n);
     int8_t* out = Out<int8_t>(ctx, 0) + t * static_cast<int64_t>(n);
     // x_cos is dead after the ADD: the scaled output reads the sum from there.
     int8_t* sum = scaled_ ? x_cos : out;
@@ -130,20 +138,14 @@ class FusedRopeFloatKernel : public Kernel {
  private:
   void Token(const EvalContext& ctx, int64_t t, float* buffer) const {
     using enum FloatBinaryOp;
-    const auto d = static_cast<size_t>(depth_);
-    const auto n = static_cast<size_t>(heads_) * d;
-    const float* x = In<float>(ctx, 0) + t * static_cast<int64_t>(n);
-    const float* cos = In<float>(ctx, 1) + t * depth_;
-    const float* sin = In<float>(ctx, 2) + t * depth_;
-    float* cos_rows = buffer;  // cos and sin repeated per head
-    float* sin_rows = buffer + n;
-    float* swapped = buffer + 2 * n;
+    const RopeToken<float> r = RopeOperands(In<float>(ctx, 0), In<float>(ctx, 1), In<float>(ctx, 2),
+                                            t, heads_, depth_, buffer);
+    const size_t n = r.n;
     float* x_cos = buffer + 3 * n;
-    RopeOperands(x, cos, sin, static_cast<size_t>(heads_), d, cos_rows, sin_rows, swapped);
     float* out = Out<float>(ctx, 0) + t * static_cast<int64_t>(n);
-    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, x, cos_rows, x_cos, n);
-    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, swapped, sin_rows, swapped, n);
-    SimdFloatBinary(kAdd, BinaryOperands::kVectorVector, x_cos, swapped, out, n);
+    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, r.x, r.cos_rows, x_cos, n);
+    SimdFloatBinary(kMul, BinaryOperands::kVectorVector, r.swapped, r.sin_rows, r.swapped, n);
+    SimdFloatBinary(kAdd, BinaryOperands::kVectorVector, x_cos, r.swapped, out, n);
     if (scaled_) SimdFloatBinary(kMul, BinaryOperands::kVectorScalar, out, &scale_, out, n);
   }
 

@@ -6,6 +6,7 @@
 #include "liteq/status.h"
 #include "runtime/kernels/quantized/hybrid_fully_connected.h"
 #include "runtime/kernels/quantized/int8_dot.h"
+#include "runtime/kernels/quantized/requantize_rows.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -167,9 +168,9 @@ LITEQ_AVX512 void RowRangeAvx512(const float* x, size_t n, bool asymmetric, floa
   *hi = _mm512_reduce_max_ps(vhi);
 }
 
-// QuantizeRowAvx2 on 16 lanes, the tail masked: all n done.
-LITEQ_AVX512 void QuantizeRowAvx512(const float* x, size_t n, float inverse, float offset,
-                                    float qmin, int8_t* q) {
+// QuantizeRowAvx2 on 16 lanes, the tail masked: all n done (returns n).
+LITEQ_AVX512 size_t QuantizeRowAvx512(const float* x, size_t n, float inverse, float offset,
+                                      float qmin, int8_t* q) {
   const __m512 inv = _mm512_set1_ps(inverse);
   const __m512 off = _mm512_set1_ps(offset);
   const __m512 lo = _mm512_set1_ps(qmin);
@@ -189,12 +190,11 @@ LITEQ_AVX512 void QuantizeRowAvx512(const float* x, size_t n, float inverse, flo
     const __m512 clamped = _mm512_maskz_mov_ps(number, _mm512_min_ps(_mm512_max_ps(r, lo), hi));
     _mm_mask_storeu_epi8(q + i, mask, _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(clamped)));
   }
+  return n;
 }
 
 #undef LITEQ_AVX512
 #pragma GCC diagnostic pop
-
-#endif
 
 // The hybrid row's parameters from its range, as QuantizeHybridRow: {scale, zero
 // point}, the inverse the values are multiplied by, and the lowest int8.
@@ -210,6 +210,8 @@ HybridRowQuantization HybridRowParams(float lo, float hi, bool asymmetric) {
   return {{hi / 127.0f, 0}, 127.0f / hi, -127.0f};
 }
 
+#endif
+
 }  // namespace
 
 bool QuantizeIsaSupported(QuantizeIsa isa) {
@@ -219,12 +221,8 @@ bool QuantizeIsaSupported(QuantizeIsa isa) {
 #if defined(__x86_64__) || defined(__i386__)
     case QuantizeIsa::kAvx2:
       return Int8DotsAvx2Supported();
-    case QuantizeIsa::kAvx512: {
-      static const bool supported = __builtin_cpu_supports("avx512f") != 0 &&
-                                    __builtin_cpu_supports("avx512bw") != 0 &&
-                                    __builtin_cpu_supports("avx512vl") != 0;
-      return supported;
-    }
+    case QuantizeIsa::kAvx512:
+      return RequantizeAvx512Supported();  // the same AVX-512 F, BW and VL
 #endif
     default:
       return false;
@@ -244,32 +242,20 @@ quant::QuantParams FastQuantizeHybridRowOn(QuantizeIsa isa, std::span<const floa
                                            bool asymmetric, std::span<int8_t> quantized) {
   LITEQ_CHECK(QuantizeIsaSupported(isa));
 #if defined(__x86_64__) || defined(__i386__)
-  if (isa == QuantizeIsa::kAvx512) {
-    LITEQ_CHECK(quantized.size() >= row.size());
-    float lo = 0.0f, hi = 0.0f;
-    RowRangeAvx512(row.data(), row.size(), asymmetric, &lo, &hi);
-    if (lo == hi) {  // symmetric: lo stays 0, so this is range == 0
-      std::fill(quantized.begin(), quantized.begin() + static_cast<ptrdiff_t>(row.size()),
-                int8_t{0});
-      return {1.0f, 0};
-    }
-    const HybridRowQuantization h = HybridRowParams(lo, hi, asymmetric);
-    QuantizeRowAvx512(row.data(), row.size(), h.inverse, static_cast<float>(h.params.zero_point),
-                      h.qmin, quantized.data());
-    return h.params;
-  }
-  if (isa != QuantizeIsa::kAvx2) return QuantizeHybridRow(row, asymmetric, quantized);
+  if (isa == QuantizeIsa::kPortable) return QuantizeHybridRow(row, asymmetric, quantized);
   LITEQ_CHECK(quantized.size() >= row.size());
+  const bool avx512 = isa == QuantizeIsa::kAvx512;
   float lo = 0.0f, hi = 0.0f;
-  RowRange(row.data(), row.size(), asymmetric, &lo, &hi);
+  (avx512 ? &RowRangeAvx512 : &RowRange)(row.data(), row.size(), asymmetric, &lo, &hi);
   if (lo == hi) {  // symmetric: lo stays 0, so this is range == 0
     std::fill(quantized.begin(), quantized.begin() + static_cast<ptrdiff_t>(row.size()), int8_t{0});
     return {1.0f, 0};
   }
   const HybridRowQuantization h = HybridRowParams(lo, hi, asymmetric);
   const auto offset = static_cast<float>(h.params.zero_point);
-  size_t i = QuantizeRowAvx2(row.data(), row.size(), h.inverse, offset, h.qmin, quantized.data());
-  for (; i < row.size(); ++i) {
+  size_t i = (avx512 ? &QuantizeRowAvx512 : &QuantizeRowAvx2)(row.data(), row.size(), h.inverse,
+                                                              offset, h.qmin, quantized.data());
+  for (; i < row.size(); ++i) {  // the AVX2 rows' tail
     const float r = std::round(offset + row[i] * h.inverse);
     quantized[i] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, h.qmin, 127.0f));
   }
